@@ -1,0 +1,297 @@
+"""The write side: the ``Ledger`` application.
+
+Every command follows the eventsourcing pattern (load aggregates, call a
+method that checks the rules, save), wrapped so that:
+
+1. the command holds the ledger's write lock for its whole transaction, so
+   the rules are checked against the latest history;
+2. every event is signed by the command's key, after checking that the key
+   is registered, active, and holds a role allowed to write that type;
+3. all of the command's events commit together, or none do;
+4. a clash with another writer is retried a bounded number of times, then
+   reported as a retryable :class:`ConflictError`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+import sqlalchemy.exc
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Notification, OperationalError, PersistenceError, Recording
+
+from ledger import authz
+from ledger import record as rec
+from ledger.domain.identity import KeyInfo, Registry, key_entry, registry_id
+from ledger.errors import ConflictError, InvalidInputError, LedgerError, NotFoundError, StoreError, UnauthorisedError
+from ledger.keys import Signer, verifier_key_string
+from ledger.store import (
+    LedgerRecorder,
+    RecordMapper,
+    Sealing,
+    configure_engine,
+    current_sealing,
+    database_url,
+    lock_for_write,
+    sealing,
+    writing,
+)
+
+T = TypeVar("T")
+ATTEMPTS = 5
+PAGE = 1000
+
+
+class Ledger(Application[UUID]):
+    """A governance ledger stored in one SQLite file or PostgreSQL database."""
+
+    name = "Ledger"
+
+    def __init__(self, db: str | None = None, *, create: bool = False) -> None:
+        self.url = database_url(db)
+        if self.url.startswith("sqlite:///") and not create:
+            path = Path(self.url[len("sqlite:///"):])
+            if not path.exists():
+                raise StoreError(f"no ledger at {path} (create one with 'ledger init' or 'ledger demo')")
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+            "SQLALCHEMY_URL": self.url,
+            "CREATE_TABLE": "no",
+            "IS_SNAPSHOTTING_ENABLED": "no",
+        }
+        try:
+            super().__init__(env=env)
+        except (sqlalchemy.exc.SQLAlchemyError, PersistenceError) as exc:
+            raise StoreError(f"cannot open database: {_first_line(exc)}") from None
+        self._origin: str | None = None
+
+    # --- infrastructure hooks (eventsourcing) -----------------------------
+
+    def construct_mapper(self) -> RecordMapper:
+        return RecordMapper(transcoder=self.construct_transcoder())
+
+    def construct_recorder(self) -> LedgerRecorder:
+        datastore = self.factory.datastore  # type: ignore[attr-defined]
+        configure_engine(datastore)
+        recorder = LedgerRecorder(datastore)
+        recorder.create_table()
+        return recorder
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        # Seed each stream's chain with its last stored hash, sign (in the
+        # mapper), then remember the new heads on the aggregates.
+        context = current_sealing()
+        for aggregate_id, aggregate in processing_event.aggregates.items():
+            context.heads.setdefault(str(aggregate_id), getattr(aggregate, "head_hash", None))
+        recordings = super()._record(processing_event)
+        for aggregate_id, aggregate in processing_event.aggregates.items():
+            aggregate.head_hash = context.heads[str(aggregate_id)]  # type: ignore[union-attr]
+        return recordings
+
+    def close(self) -> None:
+        engine = self.factory.datastore.engine  # type: ignore[attr-defined]
+        if engine is not None:
+            engine.dispose()
+        super().close()
+
+    # --- reading ----------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        if self._origin is None:
+            first = self.recorder.select_notifications(start=None, limit=1)
+            if not first:
+                raise StoreError("this database holds no ledger yet (run 'ledger init')")
+            self._origin = rec.parse(first[0].state).ledger
+        return self._origin
+
+    def registry(self) -> Registry:
+        try:
+            registry = self.repository.get(registry_id(self.origin))
+        except AggregateNotFoundError:
+            raise StoreError("the ledger's genesis record is missing") from None
+        assert isinstance(registry, Registry)
+        return registry
+
+    def notifications(self, start: int | None = None, page: int = PAGE) -> Iterator[Notification]:
+        """Every stored record in log order, read a page at a time."""
+        while True:
+            batch = self.recorder.select_notifications(start=start, limit=page)
+            yield from batch
+            if len(batch) < page:
+                return
+            start = batch[-1].id + 1
+
+    def size(self) -> int:
+        """The number of records in the log."""
+        from sqlalchemy import func, select
+
+        from ledger.store import log_table
+
+        with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
+            return int(session.execute(select(func.count()).select_from(log_table)).scalar() or 0)
+
+    # --- the command runner ----------------------------------------------
+
+    def run(self, signer: Signer, action: Callable[[Registry], tuple[T, Sequence[Aggregate]]]) -> T:
+        """Run one command: lock, load, check, sign, save, all or nothing."""
+        return self._retrying(lambda: self._run_once(signer, action))
+
+    def _run_once(self, signer: Signer, action: Callable[[Registry], tuple[T, Sequence[Aggregate]]]) -> T:
+        with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
+            lock_for_write(session)
+            registry = self.registry()
+            signer_info = registry.keys.get(signer.key_id)
+            if signer_info is None:
+                raise UnauthorisedError(f"key {signer.key_id[:12]} is not registered in this ledger")
+            result, aggregates = action(registry)
+
+            def authorise(record_type: str) -> None:
+                # Judged by the key's state when the command began, so that a
+                # command retiring its own signer is still signed validly.
+                _authorise(signer_info, record_type)
+
+            with sealing(Sealing(self.origin, signer, authorise)):
+                self.save(*aggregates)
+        return result
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        for number in range(1, ATTEMPTS + 1):
+            try:
+                return attempt()
+            except (IntegrityError, OperationalError, sqlalchemy.exc.IntegrityError,
+                    sqlalchemy.exc.OperationalError) as exc:
+                if not _is_conflict(exc):
+                    raise StoreError(f"database error: {_first_line(exc)}") from None
+                if number == ATTEMPTS:
+                    raise ConflictError(
+                        "another writer was changing the ledger at the same time; "
+                        "nothing was written, try the command again"
+                    ) from None
+                time.sleep(0.05 * number)
+        raise AssertionError("unreachable")
+
+    # --- identity commands ---------------------------------------------
+
+    def init(
+        self, *, origin: str, name: str, founder: Signer, holder: str, roles: list[str],
+        other_founders: Sequence[dict[str, Any]] = (), log_public: bytes,
+    ) -> rec.Record:
+        """Write the genesis record, signed by the founder."""
+        if self.recorder.select_notifications(start=None, limit=1):
+            raise LedgerError("this database already holds a ledger")
+        keys = [key_entry(founder.public_b64, holder, roles), *other_founders]
+        registry = Registry.found(
+            origin=origin, name=name, keys=keys, log_key=verifier_key_string(origin, log_public)
+        )
+
+        def authorise(record_type: str) -> None:
+            if record_type != authz.GENESIS:
+                raise UnauthorisedError(f"{record_type} cannot be part of genesis")
+
+        def once() -> rec.Record:
+            context = Sealing(origin, founder, authorise)
+            with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
+                lock_for_write(session)
+                with sealing(context):
+                    self.save(registry)
+            return context.sealed[0]
+
+        genesis = self._retrying(once)
+        self._origin = origin
+        return genesis
+
+    def register_key(self, signer: Signer, public_key: str, holder: str, roles: list[str]) -> KeyInfo:
+        def action(registry: Registry) -> tuple[KeyInfo, list[Aggregate]]:
+            return registry.register_key(public_key, holder, roles), [registry]
+
+        return self.run(signer, action)
+
+    def retire_key(self, signer: Signer, key: str, reason: str = "") -> KeyInfo:
+        def action(registry: Registry) -> tuple[KeyInfo, list[Aggregate]]:
+            return registry.retire_key(key, reason), [registry]
+
+        return self.run(signer, action)
+
+    def retire_holder(self, signer: Signer, holder: str, reason: str = "") -> list[KeyInfo]:
+        def action(registry: Registry) -> tuple[list[KeyInfo], list[Aggregate]]:
+            return registry.retire_holder(holder, reason), [registry]
+
+        return self.run(signer, action)
+
+    def revoke_key(self, signer: Signer, key: str, compromised_since: datetime, reason: str = "") -> KeyInfo:
+        def action(registry: Registry) -> tuple[KeyInfo, list[Aggregate]]:
+            return registry.revoke_key(key, compromised_since, reason), [registry]
+
+        return self.run(signer, action)
+
+    def change_roles(self, signer: Signer, key: str, roles: list[str]) -> KeyInfo:
+        def action(registry: Registry) -> tuple[KeyInfo, list[Aggregate]]:
+            return registry.change_roles(key, roles), [registry]
+
+        return self.run(signer, action)
+
+    # --- looking records up -------------------------------------------
+
+    def record_at(self, position: int) -> rec.Record:
+        """The record at a 0-based log position."""
+        from sqlalchemy import select
+
+        from ledger.store import log_table
+
+        if position < 0:
+            raise InvalidInputError("positions start at 0")
+        with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
+            nid = session.execute(
+                select(log_table.c.notification_id).where(log_table.c.position == position)
+            ).scalar()
+        if nid is None:
+            raise NotFoundError(f"there is no record at position {position} (the log has {self.size()})")
+        found = self.recorder.select_notifications(start=nid, limit=1)
+        return rec.parse(found[0].state)
+
+    def position_of(self, event_hash: str) -> int:
+        from sqlalchemy import select
+
+        from ledger.store import log_table
+
+        with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
+            position = session.execute(
+                select(log_table.c.position).where(log_table.c.event_hash == event_hash.lower())
+            ).scalar()
+        if position is None:
+            raise NotFoundError(f"no record has event hash {event_hash}")
+        return int(position)
+
+
+def _authorise(info: KeyInfo, record_type: str) -> None:
+    if info.status != "active":
+        raise UnauthorisedError(f"key {info.short()} is {info.status} and can no longer sign")
+    if not authz.may_write(record_type, info.roles):
+        raise UnauthorisedError(
+            f"key {info.short()} with roles {', '.join(info.roles)} may not write "
+            f"{record_type} (allowed: {authz.writers_of(record_type)})"
+        )
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(
+        marker in text
+        for marker in (
+            "database is locked", "unique constraint", "duplicate key", "lock timeout",
+            "could not obtain lock", "deadlock", "could not serialize", "busy",
+            "canceling statement due to lock timeout",
+        )
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,185 @@
+"""Ed25519 keys: files, key ids, signing, and C2SP verifier key strings.
+
+A signer's *key id* is the lowercase hex SHA-256 of the raw 32-byte public
+key.  Private keys live in PKCS#8 PEM files (mode 0600), encrypted when the
+``LEDGER_KEY_PASSPHRASE`` environment variable is set.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ledger.errors import InvalidInputError, KeyFileError
+
+PASSPHRASE_ENV = "LEDGER_KEY_PASSPHRASE"
+
+
+def key_id(public_raw: bytes) -> str:
+    """The key id: lowercase hex SHA-256 of the raw public key."""
+    return hashlib.sha256(public_raw).hexdigest()
+
+
+def public_raw(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def decode_public_key(text: str) -> bytes:
+    """Standard base64 of 32 raw bytes -> the bytes; refuse anything else."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInputError("public_key is not standard base64") from None
+    if len(raw) != 32 or base64.b64encode(raw).decode("ascii") != text:
+        raise InvalidInputError("public_key must be standard base64 of 32 bytes")
+    return raw
+
+
+def verify_signature(public: bytes, signature: bytes, message: bytes) -> bool:
+    """True when ``signature`` is a valid Ed25519 signature of ``message``."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A private key ready to sign records."""
+
+    private: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls) -> Signer:
+        return cls(Ed25519PrivateKey.generate())
+
+    @property
+    def public_bytes(self) -> bytes:
+        return public_raw(self.private.public_key())
+
+    @property
+    def public_b64(self) -> str:
+        return base64.b64encode(self.public_bytes).decode("ascii")
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.public_bytes)
+
+    def sign(self, message: bytes) -> bytes:
+        return self.private.sign(message)
+
+    def private_seed(self) -> bytes:
+        return self.private.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+
+
+def _passphrase() -> bytes | None:
+    value = os.environ.get(PASSPHRASE_ENV)
+    return value.encode("utf-8") if value else None
+
+
+def write_key_pair(signer: Signer, stem: Path) -> tuple[Path, Path]:
+    """Write ``STEM.key`` (0600, PKCS#8 PEM) and ``STEM.pub``; refuse to overwrite."""
+    key_path, pub_path = stem.with_name(stem.name + ".key"), stem.with_name(stem.name + ".pub")
+    for path in (key_path, pub_path):
+        if path.exists():
+            raise KeyFileError(f"{path} already exists; refusing to overwrite a key")
+    passphrase = _passphrase()
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
+    )
+    pem = signer.private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )
+    # Create with 0600 from the start so the key is never readable by others.
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    pub_pem = signer.private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    pub_path.write_bytes(pub_pem)
+    return key_path, pub_path
+
+
+def load_signer(path: str | Path) -> Signer:
+    """Load a private key file, using LEDGER_KEY_PASSPHRASE when it is encrypted."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+    try:
+        private = serialization.load_pem_private_key(data, password=_passphrase())
+    except TypeError:
+        raise KeyFileError(
+            f"key file {path} is encrypted: set {PASSPHRASE_ENV}"
+        ) from None
+    except ValueError:
+        raise KeyFileError(
+            f"key file {path} is not a readable PKCS#8 key (wrong passphrase or not a key)"
+        ) from None
+    if not isinstance(private, Ed25519PrivateKey):
+        raise KeyFileError(f"key file {path} does not hold an Ed25519 key")
+    return Signer(private)
+
+
+def load_public(path: str | Path) -> bytes:
+    """Read a ``.pub`` file (PEM SubjectPublicKeyInfo) or a private key file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+    if b"PRIVATE KEY" in data:
+        return load_signer(path).public_bytes
+    try:
+        public = serialization.load_pem_public_key(data)
+    except ValueError:
+        raise KeyFileError(f"{path} is not a PEM public key") from None
+    if not isinstance(public, Ed25519PublicKey):
+        raise KeyFileError(f"{path} does not hold an Ed25519 public key")
+    return public_raw(public)
+
+
+# --- C2SP signed-note keys (used for the log key that signs checkpoints) ---
+
+def note_key_id(name: str, public: bytes) -> bytes:
+    """C2SP signed-note key id: first 4 bytes of SHA-256(name || 0x0A || 0x01 || pub)."""
+    return hashlib.sha256(name.encode("utf-8") + b"\n\x01" + public).digest()[:4]
+
+
+def verifier_key_string(name: str, public: bytes) -> str:
+    """C2SP verifier key: ``name+hex8(keyid)+base64(0x01 || pub)``."""
+    blob = base64.b64encode(b"\x01" + public).decode("ascii")
+    return f"{name}+{note_key_id(name, public).hex()}+{blob}"
+
+
+def parse_verifier_key(text: str) -> tuple[str, bytes, bytes]:
+    """Parse a C2SP Ed25519 verifier key string into (name, key id, public key)."""
+    # The name may not contain '+', but base64 may: split on the first two only.
+    parts = text.strip().split("+", 2)
+    if len(parts) != 3:
+        raise InvalidInputError("verifier key must look like name+hex8+base64")
+    name, hex_id, b64 = parts
+    try:
+        kid = bytes.fromhex(hex_id)
+        blob = base64.b64decode(b64, validate=True)
+    except (ValueError, binascii.Error):
+        raise InvalidInputError("verifier key has a bad key id or base64 part") from None
+    if len(kid) != 4 or len(blob) != 33 or blob[0] != 0x01:
+        raise InvalidInputError("verifier key is not an Ed25519 (type 0x01) key")
+    public = blob[1:]
+    if note_key_id(name, public) != kid:
+        raise InvalidInputError("verifier key id does not match its name and key")
+    return name, kid, public

@@ -1,0 +1,269 @@
+"""The record: the one JSON object that every ledger event is stored as.
+
+This module is the normative record format in code (``docs/format.md`` is the
+same in prose).  It builds records, checks that bytes are a well-formed
+record in canonical form, and derives the signed message and the event hash.
+It knows nothing of storage or of the governance domain.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ledger.canonical import MAX_SAFE_INTEGER, canonical_record_bytes
+from ledger.errors import InvalidInputError, InvalidRecordError
+
+FORMAT_VERSION = 1
+SIGNING_DOMAIN = b"governance-ledger/v1\n"
+FIELDS = ("v", "ledger", "stream", "seq", "type", "at", "actor", "prev", "data", "sig")
+
+# Limits keep records small enough to verify, export and publish comfortably.
+MAX_RECORD_BYTES = 64 * 1024
+MAX_STRING_CHARS = 20_000
+MAX_DEPTH = 16
+
+ORIGIN_RE = re.compile(r"^[\x21-\x2a\x2c-\x7e]{1,255}$")  # printable ASCII, no space, no '+'
+TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+AT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True)
+class Record:
+    """A parsed, structurally valid record (signature not yet checked)."""
+
+    ledger: str
+    stream: str
+    seq: int
+    type: str
+    at: str
+    actor: str
+    prev: str | None
+    data: dict[str, Any]
+    sig: str
+    raw: bytes  # the canonical bytes, exactly as stored
+
+    @property
+    def event_hash(self) -> str:
+        return event_hash(self.raw)
+
+    def signed_message(self) -> bytes:
+        return signed_message(self.unsigned())
+
+    def unsigned(self) -> dict[str, Any]:
+        return {
+            "v": FORMAT_VERSION,
+            "ledger": self.ledger,
+            "stream": self.stream,
+            "seq": self.seq,
+            "type": self.type,
+            "at": self.at,
+            "actor": self.actor,
+            "prev": self.prev,
+            "data": self.data,
+        }
+
+    def signature(self) -> bytes:
+        return base64.b64decode(self.sig)
+
+
+def event_hash(raw: bytes) -> str:
+    """Lowercase hex SHA-256 of the record's canonical bytes, ``sig`` included."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def signed_message(unsigned: dict[str, Any]) -> bytes:
+    """The exact bytes an Ed25519 signature covers."""
+    return SIGNING_DOMAIN + canonical_record_bytes(unsigned)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with microseconds and ``Z``, as records require."""
+    if moment.tzinfo is None:
+        raise InvalidInputError("timestamps must be timezone-aware")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse a record's ``at`` (strict format) into an aware UTC datetime."""
+    if not AT_RE.match(text):
+        raise InvalidRecordError(f"time {text!r} is not RFC 3339 UTC with microseconds and Z")
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    except ValueError as exc:
+        raise InvalidRecordError(f"time {text!r} is not a real date: {exc}") from None
+
+
+def build_unsigned(
+    *, ledger: str, stream: str, seq: int, type: str, at: str, actor: str,
+    prev: str | None, data: dict[str, Any],
+) -> dict[str, Any]:
+    """Assemble and validate a record's content before signing."""
+    unsigned = {
+        "v": FORMAT_VERSION, "ledger": ledger, "stream": stream, "seq": seq,
+        "type": type, "at": at, "actor": actor, "prev": prev, "data": data,
+    }
+    try:
+        _check_envelope(unsigned)
+        check_data(data)
+    except InvalidRecordError as exc:
+        raise InvalidInputError(str(exc)) from None
+    return unsigned
+
+
+def seal(unsigned: dict[str, Any], signature: bytes) -> bytes:
+    """Attach a signature; return the canonical bytes of the whole record."""
+    record = dict(unsigned, sig=base64.b64encode(signature).decode("ascii"))
+    raw = canonical_record_bytes(record)
+    if len(raw) > MAX_RECORD_BYTES:
+        raise InvalidInputError(
+            f"record of type {unsigned['type']} is {len(raw)} bytes; the limit is {MAX_RECORD_BYTES}"
+        )
+    return raw
+
+
+def _reject_float(text: str) -> Any:
+    raise InvalidRecordError(f"number {text} is not an integer (floats are not allowed in records)")
+
+
+def _reject_constant(text: str) -> Any:
+    raise InvalidRecordError(f"{text} is not allowed in records")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise InvalidRecordError("an object has a duplicate key")
+    return obj
+
+
+def parse(raw: bytes) -> Record:
+    """Parse stored bytes into a :class:`Record`, or raise InvalidRecordError.
+
+    Checks everything that can be checked from the bytes alone: JSON syntax,
+    field set and types, the data rules, and that the bytes are exactly the
+    canonical form of what they contain.
+    """
+    if len(raw) > MAX_RECORD_BYTES:
+        raise InvalidRecordError(f"record is {len(raw)} bytes; the limit is {MAX_RECORD_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+        obj = json.loads(
+            text,
+            parse_float=_reject_float,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_no_duplicate_keys,
+        )
+    except UnicodeDecodeError:
+        raise InvalidRecordError("record is not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidRecordError(f"record is not valid JSON: {exc.msg} at byte {exc.pos}") from None
+    if not isinstance(obj, dict):
+        raise InvalidRecordError("record is not a JSON object")
+    _check_envelope(obj)
+    sig = obj["sig"]
+    if not isinstance(sig, str) or not _is_signature(sig):
+        raise InvalidRecordError("sig is not standard base64 of 64 bytes")
+    check_data(obj["data"])
+    if canonical_record_bytes(obj) != raw:
+        raise InvalidRecordError("record bytes are not in canonical (RFC 8785) form")
+    return Record(
+        ledger=obj["ledger"], stream=obj["stream"], seq=obj["seq"], type=obj["type"],
+        at=obj["at"], actor=obj["actor"], prev=obj["prev"], data=obj["data"],
+        sig=sig, raw=raw,
+    )
+
+
+def _is_signature(sig: str) -> bool:
+    try:
+        decoded = base64.b64decode(sig, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(decoded) == 64 and base64.b64encode(decoded).decode("ascii") == sig
+
+
+def _check_envelope(obj: dict[str, Any]) -> None:
+    expected = set(FIELDS) if "sig" in obj else set(FIELDS) - {"sig"}
+    if set(obj) != expected:
+        missing = sorted(expected - set(obj))
+        extra = sorted(set(obj) - expected)
+        raise InvalidRecordError(f"record fields wrong (missing {missing}, unexpected {extra})")
+    if obj["v"] != FORMAT_VERSION or isinstance(obj["v"], bool):
+        raise InvalidRecordError(f"unsupported format version {obj['v']!r}")
+    if not isinstance(obj["ledger"], str) or not ORIGIN_RE.match(obj["ledger"]):
+        raise InvalidRecordError("ledger origin must be printable ASCII without spaces or '+'")
+    if not isinstance(obj["stream"], str) or not UUID_RE.match(obj["stream"]):
+        raise InvalidRecordError(f"stream {obj['stream']!r} is not a lowercase canonical UUID")
+    seq = obj["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SAFE_INTEGER:
+        raise InvalidRecordError(f"seq {seq!r} is not a positive integer")
+    if not isinstance(obj["type"], str) or not TYPE_RE.match(obj["type"]):
+        raise InvalidRecordError(f"type {obj['type']!r} is not a dotted lowercase name")
+    if not isinstance(obj["at"], str):
+        raise InvalidRecordError("at is not a string")
+    parse_time(obj["at"])
+    if not isinstance(obj["actor"], str) or not HEX64_RE.match(obj["actor"]):
+        raise InvalidRecordError("actor is not a lowercase hex SHA-256 key id")
+    prev = obj["prev"]
+    if seq == 1 and prev is not None:
+        raise InvalidRecordError("prev must be null when seq is 1")
+    if seq > 1 and (not isinstance(prev, str) or not HEX64_RE.match(prev)):
+        raise InvalidRecordError("prev must be the lowercase hex event hash of the previous record")
+    if not isinstance(obj["data"], dict):
+        raise InvalidRecordError("data is not a JSON object")
+
+
+def check_data(value: Any, depth: int = 0) -> None:
+    """Enforce the data rules: JSON types only, no floats, ASCII keys, limits."""
+    if depth > MAX_DEPTH:
+        raise InvalidRecordError(f"data is nested deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise InvalidRecordError(f"integer {value} is outside the safe range ±(2^53-1)")
+        return
+    if isinstance(value, float):
+        raise InvalidRecordError(
+            f"{value!r} is a float; floats are not allowed (money is a decimal string)"
+        )
+    if isinstance(value, str):
+        if len(value) > MAX_STRING_CHARS:
+            raise InvalidRecordError(f"a text field is {len(value)} characters; the limit is {MAX_STRING_CHARS}")
+        _check_encodable(value)
+        return
+    if isinstance(value, list):
+        for item in value:
+            check_data(item, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise InvalidRecordError(f"object key {key!r} is not an ASCII string")
+            check_data(item, depth + 1)
+        return
+    raise InvalidRecordError(f"{type(value).__name__} values are not allowed in records")
+
+
+def _check_encodable(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRecordError("text contains an unpaired surrogate") from None
+
+
+def canonical_stream(value: str) -> str:
+    """Normalise a stream id given by a person; refuse anything else."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidInputError(f"{value!r} is not a stream id (a UUID)") from None

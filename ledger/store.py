@@ -1,0 +1,275 @@
+"""Storage: how signed records live in eventsourcing's SQLAlchemy persistence.
+
+* :class:`RecordMapper` turns a domain event into a signed record.  The
+  stored event's ``state`` is exactly the record's canonical bytes and its
+  ``topic`` is the record ``type``, so what is stored is what was signed.
+* :class:`LedgerRecorder` adds the ``ledger_log`` table (dense 0-based log
+  positions and event hashes, written in the same transaction as the events)
+  and installs database triggers that refuse UPDATE and DELETE.
+* :func:`configure_engine` makes writers take the write lock up front, so a
+  command's reads, rule checks and inserts happen in one serial transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, event, func, insert, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from ledger import record as rec
+from ledger.errors import InvalidInputError, StoreError
+from ledger.keys import Signer
+from ledger.types import AGGREGATE_TOPIC, EVENT_CLASSES, TYPE_OF_CLASS
+
+DEFAULT_DB = "ledger.db"
+EVENTS_TABLE = "ledger_events"
+LOG_TABLE = "ledger_log"
+GUARDED_TABLES = (EVENTS_TABLE, LOG_TABLE)
+ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
+
+_WRITING: ContextVar[bool] = ContextVar("ledger_writing", default=False)
+
+
+def database_url(db: str | None) -> str:
+    """Turn ``--db`` (a URL or a plain file path) into a SQLAlchemy URL."""
+    db = db or os.environ.get("LEDGER_DB") or DEFAULT_DB
+    if "://" not in db:
+        return "sqlite:///" + str(Path(db).expanduser().resolve())
+    if db.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + db.split("://", 1)[1]
+    if db.startswith(("sqlite", "postgresql+psycopg")):
+        return db
+    raise InvalidInputError(f"unsupported database URL {db.split('://')[0]}:// (use a SQLite path or postgresql://)")
+
+
+# --- sealing: from domain event to signed record ---------------------------
+
+@dataclass
+class Sealing:
+    """What the mapper needs to sign the events of one command."""
+
+    origin: str
+    signer: Signer
+    authorise: Callable[[str], None]
+    heads: dict[str, str | None] = field(default_factory=dict)
+    sealed: list[rec.Record] = field(default_factory=list)
+
+
+_SEALING: ContextVar[Sealing | None] = ContextVar("ledger_sealing", default=None)
+
+
+@contextmanager
+def sealing(context: Sealing) -> Iterator[Sealing]:
+    token = _SEALING.set(context)
+    try:
+        yield context
+    finally:
+        _SEALING.reset(token)
+
+
+def current_sealing() -> Sealing:
+    context = _SEALING.get()
+    if context is None:
+        raise RuntimeError("events can only be stored by a signed ledger command")
+    return context
+
+
+class RecordMapper(Mapper[UUID]):
+    """Maps domain events to signed records and back."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        context = current_sealing()
+        record_type = TYPE_OF_CLASS[type(domain_event)]
+        context.authorise(record_type)
+        data = {k: v for k, v in vars(domain_event).items() if k not in ENVELOPE}
+        stream = str(domain_event.originator_id)
+        seq = domain_event.originator_version
+        prev = None if seq == 1 else context.heads[stream]
+        unsigned = rec.build_unsigned(
+            ledger=context.origin, stream=stream, seq=seq, type=record_type,
+            at=rec.format_time(domain_event.timestamp), actor=context.signer.key_id,
+            prev=prev, data=data,
+        )
+        raw = rec.seal(unsigned, context.signer.sign(rec.signed_message(unsigned)))
+        sealed = rec.parse(raw)
+        context.heads[stream] = sealed.event_hash
+        context.sealed.append(sealed)
+        return StoredEvent(
+            originator_id=domain_event.originator_id, originator_version=seq,
+            topic=record_type, state=raw,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        record = rec.parse(stored_event.state)
+        cls = EVENT_CLASSES[record.type]
+        state: dict[str, Any] = _defaults(cls)
+        state.update(record.data)
+        state["originator_id"] = UUID(record.stream)
+        state["originator_version"] = record.seq
+        state["timestamp"] = rec.parse_time(record.at)
+        if record.type in AGGREGATE_TOPIC:
+            state["originator_topic"] = AGGREGATE_TOPIC[record.type]
+        state["_event_hash"] = record.event_hash
+        state["_actor"] = record.actor
+        domain_event = object.__new__(cls)
+        object.__setattr__(domain_event, "__dict__", state)
+        return domain_event
+
+
+def _defaults(cls: type[Any]) -> dict[str, Any]:
+    # Fields added to an event class later get their defaults when old
+    # records (which lack them) are read.
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+# --- the recorder: events plus the dense log table, append-only -----------
+
+_metadata = MetaData()
+log_table = Table(
+    LOG_TABLE,
+    _metadata,
+    Column("position", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    Column("notification_id", BigInteger().with_variant(Integer(), "sqlite"), nullable=False, unique=True),
+    Column("event_hash", String(64), nullable=False, unique=True),
+)
+
+
+class LedgerRecorder(SQLAlchemyApplicationRecorder):
+    """The application recorder plus log positions and append-only guards."""
+
+    def __init__(self, datastore: SQLAlchemyDatastore) -> None:
+        super().__init__(datastore, events_table_name=EVENTS_TABLE)
+        self.tables.append(log_table)
+
+    def create_table(self) -> None:
+        engine = self.datastore.engine
+        assert isinstance(engine, Engine)
+        if engine.dialect.name == "postgresql":
+            # Serialise schema creation between processes opening a new database.
+            with engine.begin() as conn:
+                conn.execute(text("SELECT pg_advisory_xact_lock(7210931)"))
+                for table in self.tables:
+                    table.create(conn, checkfirst=True)
+                install_guards(conn, engine.dialect.name)
+        else:
+            with engine.begin() as conn:
+                for table in self.tables:
+                    table.create(conn, checkfirst=True)
+                install_guards(conn, engine.dialect.name)
+
+    def _insert_stored_events(
+        self, session: Session, stored_events: Any, **kwargs: Any
+    ) -> Any:
+        ids = super()._insert_stored_events(session, stored_events, **kwargs)
+        # Writers hold the write lock, so MAX(position) cannot move under us.
+        last = session.execute(select(func.max(log_table.c.position))).scalar()
+        start = -1 if last is None else int(last)
+        session.execute(
+            insert(log_table),
+            [
+                {
+                    "position": start + 1 + i,
+                    "notification_id": nid,
+                    "event_hash": hashlib.sha256(e.state).hexdigest(),
+                }
+                for i, (nid, e) in enumerate(zip(ids, stored_events))
+            ],
+        )
+        return ids
+
+
+def guard_message(table: str) -> str:
+    return f"governance ledger: {table} is append-only; records cannot be changed or deleted"
+
+
+def install_guards(conn: Any, dialect: str) -> None:
+    """Triggers that make the database itself refuse UPDATE and DELETE."""
+    if dialect == "sqlite":
+        for table in GUARDED_TABLES:
+            for op in ("UPDATE", "DELETE"):
+                conn.execute(text(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{guard_message(table)}'); END"
+                ))
+        return
+    if dialect == "postgresql":
+        conn.execute(text(
+            "CREATE OR REPLACE FUNCTION governance_ledger_append_only() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+            "'governance ledger: % is append-only; records cannot be changed or deleted (% refused)', "
+            "TG_TABLE_NAME, TG_OP; END $$"
+        ))
+        for table in GUARDED_TABLES:
+            conn.execute(text(
+                f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
+                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION governance_ledger_append_only()"
+            ))
+        return
+    raise StoreError(f"unsupported database dialect {dialect}")
+
+
+# --- engine set-up ---------------------------------------------------------
+
+def configure_engine(datastore: SQLAlchemyDatastore) -> None:
+    """Make writing transactions take the database's write lock first."""
+    engine = datastore.engine
+    assert isinstance(engine, Engine)
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from pysqlite so we can BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
+
+    datastore._tried_init_sqlite_wal_mode = True  # we set WAL on every connect
+    engine.dispose()
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Mark the current context as a writer (SQLite: BEGIN IMMEDIATE)."""
+    token = _WRITING.set(True)
+    try:
+        yield
+    finally:
+        _WRITING.reset(token)
+
+
+def lock_for_write(session: Session) -> None:
+    """Take the ledger's write lock at the start of a writing transaction."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SET LOCAL lock_timeout = '10s'"))
+        session.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"))
+    else:
+        # BEGIN IMMEDIATE (see configure_engine) is issued by the first statement.
+        session.execute(text("SELECT 1"))

@@ -1,0 +1,372 @@
+"""Verification: re-derive everything from the stored records alone.
+
+The verifier is deliberately independent of the domain classes and of every
+derived table (views, caches, snapshots): it reads records in log order and
+checks, for each one (the step numbers match ``docs/format.md``):
+
+1. the bytes are a well-formed record in RFC 8785 canonical form;
+2. the storage row agrees with the record (stream, seq, type);
+3. ``ledger`` is the origin named by the genesis record at position 0;
+4. ``seq`` follows the stream's previous record and ``prev`` is its hash;
+5. the signer's key is known at that point of the log, not retired before
+   it, and not revoked (compromised since a time at or before ``at``);
+6. the signer held a role that may write the record's type;
+7. the Ed25519 signature is valid (checked on every core);
+8. the record obeys the governance rules (see ``ledger.rules``).
+
+It fails closed: anything it cannot check is a finding.  Memory holds one
+page of records plus a small state per stream and per key.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger import authz
+from ledger import record as rec
+from ledger.errors import InvalidRecordError
+
+CHUNK = 256
+INLINE_BELOW = 1024  # small ledgers: a thread pool costs more than it saves
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with one record."""
+
+    position: int
+    stream: str
+    seq: int | None
+    type: str
+    reason: str
+
+    def line(self) -> str:
+        seq = "-" if self.seq is None else str(self.seq)
+        return f"{self.position} {self.stream} {seq} {self.type}: {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"position": self.position, "stream": self.stream, "seq": self.seq,
+                "type": self.type, "reason": self.reason}
+
+
+@dataclass
+class Report:
+    """The outcome of a verification."""
+
+    origin: str | None = None
+    records: int = 0
+    streams: int = 0
+    keys: int = 0
+    seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings and self.records > 0
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "ok": self.ok, "origin": self.origin, "records": self.records,
+            "streams": self.streams, "keys": self.keys, "seconds": round(self.seconds, 3),
+            "findings": [f.to_json() for f in sorted(self.findings, key=_order)],
+        }
+        out.update(self.extra)
+        return out
+
+
+def _order(f: Finding) -> tuple[int, str]:
+    return (f.position, f.reason)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One stored record: its bytes and, from a database, the row's columns."""
+
+    raw: bytes
+    stream: str | None = None
+    seq: int | None = None
+    topic: str | None = None
+
+
+class RuleChecker(Protocol):
+    """Step 8: replays the governance rules; returns reasons for findings."""
+
+    def check(self, position: int, record: rec.Record) -> list[str]: ...
+
+
+@dataclass
+class _Key:
+    public: Ed25519PublicKey
+    holder: str
+    roles: tuple[str, ...]
+    retired_at: int | None = None
+    revoked_at: int | None = None
+
+
+class Verifier:
+    """Streams records through the checks; feed it with :meth:`run`."""
+
+    def __init__(
+        self,
+        revocations: dict[str, datetime],
+        rules: RuleChecker | None = None,
+        workers: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.revocations = revocations
+        self.rules = rules
+        self.workers = workers or os.cpu_count() or 1
+        self.progress = progress
+        self.report = Report()
+        self.keys: dict[str, _Key] = {}
+        self.streams: dict[str, tuple[int, str]] = {}
+        self.genesis_keys: set[str] = set()
+
+    # -- driving --------------------------------------------------------
+
+    def run(self, entries: Iterable[Entry], expected: int | None = None) -> Report:
+        started = time.perf_counter()
+        pool = None
+        if self.workers > 1 and (expected is None or expected >= INLINE_BELOW):
+            pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ledger-verify")
+        pending: deque[tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]] = deque()
+        chunk: list[tuple[int, rec.Record, Ed25519PublicKey]] = []
+        try:
+            for position, entry in enumerate(entries):
+                record = self._check(position, entry)
+                if record is not None:
+                    chunk.append((position, record, self.keys[record.actor].public))
+                if len(chunk) >= CHUNK:
+                    pending.append(self._submit(pool, chunk))
+                    chunk = []
+                    while len(pending) > 2 * self.workers:
+                        self._collect(pending.popleft())
+                if self.progress and position % 1000 == 999:
+                    self.progress(1000)
+                self.report.records = position + 1
+            if chunk:
+                pending.append(self._submit(pool, chunk))
+            while pending:
+                self._collect(pending.popleft())
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        self.report.streams = len(self.streams)
+        self.report.keys = len(self.keys)
+        self.report.seconds = time.perf_counter() - started
+        if self.report.records == 0:
+            self._find(0, "-", None, "-", "the ledger holds no records")
+        return self.report
+
+    def _submit(self, pool: ThreadPoolExecutor | None, chunk: list[tuple[int, rec.Record, Ed25519PublicKey]]
+                ) -> tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]:
+        jobs = [(pub, record.signature(), record.signed_message()) for _, record, pub in chunk]
+        heads = [(position, record) for position, record, _ in chunk]
+        if pool is None:
+            return heads, _bad_signatures(jobs)
+        return heads, pool.submit(_bad_signatures, jobs)
+
+    def _collect(self, item: tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]) -> None:
+        heads, outcome = item
+        bad = outcome if isinstance(outcome, list) else outcome.result()
+        for index in bad:
+            position, record = heads[index]
+            self._find(position, record.stream, record.seq, record.type,
+                       f"signature does not verify with key {record.actor[:12]}")
+
+    # -- the per-record checks ----------------------------------------
+
+    def _find(self, position: int, stream: str, seq: int | None, rtype: str, reason: str) -> None:
+        self.report.findings.append(Finding(position, stream, seq, rtype, reason))
+
+    def _check(self, position: int, entry: Entry) -> rec.Record | None:
+        """Steps 1-6 and 8; returns the record if its signature should be checked."""
+        try:
+            record = rec.parse(entry.raw)  # step 1
+        except InvalidRecordError as exc:
+            self._find(position, entry.stream or "-", entry.seq, entry.topic or "-", f"malformed record: {exc}")
+            return None
+        find = lambda reason: self._find(position, record.stream, record.seq, record.type, reason)  # noqa: E731
+        # Step 2: the row's columns must say what the signed record says.
+        if entry.stream is not None and (entry.stream, entry.seq, entry.topic) != (
+            record.stream, record.seq, record.type
+        ):
+            find(f"stored row ({entry.stream} seq {entry.seq} {entry.topic}) does not match the record")
+        if position == 0:
+            self._genesis(record, find)
+        elif record.type == authz.GENESIS:
+            find("a second genesis record")
+        if record.ledger != self.report.origin:  # step 3
+            find(f"ledger {record.ledger!r} is not this ledger's origin {self.report.origin!r}")
+        self._chain(record, find)  # step 4
+        key = self._signer(position, record, find)  # steps 5 and 6
+        if key is None:
+            return None
+        if self.rules is not None:  # step 8
+            for reason in self.rules.check(position, record):
+                find(reason)
+        if record.type.startswith("key.") or record.type == authz.GENESIS:
+            # Key changes alter who may sign what: apply them only once their
+            # own signature is proven, so a forged registration grants nothing.
+            if _bad_signatures([(key.public, record.signature(), record.signed_message())]):
+                find(f"signature does not verify with key {record.actor[:12]}")
+                return None
+            self._apply_key_change(position, record, find)
+            return None
+        return record
+
+    def _genesis(self, record: rec.Record, find: Callable[[str], None]) -> None:
+        self.report.origin = record.ledger
+        if record.type != authz.GENESIS:
+            find("the first record is not a ledger.genesis record")
+            return
+        if record.data.get("origin") != record.ledger:
+            find("genesis origin does not match the record's ledger field")
+        for entry in record.data.get("keys") or []:
+            if not _add_key(self.keys, entry):
+                find(f"genesis lists a malformed key entry {str(entry)[:60]}")
+                continue
+            self.genesis_keys.add(entry["key_id"])
+
+    def _chain(self, record: rec.Record, find: Callable[[str], None]) -> None:
+        last = self.streams.get(record.stream)
+        if last is None:
+            if record.seq != 1:
+                find(f"stream starts at seq {record.seq}: records 1 to {record.seq - 1} are missing")
+        else:
+            last_seq, last_hash = last
+            if record.seq <= last_seq:
+                find(f"seq {record.seq} repeats or goes back (the stream is already at seq {last_seq})")
+            elif record.seq > last_seq + 1:
+                missing = f"{last_seq + 1}" if record.seq == last_seq + 2 else f"{last_seq + 1} to {record.seq - 1}"
+                find(f"seq {record.seq} follows seq {last_seq}: record {missing} of this stream is missing")
+            elif record.prev != last_hash:
+                find(f"prev does not match the event hash of seq {last_seq}")
+        self.streams[record.stream] = (record.seq, record.event_hash)
+
+    def _signer(self, position: int, record: rec.Record, find: Callable[[str], None]) -> _Key | None:
+        key = self.keys.get(record.actor)
+        if key is None:
+            find(f"signed by key {record.actor[:12]}, which is not registered at this point")
+            return None
+        if key.retired_at is not None and key.retired_at < position:
+            find(f"signed by key {record.actor[:12]} ({key.holder}) after it was retired at position {key.retired_at}")
+            return None
+        since = self.revocations.get(record.actor)
+        if since is not None and rec.parse_time(record.at) >= since:
+            find(f"signed by key {record.actor[:12]} ({key.holder}), revoked as compromised since "
+                 f"{rec.format_time(since)}")
+            return None
+        if key.revoked_at is not None and key.revoked_at < position:
+            find(f"signed by key {record.actor[:12]} ({key.holder}) after it was revoked at position {key.revoked_at}")
+            return None
+        if record.type == authz.GENESIS:
+            if record.actor not in self.genesis_keys:
+                find("genesis is not signed by one of its founding keys")
+                return None
+        elif not authz.may_write(record.type, key.roles):
+            find(f"key {record.actor[:12]} ({key.holder}) with roles {', '.join(key.roles) or 'none'} "
+                 f"may not write {record.type} (allowed: {authz.writers_of(record.type)})")
+            return None
+        return key
+
+    def _apply_key_change(self, position: int, record: rec.Record, find: Callable[[str], None]) -> None:
+        data = record.data
+        if record.type == authz.GENESIS:
+            return  # its keys were taken in by _genesis
+        if record.type == "key.registered":
+            if data.get("key_id") in self.keys:
+                find("registers a key that is already registered")
+            elif not _add_key(self.keys, data):
+                find("malformed key entry")
+            return
+        key = self.keys.get(str(data.get("key_id")))
+        if key is None:
+            find(f"names key {str(data.get('key_id'))[:12]}, which is not registered")
+        elif record.type == "key.retired":
+            key.retired_at = position
+        elif record.type == "key.revoked":
+            key.revoked_at = position
+        elif record.type == "key.roles_changed" and isinstance(data.get("roles"), list):
+            key.roles = tuple(str(r) for r in data["roles"])
+
+
+def _add_key(keys: dict[str, _Key], entry: Any) -> bool:
+    try:
+        raw = base64.b64decode(entry["public_key"], validate=True)
+        from ledger.keys import key_id
+
+        if len(raw) != 32 or key_id(raw) != entry["key_id"]:
+            return False
+        keys[entry["key_id"]] = _Key(
+            Ed25519PublicKey.from_public_bytes(raw), str(entry["holder"]), tuple(entry["roles"])
+        )
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True
+
+
+def _bad_signatures(jobs: list[tuple[Ed25519PublicKey, bytes, bytes]]) -> list[int]:
+    """Indexes of the jobs whose signature fails (runs in a worker thread)."""
+    bad = []
+    for index, (public, signature, message) in enumerate(jobs):
+        try:
+            public.verify(signature, message)
+        except InvalidSignature:
+            bad.append(index)
+    return bad
+
+
+def revocations_from(raws: Iterable[bytes]) -> dict[str, datetime]:
+    """Pre-scan: the earliest compromise time claimed for each revoked key.
+
+    Revocation reaches back in time, so it must be known before the records
+    it invalidates are checked.  The revocation records themselves are
+    verified in the main pass like any other.
+    """
+    out: dict[str, datetime] = {}
+    for raw in raws:
+        try:
+            record = rec.parse(raw)
+            key = str(record.data["key_id"])
+            since = rec.parse_time(str(record.data["compromised_since"]))
+        except (InvalidRecordError, KeyError):
+            continue
+        if key not in out or since < out[key]:
+            out[key] = since
+    return out
+
+
+def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
+                  workers: int | None = None, rules: RuleChecker | None = None) -> Report:
+    """Verify a ledger database (see the module docstring for the steps)."""
+    revocations = revocations_from(
+        n.state for n in _paged(ledger, topics=["key.revoked"])
+    )
+    entries = (
+        Entry(n.state, str(n.originator_id), n.originator_version, n.topic) for n in ledger.notifications()
+    )
+    verifier = Verifier(revocations, rules=rules, workers=workers, progress=progress)
+    return verifier.run(entries, expected=ledger.size())
+
+
+def _paged(ledger: Any, topics: list[str]) -> Iterator[Any]:
+    start = None
+    while True:
+        batch = ledger.recorder.select_notifications(start=start, limit=1000, topics=topics)
+        yield from batch
+        if len(batch) < 1000:
+            return
+        start = batch[-1].id + 1
