@@ -239,22 +239,29 @@ class Ledger(Application[UUID]):
 
     # --- looking records up -------------------------------------------
 
-    def record_at(self, position: int) -> rec.Record:
-        """The record at a 0-based log position."""
+    def read(self, start: int, limit: int) -> list[tuple[int, rec.Record]]:
+        """Up to ``limit`` records from log position ``start``, in log order."""
         from sqlalchemy import select
 
         from ledger.store import log_table
 
-        if position < 0:
+        if start < 0:
             raise InvalidInputError("positions start at 0")
         with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
-            nid = session.execute(
-                select(log_table.c.notification_id).where(log_table.c.position == position)
+            first = session.execute(
+                select(log_table.c.notification_id).where(log_table.c.position == start)
             ).scalar()
-        if nid is None:
+        if first is None:
+            return []
+        found = self.recorder.select_notifications(start=first, limit=limit)
+        return [(start + i, rec.parse(n.state)) for i, n in enumerate(found)]
+
+    def record_at(self, position: int) -> rec.Record:
+        """The record at a 0-based log position."""
+        found = self.read(position, 1)
+        if not found:
             raise NotFoundError(f"there is no record at position {position} (the log has {self.size()})")
-        found = self.recorder.select_notifications(start=nid, limit=1)
-        return rec.parse(found[0].state)
+        return found[0][1]
 
     def position_of(self, event_hash: str) -> int:
         from sqlalchemy import select

@@ -1,0 +1,116 @@
+"""Shared CLI plumbing: the one place errors become exit codes, and helpers.
+
+Exit codes: 0 success; 1 a refused command or a failed verification; 2 a
+usage error.  Library imports happen inside functions so that ``ledger
+--help`` does not pay for eventsourcing, SQLAlchemy or cryptography.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from ledger import Ledger, Signer
+
+
+class RefusedExit(click.ClickException):
+    """A LedgerError, shown as one line on stderr with exit code 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+@dataclass
+class Settings:
+    db: str | None
+    verbose: bool
+
+
+class LedgerGroup(click.Group):
+    """A group that maps library errors to one-line messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            from ledger.errors import LedgerError
+
+            verbose = isinstance(ctx.obj, Settings) and ctx.obj.verbose
+            if verbose:
+                traceback.print_exc()
+            if isinstance(exc, LedgerError):
+                raise RefusedExit(str(exc)) from None
+            hint = "" if verbose else " (run with --verbose for details)"
+            raise RefusedExit(f"internal error: {type(exc).__name__}: {exc}{hint}") from None
+
+
+def settings() -> Settings:
+    obj = click.get_current_context().find_root().obj
+    assert isinstance(obj, Settings)
+    return obj
+
+
+def open_ledger(create: bool = False) -> Ledger:
+    from ledger import Ledger
+
+    return Ledger(settings().db, create=create)
+
+
+def load_key(path: str | None) -> Signer:
+    from ledger import load_signer
+
+    if not path:
+        raise click.UsageError("this command writes: give the signer's key with --key FILE (or LEDGER_KEY)")
+    return load_signer(path)
+
+
+def key_option(func: Any) -> Any:
+    return click.option(
+        "--key", "key_path", envvar="LEDGER_KEY", metavar="FILE",
+        help="Private key file of the signer (or LEDGER_KEY).",
+    )(func)
+
+
+def json_option(func: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON (stable shape, see docs/cli.md).")(func)
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def progress_to_terminal(label: str, total: int) -> Any:
+    """A progress bar on an interactive stderr; a silent stand-in otherwise."""
+    if not sys.stderr.isatty():
+        return _Quiet()
+    return click.progressbar(length=total, label=label, file=sys.stderr)
+
+
+class _Quiet:
+    def __enter__(self) -> _Quiet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    """A plain left-aligned text table."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(headers, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)

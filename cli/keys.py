@@ -1,0 +1,132 @@
+"""``ledger keys ...``: create key files and manage the ledger's key registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli.common import emit_json, json_option, key_option, load_key, open_ledger, table
+
+ROLE_HELP = "Role for the key (repeat): secretariat, member, chair, auditor, ombudsperson, mediator, witness."
+
+
+@click.group()
+def keys() -> None:
+    """Create key files; register, retire and revoke keys in the ledger."""
+
+
+@keys.command("new")
+@click.argument("name")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Where to write NAME.key and NAME.pub.")
+def new_key(name: str, directory: str) -> None:
+    """Write NAME.key (private, mode 0600) and NAME.pub; print the key id.
+
+    The private key is encrypted when LEDGER_KEY_PASSPHRASE is set.
+
+    Example: ledger keys new alice
+    """
+    from ledger import Signer, write_key_pair
+
+    if not name or "/" in name or name.startswith("."):
+        raise click.BadParameter("NAME must be a plain file name", param_hint="NAME")
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    signer = Signer.generate()
+    key_path, pub_path = write_key_pair(signer, Path(directory) / name)
+    click.echo(signer.key_id)
+    click.echo(f"wrote {key_path} and {pub_path}", err=True)
+
+
+@keys.command("id")
+@click.argument("file", type=click.Path(dir_okay=False))
+def show_id(file: str) -> None:
+    """Print the key id of a .key or .pub file."""
+    from ledger.keys import key_id, load_public
+
+    click.echo(key_id(load_public(file)))
+
+
+@keys.command("list")
+@json_option
+def list_keys(as_json: bool) -> None:
+    """List every key the ledger knows, with holder, roles and status."""
+    ledger = open_ledger()
+    rows = [
+        {"key_id": k.key_id, "holder": k.holder, "roles": list(k.roles), "status": k.status,
+         "compromised_since": k.compromised_since}
+        for k in ledger.registry().keys.values()
+    ]
+    if as_json:
+        emit_json({"keys": rows})
+        return
+    click.echo(table(
+        [[r["key_id"][:16], r["holder"], ",".join(r["roles"]), r["status"]] for r in rows],
+        ["KEY", "HOLDER", "ROLES", "STATUS"],
+    ))
+
+
+@keys.command("register")
+@click.argument("public_file", type=click.Path(dir_okay=False))
+@click.option("--holder", required=True, help="Who holds the key (a person, or an organisation's representative).")
+@click.option("--role", "roles", multiple=True, required=True, help=ROLE_HELP)
+@key_option
+def register(public_file: str, holder: str, roles: tuple[str, ...], key_path: str | None) -> None:
+    """Register the public key in PUBLIC_FILE (a .pub file) for a holder.
+
+    Example: ledger keys register bob.pub --holder "Bob Okafor" --role member --key sec.key
+    """
+    import base64
+
+    from ledger.keys import load_public
+
+    signer = load_key(key_path)
+    public = base64.b64encode(load_public(public_file)).decode("ascii")
+    info = open_ledger().register_key(signer, public, holder, list(roles))
+    click.echo(f"registered key {info.key_id} for {info.holder} ({', '.join(info.roles)})")
+
+
+@keys.command("retire")
+@click.argument("key_id")
+@click.option("--reason", default="", help="Why (kept in the record).")
+@key_option
+def retire(key_id: str, reason: str, key_path: str | None) -> None:
+    """Retire KEY_ID: it signs nothing from now on; its past records stay valid."""
+    info = open_ledger().retire_key(load_key(key_path), key_id, reason)
+    click.echo(f"retired key {info.key_id} ({info.holder})")
+
+
+@keys.command("retire-holder")
+@click.argument("holder")
+@click.option("--reason", default="", help="Why (kept in the records).")
+@key_option
+def retire_holder(holder: str, reason: str, key_path: str | None) -> None:
+    """Retire every active key of HOLDER (someone who has left)."""
+    retired = open_ledger().retire_holder(load_key(key_path), holder, reason)
+    for info in retired:
+        click.echo(f"retired key {info.key_id} ({info.holder})")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.option("--compromised-since", required=True, metavar="TIME",
+              help="RFC 3339 time from which the key's signatures are void, e.g. 2026-11-01T00:00:00Z.")
+@click.option("--reason", default="", help="Why (kept in the record).")
+@key_option
+def revoke(key_id: str, compromised_since: str, reason: str, key_path: str | None) -> None:
+    """Revoke KEY_ID: every signature it made since TIME becomes invalid."""
+    from ledger.timeparse import parse_user_time
+
+    since = parse_user_time(compromised_since)
+    info = open_ledger().revoke_key(load_key(key_path), key_id, since, reason)
+    click.echo(f"revoked key {info.key_id} ({info.holder}) as compromised since {info.compromised_since}")
+
+
+@keys.command("roles")
+@click.argument("key_id")
+@click.option("--role", "roles", multiple=True, required=True, help=ROLE_HELP)
+@key_option
+def roles(key_id: str, roles: tuple[str, ...], key_path: str | None) -> None:
+    """Replace the roles of KEY_ID."""
+    info = open_ledger().change_roles(load_key(key_path), key_id, list(roles))
+    click.echo(f"key {info.key_id} ({info.holder}) now has roles {', '.join(info.roles)}")

@@ -1,0 +1,33 @@
+"""Entry point: the ``ledger`` group and its global options."""
+
+from __future__ import annotations
+
+import click
+
+from cli import keys as keys_commands
+from cli import records as record_commands
+from cli.common import LedgerGroup, Settings
+
+
+@click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="LEDGER_DB", metavar="URL",
+              help="SQLite file path or postgresql:// URL (or LEDGER_DB; default ./ledger.db).")
+@click.option("--verbose", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.version_option(package_name="governance-ledger")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, verbose: bool) -> None:
+    """A signed, append-only governance ledger.
+
+    Every act is an Ed25519-signed, hash-chained record.  Start with
+    'ledger demo', or 'ledger keys new' then 'ledger init'.
+    """
+    ctx.obj = Settings(db=db, verbose=verbose)
+
+
+cli.add_command(keys_commands.keys)
+for command in record_commands.COMMANDS:
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="ledger")

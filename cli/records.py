@@ -1,0 +1,153 @@
+"""Top-level commands: init, verify, log, show, demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from cli.common import emit_json, json_option, key_option, load_key, open_ledger, progress_to_terminal, settings
+
+
+@click.command("init")
+@click.option("--origin", required=True,
+              help="The ledger's origin name, e.g. ledger.example.org/riverside (printable ASCII, no spaces or '+').")
+@click.option("--name", required=True, help="The partnership's name.")
+@key_option
+@click.option("--holder", default=None, help="Holder of the founder's key (default: the key file's name).")
+@click.option("--role", "roles", multiple=True, default=("secretariat",), show_default=True,
+              help="Role of the founder's key (repeat).")
+@click.option("--founder", "founders", multiple=True, metavar="PUB:HOLDER:ROLE[,ROLE]",
+              help="Another founding key: its .pub file, holder and roles (repeat).")
+@click.option("--log-key", "log_key_path", envvar="LEDGER_LOG_KEY", default="log.key", show_default=True,
+              metavar="FILE", help="The log key that signs checkpoints; created if missing.")
+def init(origin: str, name: str, key_path: str | None, holder: str | None, roles: tuple[str, ...],
+         founders: tuple[str, ...], log_key_path: str) -> None:
+    """Create a ledger: write its genesis record, signed by the founder.
+
+    Example: ledger init --origin ledger.example.org/riverside --name "Riverside Partnership" --key sec.key
+    """
+    import base64
+
+    from ledger.domain.identity import key_entry
+    from ledger.keys import load_public, verifier_key_string
+
+    signer = load_key(key_path)
+    others = []
+    for spec in founders:
+        parts = spec.rsplit(":", 2)
+        if len(parts) != 3:
+            raise click.BadParameter("expected PUB:HOLDER:ROLE[,ROLE]", param_hint="--founder")
+        pub = base64.b64encode(load_public(parts[0])).decode("ascii")
+        others.append(key_entry(pub, parts[1], [r for r in parts[2].split(",") if r]))
+    log_signer = _log_key(Path(log_key_path))
+    ledger = open_ledger(create=True)
+    genesis = ledger.init(
+        origin=origin, name=name, founder=signer, holder=holder or Path(str(key_path)).stem,
+        roles=list(roles), other_founders=others, log_public=log_signer.public_bytes,
+    )
+    click.echo(f"created ledger {origin} (genesis {genesis.event_hash})")
+    click.echo(f"log key verifier: {verifier_key_string(origin, log_signer.public_bytes)}")
+
+
+def _log_key(path: Path):  # type: ignore[no-untyped-def]
+    from ledger.keys import Signer, load_signer, write_key_pair
+
+    if path.exists():
+        return load_signer(path)
+    if path.suffix != ".key":
+        raise click.BadParameter("the log key file name must end in .key", param_hint="--log-key")
+    signer = Signer.generate()
+    write_key_pair(signer, path.with_suffix(""))
+    click.echo(f"wrote log key {path}", err=True)
+    return signer
+
+
+@click.command("verify")
+@json_option
+def verify(as_json: bool) -> None:
+    """Verify every record: form, chain, signer, role, signature.
+
+    Exits 0 when the whole history verifies; otherwise lists every finding as
+    'position stream seq type: reason' and exits 1.
+    """
+    from ledger.verify import verify_ledger
+
+    ledger = open_ledger()
+    with progress_to_terminal("verifying", ledger.size()) as bar:
+        report = verify_ledger(ledger, progress=bar.update)
+    if as_json:
+        emit_json(report.to_json())
+    elif report.ok:
+        click.echo(
+            f"verified {report.records} records in {report.streams} streams, signed by "
+            f"{report.keys} keys, in {report.seconds:.2f} s: OK"
+        )
+    else:
+        for finding in sorted(report.findings, key=lambda f: (f.position, f.reason)):
+            click.echo(finding.line())
+        click.echo(f"{len(report.findings)} findings in {report.records} records: FAILED", err=True)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("log")
+@click.option("--from", "start", type=click.IntRange(min=0), default=0, show_default=True, help="First position.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="How many records.")
+@json_option
+def log(start: int, limit: int, as_json: bool) -> None:
+    """List records in log order: position, time, type, stream, seq, signer."""
+    from projections.log import read_log
+
+    entries = read_log(open_ledger(), start, limit)
+    if as_json:
+        emit_json({"records": entries})
+        return
+    for e in entries:
+        click.echo(f"{e['position']:>6}  {e['at']}  {e['type']:<24} {e['stream'][:8]}#{e['seq']:<4} "
+                   f"{e['holder']} ({e['actor'][:12]})")
+
+
+@click.command("show")
+@click.argument("ref")
+@json_option
+def show(ref: str, as_json: bool) -> None:
+    """Show one record by log POSITION or EVENT_HASH, exactly as stored."""
+    ledger = open_ledger()
+    ref = ref.strip().lower()
+    if ref.isdigit():
+        position = int(ref)
+    elif len(ref) == 64 and all(c in "0123456789abcdef" for c in ref):
+        position = ledger.position_of(ref)
+    else:
+        raise click.BadParameter("give a log position (0, 1, ...) or a 64-digit event hash", param_hint="REF")
+    record = ledger.record_at(position)
+    if as_json:
+        emit_json({"position": position, "event_hash": record.event_hash, "record": json.loads(record.raw)})
+    else:
+        click.echo(f"position {position}, event hash {record.event_hash}")
+        click.echo(json.dumps(json.loads(record.raw), indent=2, ensure_ascii=False))
+
+
+@click.command("demo")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default="demo", show_default=True,
+              help="Directory for the demo ledger (ledger.db) and its keys (keys/).")
+def demo(directory: str) -> None:
+    """Build a realistic demo partnership in a fresh SQLite ledger, then verify it."""
+    from ledger.demo import build_demo
+    from ledger.verify import verify_ledger
+
+    if settings().db:
+        raise click.UsageError("the demo always makes its own SQLite ledger; use --dir, not --db")
+    ledger, summary = build_demo(Path(directory), echo=click.echo)
+    report = verify_ledger(ledger)
+    for finding in report.findings:
+        click.echo(finding.line())
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+    click.echo(f"verify: {report.records} records in {report.streams} streams, {report.keys} keys: OK")
+    click.echo(f"try: ledger --db {Path(directory) / 'ledger.db'} log")
+
+
+COMMANDS = [init, verify, log, show, demo]

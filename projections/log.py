@@ -1,0 +1,21 @@
+"""A readable listing of records in log order (for ``ledger log``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger import Ledger
+from ledger import record as rec
+
+
+def read_log(ledger: Ledger, start: int, limit: int) -> list[dict[str, Any]]:
+    """Records from position ``start``: envelope fields plus the signer's holder."""
+    holders = {k.key_id: k.holder for k in ledger.registry().keys.values()}
+    out = []
+    for position, record in ledger.read(start, limit):
+        out.append({
+            "position": position, "at": record.at, "type": record.type, "stream": record.stream,
+            "seq": record.seq, "actor": record.actor, "holder": holders.get(record.actor, "?"),
+            "event_hash": rec.event_hash(record.raw),
+        })
+    return out
