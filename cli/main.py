@@ -31,3 +31,7 @@ for command in record_commands.COMMANDS:
 
 def main() -> None:
     cli(prog_name="ledger")
+
+
+if __name__ == "__main__":
+    main()

@@ -153,6 +153,8 @@ def parse(raw: bytes) -> Record:
     field set and types, the data rules, and that the bytes are exactly the
     canonical form of what they contain.
     """
+    if not isinstance(raw, bytes):
+        raise InvalidRecordError(f"stored record is {type(raw).__name__}, not bytes")
     if len(raw) > MAX_RECORD_BYTES:
         raise InvalidRecordError(f"record is {len(raw)} bytes; the limit is {MAX_RECORD_BYTES}")
     try:

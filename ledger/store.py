@@ -41,6 +41,17 @@ LOG_TABLE = "ledger_log"
 GUARDED_TABLES = (EVENTS_TABLE, LOG_TABLE)
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
+LOCK_TIMEOUT_ENV = "LEDGER_LOCK_TIMEOUT"
+
+
+def lock_timeout() -> float:
+    """Seconds a writer waits for another writer's lock (LEDGER_LOCK_TIMEOUT, default 10)."""
+    try:
+        return max(0.0, float(os.environ.get(LOCK_TIMEOUT_ENV, "10")))
+    except ValueError:
+        raise InvalidInputError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds") from None
+
+
 _WRITING: ContextVar[bool] = ContextVar("ledger_writing", default=False)
 
 
@@ -164,18 +175,18 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
     def create_table(self) -> None:
         engine = self.datastore.engine
         assert isinstance(engine, Engine)
-        if engine.dialect.name == "postgresql":
-            # Serialise schema creation between processes opening a new database.
-            with engine.begin() as conn:
+        # Opening an existing ledger must take no DDL locks: a writer may be
+        # holding the table, and readers should not queue behind it.
+        if schema_is_complete(engine):
+            return
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                # Serialise schema creation between processes opening a new database.
+                conn.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout() * 1000)}ms'"))
                 conn.execute(text("SELECT pg_advisory_xact_lock(7210931)"))
-                for table in self.tables:
-                    table.create(conn, checkfirst=True)
-                install_guards(conn, engine.dialect.name)
-        else:
-            with engine.begin() as conn:
-                for table in self.tables:
-                    table.create(conn, checkfirst=True)
-                install_guards(conn, engine.dialect.name)
+            for table in self.tables:
+                table.create(conn, checkfirst=True)
+            install_guards(conn, engine.dialect.name)
 
     def _insert_stored_events(
         self, session: Session, stored_events: Any, **kwargs: Any
@@ -196,6 +207,25 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
             ],
         )
         return ids
+
+
+def _trigger_names() -> set[str]:
+    return {f"{t}_no_{op}" for t in GUARDED_TABLES for op in ("update", "delete")}
+
+
+def schema_is_complete(engine: Engine) -> bool:
+    """True when the tables and every append-only trigger already exist."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            found = {row[0] for row in conn.execute(text(
+                "SELECT tgname FROM pg_trigger WHERE tgname LIKE 'ledger_%_append_only' AND NOT tgisinternal"
+            ))}
+            wanted = {f"{t}_append_only" for t in GUARDED_TABLES}
+        else:
+            found = {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
+            wanted = _trigger_names()
+        conn.rollback()
+    return wanted <= found
 
 
 def guard_message(table: str) -> str:
@@ -243,7 +273,7 @@ def configure_engine(datastore: SQLAlchemyDatastore) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout() * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -268,7 +298,7 @@ def lock_for_write(session: Session) -> None:
     """Take the ledger's write lock at the start of a writing transaction."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        session.execute(text("SET LOCAL lock_timeout = '10s'"))
+        session.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout() * 1000)}ms'"))
         session.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"))
     else:
         # BEGIN IMMEDIATE (see configure_engine) is issued by the first statement.

@@ -145,7 +145,7 @@ class Verifier:
         chunk: list[tuple[int, rec.Record, Ed25519PublicKey]] = []
         try:
             for position, entry in enumerate(entries):
-                record = self._check(position, entry)
+                record = self._check_safely(position, entry)
                 if record is not None:
                     chunk.append((position, record, self.keys[record.actor].public))
                 if len(chunk) >= CHUNK:
@@ -190,6 +190,14 @@ class Verifier:
 
     def _find(self, position: int, stream: str, seq: int | None, rtype: str, reason: str) -> None:
         self.report.findings.append(Finding(position, stream, seq, rtype, reason))
+
+    def _check_safely(self, position: int, entry: Entry) -> rec.Record | None:
+        try:
+            return self._check(position, entry)
+        except Exception as exc:  # noqa: BLE001 - fail closed: anything unexpected is a finding
+            self._find(position, entry.stream or "-", entry.seq, entry.topic or "-",
+                       f"cannot be checked: {type(exc).__name__}: {exc}")
+            return None
 
     def _check(self, position: int, entry: Entry) -> rec.Record | None:
         """Steps 1-6 and 8; returns the record if its signature should be checked."""
