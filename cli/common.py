@@ -107,6 +107,10 @@ class _Quiet:
         return None
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def table(rows: list[list[str]], headers: list[str]) -> str:
     """A plain left-aligned text table."""
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]

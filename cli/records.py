@@ -7,7 +7,16 @@ from pathlib import Path
 
 import click
 
-from cli.common import emit_json, json_option, key_option, load_key, open_ledger, progress_to_terminal, settings
+from cli.common import (
+    emit_json,
+    json_option,
+    key_option,
+    load_key,
+    open_ledger,
+    plural,
+    progress_to_terminal,
+    settings,
+)
 
 
 @click.command("init")
@@ -81,13 +90,14 @@ def verify(as_json: bool) -> None:
         emit_json(report.to_json())
     elif report.ok:
         click.echo(
-            f"verified {report.records} records in {report.streams} streams, signed by "
-            f"{report.keys} keys, in {report.seconds:.2f} s: OK"
+            f"verified {plural(report.records, 'record')} in {plural(report.streams, 'stream')}, signed by "
+            f"{plural(report.keys, 'key')}, in {report.seconds:.2f} s: OK"
         )
     else:
         for finding in sorted(report.findings, key=lambda f: (f.position, f.reason)):
             click.echo(finding.line())
-        click.echo(f"{len(report.findings)} findings in {report.records} records: FAILED", err=True)
+        click.echo(f"{plural(len(report.findings), 'finding')} in {plural(report.records, 'record')}: FAILED",
+                   err=True)
     if not report.ok:
         raise click.exceptions.Exit(1)
 
@@ -146,7 +156,8 @@ def demo(directory: str) -> None:
         click.echo(finding.line())
     if not report.ok:
         raise click.exceptions.Exit(1)
-    click.echo(f"verify: {report.records} records in {report.streams} streams, {report.keys} keys: OK")
+    click.echo(f"verify: {plural(report.records, 'record')} in {plural(report.streams, 'stream')}, "
+               f"{plural(report.keys, 'key')}: OK")
     click.echo(f"try: ledger --db {Path(directory) / 'ledger.db'} log")
 
 

@@ -127,7 +127,7 @@ class Verifier:
     ) -> None:
         self.revocations = revocations
         self.rules = rules
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers  # None: every core for large ledgers, inline for small ones
         self.progress = progress
         self.report = Report()
         self.keys: dict[str, _Key] = {}
@@ -138,9 +138,12 @@ class Verifier:
 
     def run(self, entries: Iterable[Entry], expected: int | None = None) -> Report:
         started = time.perf_counter()
-        pool = None
-        if self.workers > 1 and (expected is None or expected >= INLINE_BELOW):
-            pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ledger-verify")
+        workers = self.workers
+        if workers is None:
+            workers = (os.cpu_count() or 1) if expected is None or expected >= INLINE_BELOW else 1
+        # Ed25519 verification in `cryptography` releases the GIL, so threads
+        # use every core while this thread parses and checks the chain.
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ledger-verify") if workers > 1 else None
         pending: deque[tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]] = deque()
         chunk: list[tuple[int, rec.Record, Ed25519PublicKey]] = []
         try:
@@ -151,7 +154,7 @@ class Verifier:
                 if len(chunk) >= CHUNK:
                     pending.append(self._submit(pool, chunk))
                     chunk = []
-                    while len(pending) > 2 * self.workers:
+                    while len(pending) > 2 * workers:
                         self._collect(pending.popleft())
                 if self.progress and position % 1000 == 999:
                     self.progress(1000)

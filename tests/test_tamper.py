@@ -66,6 +66,20 @@ def test_editing_a_byte_of_data_is_named(sqlite_path: Path, tampered: Callable[[
     assert named(report, 5, 6, "prev does not match the event hash of seq 5"), lines(report)
 
 
+def test_signature_checks_on_worker_threads_find_the_same_records(
+    sqlite_path: Path, tampered: Callable[[], Report]
+) -> None:
+    _update(sqlite_path, "UPDATE ledger_events SET state = CAST(replace(state, 'Xavier', 'Xavies') AS BLOB) WHERE id = 4")
+    inline = tampered()
+    reopened = Ledger(str(sqlite_path))
+    try:
+        threaded = verify_ledger(reopened, workers=2)
+    finally:
+        reopened.close()
+    assert named(threaded, 3, 4, "signature does not verify"), lines(threaded)
+    assert lines(threaded) == lines(inline)
+
+
 def test_changing_the_type_is_named(sqlite_path: Path, tampered: Callable[[], Report]) -> None:
     _update(sqlite_path, "UPDATE ledger_events SET state = CAST(replace(state, 'key.registered', 'key.retired_') AS BLOB), "
                          "topic = 'key.retired_' WHERE id = 4")
