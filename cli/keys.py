@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -52,7 +53,7 @@ def show_id(file: str) -> None:
 def list_keys(as_json: bool) -> None:
     """List every key the ledger knows, with holder, roles and status."""
     ledger = open_ledger()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"key_id": k.key_id, "holder": k.holder, "roles": list(k.roles), "status": k.status,
          "compromised_since": k.compromised_since}
         for k in ledger.registry().keys.values()

@@ -150,7 +150,7 @@ def demo(directory: str) -> None:
 
     if settings().db:
         raise click.UsageError("the demo always makes its own SQLite ledger; use --dir, not --db")
-    ledger, summary = build_demo(Path(directory), echo=click.echo)
+    ledger, _paths = build_demo(Path(directory), echo=click.echo)
     report = verify_ledger(ledger)
     for finding in report.findings:
         click.echo(finding.line())

@@ -113,7 +113,7 @@ class Ledger(Application[UUID]):
 
     def registry(self) -> Registry:
         try:
-            registry = self.repository.get(registry_id(self.origin))
+            registry: object = self.repository.get(registry_id(self.origin))
         except AggregateNotFoundError:
             raise StoreError("the ledger's genesis record is missing") from None
         assert isinstance(registry, Registry)

@@ -15,7 +15,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ledger.canonical import MAX_SAFE_INTEGER, canonical_record_bytes
@@ -90,7 +90,7 @@ def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds and ``Z``, as records require."""
     if moment.tzinfo is None:
         raise InvalidInputError("timestamps must be timezone-aware")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(text: str) -> datetime:
@@ -98,7 +98,7 @@ def parse_time(text: str) -> datetime:
     if not AT_RE.match(text):
         raise InvalidRecordError(f"time {text!r} is not RFC 3339 UTC with microseconds and Z")
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except ValueError as exc:
         raise InvalidRecordError(f"time {text!r} is not a real date: {exc}") from None
 

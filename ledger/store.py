@@ -203,7 +203,7 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
                     "notification_id": nid,
                     "event_hash": hashlib.sha256(e.state).hexdigest(),
                 }
-                for i, (nid, e) in enumerate(zip(ids, stored_events))
+                for i, (nid, e) in enumerate(zip(ids, stored_events, strict=True))
             ],
         )
         return ids

@@ -169,7 +169,9 @@ def test_verify_of_a_tampered_file_lists_findings_and_exits_1(initialised: Path)
     db = initialised / "ledger.db"
     drop_guards(db)
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE ledger_events SET state = CAST(replace(state, '\"Bob\"', '\"Rob\"') AS BLOB) WHERE id = 2")
+        conn.execute(
+            "UPDATE ledger_events SET state = CAST(replace(state, '\"Bob\"', '\"Rob\"') AS BLOB) WHERE id = 2"
+        )
     result = run(["verify"])
     assert result.exit_code == 1
     assert re.fullmatch(
@@ -200,5 +202,6 @@ def test_a_missing_ledger_is_one_line_from_a_real_process(tmp_path: Path) -> Non
     result = subprocess.run([*_ledger_program(), "--db", str(tmp_path / "none.db"), "verify"],
                             capture_output=True, text=True, timeout=60, env={**os.environ})
     assert result.returncode == 1
-    assert result.stderr == f"error: no ledger at {tmp_path / 'none.db'} (create one with 'ledger init' or 'ledger demo')\n"
+    missing = tmp_path / "none.db"
+    assert result.stderr == f"error: no ledger at {missing} (create one with 'ledger init' or 'ledger demo')\n"
     assert "Traceback" not in result.stderr

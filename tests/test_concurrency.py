@@ -110,6 +110,6 @@ def test_the_unique_stream_index_refuses_a_second_record_at_the_same_seq(
     duplicate = StoredEvent(originator_id=UUID(last.stream), originator_version=last.seq,
                             topic=last.type, state=last.raw)
     before = snapshot(ledger)
-    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         ledger.recorder.insert_events([duplicate])
     assert snapshot(ledger) == before

@@ -37,7 +37,7 @@ def test_update_and_delete_fail_with_an_error_naming_the_ledger(
 ) -> None:
     ledger = make_ledger(db_url)
     ledger.close()
-    with pytest.raises(Exception, match="governance ledger: ledger_(events|log) is append-only"):
+    with pytest.raises(Exception, match=r"governance ledger: ledger_(events|log) is append-only"):
         _plain_sql(db_url, statement)
     reopened = Ledger(db_url)
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -53,13 +53,18 @@ def named(report: Report, position: int, seq: int, needle: str) -> bool:
     return any(f.position == position and f.seq == seq and needle in f.reason for f in report.findings)
 
 
+def _edit(path: Path, row_id: int, old: str, new: str) -> None:
+    """Replace text inside one stored record's bytes (kept as a BLOB)."""
+    _update(path, "UPDATE ledger_events SET state = CAST(replace(state, ?, ?) AS BLOB) WHERE id = ?", old, new, row_id)
+
+
 def _update(path: Path, sql: str, *args: object) -> None:
     with sqlite3.connect(path) as conn:
         assert conn.execute(sql, args).rowcount >= 1
 
 
 def test_editing_a_byte_of_data_is_named(sqlite_path: Path, tampered: Callable[[], Report]) -> None:
-    _update(sqlite_path, "UPDATE ledger_events SET state = CAST(replace(state, 'Yolanda', 'Yolando') AS BLOB) WHERE id = 5")
+    _edit(sqlite_path, 5, "Yolanda", "Yolando")
     report = tampered()
     assert named(report, 4, 5, "signature does not verify"), lines(report)
     # The next record of the stream now points at a hash that no longer exists.
@@ -69,7 +74,7 @@ def test_editing_a_byte_of_data_is_named(sqlite_path: Path, tampered: Callable[[
 def test_signature_checks_on_worker_threads_find_the_same_records(
     sqlite_path: Path, tampered: Callable[[], Report]
 ) -> None:
-    _update(sqlite_path, "UPDATE ledger_events SET state = CAST(replace(state, 'Xavier', 'Xavies') AS BLOB) WHERE id = 4")
+    _edit(sqlite_path, 4, "Xavier", "Xavies")
     inline = tampered()
     reopened = Ledger(str(sqlite_path))
     try:
@@ -81,8 +86,8 @@ def test_signature_checks_on_worker_threads_find_the_same_records(
 
 
 def test_changing_the_type_is_named(sqlite_path: Path, tampered: Callable[[], Report]) -> None:
-    _update(sqlite_path, "UPDATE ledger_events SET state = CAST(replace(state, 'key.registered', 'key.retired_') AS BLOB), "
-                         "topic = 'key.retired_' WHERE id = 4")
+    _edit(sqlite_path, 4, "key.registered", "key.retired_")
+    _update(sqlite_path, "UPDATE ledger_events SET topic = 'key.retired_' WHERE id = 4")
     report = tampered()
     assert named(report, 3, 4, "signature does not verify") or named(report, 3, 4, "may not write"), lines(report)
     assert all(f.position in (3, 4) for f in report.findings), lines(report)
@@ -183,7 +188,7 @@ def test_a_revoked_key_invalidates_its_signatures_since_compromise_wherever_they
     ledger = make_ledger(str(sqlite_path))
     ledger.register_key(people.clerk, Signer.generate().public_b64, "Suspicious", ["member"])  # position 3
     ledger.register_key(people.founder, Signer.generate().public_b64, "Fine", ["member"])  # position 4
-    ledger.revoke_key(people.founder, people.clerk.key_id, datetime(2020, 1, 1, tzinfo=timezone.utc), "stolen")
+    ledger.revoke_key(people.founder, people.clerk.key_id, datetime(2020, 1, 1, tzinfo=UTC), "stolen")
     report = verify_ledger(ledger)
     ledger.close()
     assert named(report, 3, 4, "revoked as compromised since 2020-01-01T00:00:00.000000Z"), lines(report)
@@ -201,7 +206,7 @@ def test_a_record_from_another_ledger_is_named(sqlite_path: Path, tampered: Call
 
 
 def test_non_canonical_bytes_are_named(sqlite_path: Path, tampered: Callable[[], Report]) -> None:
-    _update(sqlite_path, "UPDATE ledger_events SET state = CAST(replace(state, '\"seq\":3', '\"seq\": 3') AS BLOB) WHERE id = 3")
+    _edit(sqlite_path, 3, '"seq":3', '"seq": 3')
     report = tampered()
     assert any(f.position == 2 and "canonical" in f.reason for f in report.findings), lines(report)
 

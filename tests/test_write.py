@@ -6,7 +6,7 @@ Runs on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -71,7 +71,7 @@ def test_a_retired_key_can_no_longer_sign(db_url: str, make_ledger: Callable[[st
 
 def test_a_revoked_key_can_no_longer_sign(db_url: str, make_ledger: Callable[[str], Ledger], people: People) -> None:
     ledger = make_ledger(db_url)
-    ledger.revoke_key(people.founder, people.clerk.key_id[:10], datetime(2026, 1, 1, tzinfo=timezone.utc), "lost")
+    ledger.revoke_key(people.founder, people.clerk.key_id[:10], datetime(2026, 1, 1, tzinfo=UTC), "lost")
     refused(ledger, UnauthorisedError, "is revoked",
             lambda: ledger.register_key(people.clerk, Signer.generate().public_b64, "X", ["member"]))
 

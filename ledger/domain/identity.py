@@ -16,7 +16,8 @@ from typing import Any
 from ledger import authz
 from ledger.domain.base import LedgerAggregate
 from ledger.errors import InvalidInputError, NotFoundError, RefusedError, UnauthorisedError
-from ledger.keys import decode_public_key, key_id as compute_key_id
+from ledger.keys import decode_public_key
+from ledger.keys import key_id as compute_key_id
 from ledger.record import ORIGIN_RE, format_time
 from ledger.types import register_aggregate
 
