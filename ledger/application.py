@@ -26,6 +26,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification, OperationalError, PersistenceError, Recording
 
+import ledger.domain  # noqa: F401  (registers every record type)
 from ledger import authz
 from ledger import record as rec
 from ledger.domain.identity import KeyInfo, Registry, key_entry, registry_id
@@ -38,6 +39,7 @@ from ledger.store import (
     configure_engine,
     current_sealing,
     database_url,
+    last_position,
     lock_for_write,
     sealing,
     writing,
@@ -70,6 +72,8 @@ class Ledger(Application[UUID]):
         except (sqlalchemy.exc.SQLAlchemyError, PersistenceError) as exc:
             raise StoreError(f"cannot open database: {_first_line(exc)}") from None
         self._origin: str | None = None
+        self._registry: Registry | None = None
+        self._seen_position: int | None = None  # the log's last position when _registry was current
 
     # --- infrastructure hooks (eventsourcing) -----------------------------
 
@@ -112,12 +116,24 @@ class Ledger(Application[UUID]):
         return self._origin
 
     def registry(self) -> Registry:
-        try:
-            registry: object = self.repository.get(registry_id(self.origin))
-        except AggregateNotFoundError:
-            raise StoreError("the ledger's genesis record is missing") from None
-        assert isinstance(registry, Registry)
-        return registry
+        """The key registry as of the latest record.
+
+        Kept between commands and brought forward by reading only the newer
+        registry records: every command needs it, and it only ever grows.
+        """
+        cached = self._registry
+        if cached is None:
+            try:
+                loaded: object = self.repository.get(registry_id(self.origin))
+            except AggregateNotFoundError:
+                raise StoreError("the ledger's genesis record is missing") from None
+            assert isinstance(loaded, Registry)
+            cached = loaded
+        else:
+            for event in self.events.get(cached.id, gt=cached.version):
+                cached = event.mutate(cached)  # type: ignore[attr-defined]
+        self._registry = cached
+        return cached
 
     def notifications(self, start: int | None = None, page: int = PAGE) -> Iterator[Notification]:
         """Every stored record in log order, read a page at a time."""
@@ -144,9 +160,20 @@ class Ledger(Application[UUID]):
         return self._retrying(lambda: self._run_once(signer, action))
 
     def _run_once(self, signer: Signer, action: Callable[[Registry], tuple[T, Sequence[Aggregate]]]) -> T:
+        try:
+            return self._run_locked(signer, action)
+        except BaseException:
+            # The action may have changed the cached registry before failing.
+            self._registry = None
+            raise
+
+    def _run_locked(self, signer: Signer, action: Callable[[Registry], tuple[T, Sequence[Aggregate]]]) -> T:
         with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
             lock_for_write(session)
-            registry = self.registry()
+            last = last_position(session)
+            # If nobody has written since our last command, the cached registry
+            # is current and one query served for both lock and freshness.
+            registry = self._registry if last == self._seen_position and self._registry else self.registry()
             signer_info = registry.keys.get(signer.key_id)
             if signer_info is None:
                 raise UnauthorisedError(f"key {signer.key_id[:12]} is not registered in this ledger")
@@ -157,8 +184,10 @@ class Ledger(Application[UUID]):
                 # command retiring its own signer is still signed validly.
                 _authorise(signer_info, record_type)
 
-            with sealing(Sealing(self.origin, signer, authorise)):
+            context = Sealing(self.origin, signer, authorise, last_position=last)
+            with sealing(context):
                 self.save(*aggregates)
+        self._seen_position = context.last_position
         return result
 
     def _retrying(self, attempt: Callable[[], T]) -> T:

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -62,7 +63,7 @@ class Signer:
     def generate(cls) -> Signer:
         return cls(Ed25519PrivateKey.generate())
 
-    @property
+    @cached_property
     def public_bytes(self) -> bytes:
         return public_raw(self.private.public_key())
 
@@ -70,7 +71,7 @@ class Signer:
     def public_b64(self) -> str:
         return base64.b64encode(self.public_bytes).decode("ascii")
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         return key_id(self.public_bytes)
 

@@ -76,6 +76,7 @@ class Sealing:
     origin: str
     signer: Signer
     authorise: Callable[[str], None]
+    last_position: int | None = None  # known under the write lock; None: ask the database
     heads: dict[str, str | None] = field(default_factory=dict)
     sealed: list[rec.Record] = field(default_factory=list)
 
@@ -110,18 +111,17 @@ class RecordMapper(Mapper[UUID]):
         stream = str(domain_event.originator_id)
         seq = domain_event.originator_version
         prev = None if seq == 1 else context.heads[stream]
-        unsigned = rec.build_unsigned(
+        unsigned = rec.build_trusted(
             ledger=context.origin, stream=stream, seq=seq, type=record_type,
             at=rec.format_time(domain_event.timestamp), actor=context.signer.key_id,
             prev=prev, data=data,
         )
-        raw = rec.seal(unsigned, context.signer.sign(rec.signed_message(unsigned)))
-        sealed = rec.parse(raw)
+        sealed = rec.seal_record(unsigned, context.signer.sign(rec.signed_message(unsigned)))
         context.heads[stream] = sealed.event_hash
         context.sealed.append(sealed)
         return StoredEvent(
             originator_id=domain_event.originator_id, originator_version=seq,
-            topic=record_type, state=raw,
+            topic=record_type, state=sealed.raw,
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
@@ -191,21 +191,31 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
     def _insert_stored_events(
         self, session: Session, stored_events: Any, **kwargs: Any
     ) -> Any:
-        ids = super()._insert_stored_events(session, stored_events, **kwargs)
-        # Writers hold the write lock, so MAX(position) cannot move under us.
-        last = session.execute(select(func.max(log_table.c.position))).scalar()
-        start = -1 if last is None else int(last)
+        # A Core INSERT ... RETURNING (rather than the ORM unit of work the
+        # base class uses) into the same table: the write path's hottest step.
+        self._lock_table(session)
+        table = self.events_record_cls.__table__
+        result = session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [
+                {"originator_id": e.originator_id, "originator_version": e.originator_version,
+                 "topic": e.topic, "state": e.state}
+                for e in stored_events
+            ],
+        )
+        ids = [row[0] for row in result]
+        # Writers hold the write lock, so the last position cannot move under us.
+        context = current_sealing()
+        start = last_position(session) if context.last_position is None else context.last_position
+        context.last_position = start + len(ids)
         session.execute(
             insert(log_table),
             [
-                {
-                    "position": start + 1 + i,
-                    "notification_id": nid,
-                    "event_hash": hashlib.sha256(e.state).hexdigest(),
-                }
+                {"position": start + 1 + i, "notification_id": nid, "event_hash": hashlib.sha256(e.state).hexdigest()}
                 for i, (nid, e) in enumerate(zip(ids, stored_events, strict=True))
             ],
         )
+        self._notify_channel(session)
         return ids
 
 
@@ -226,6 +236,33 @@ def schema_is_complete(engine: Engine) -> bool:
             wanted = _trigger_names()
         conn.rollback()
     return wanted <= found
+
+
+def iter_rows(recorder: LedgerRecorder, page: int = 1000) -> Iterator[tuple[str, int, str, bytes]]:
+    """Every stored row (stream, seq, topic, state) in log order, a page at a time.
+
+    Core queries with plain tuples: the verifier reads every row, and ORM
+    objects would cost more than checking them.
+    """
+    table = recorder.events_record_cls.__table__
+    columns = (table.c.id, table.c.originator_id, table.c.originator_version, table.c.topic, table.c.state)
+    after = -1
+    while True:
+        with recorder.transaction(commit=False) as session:
+            batch = session.execute(
+                select(*columns).where(table.c.id > after).order_by(table.c.id).limit(page)
+            ).all()
+        for _id, stream, seq, topic, state in batch:
+            yield str(stream), seq, topic, bytes(state) if isinstance(state, memoryview) else state
+        if len(batch) < page:
+            return
+        after = batch[-1][0]
+
+
+def last_position(session: Session) -> int:
+    """The position of the newest record, or -1 for an empty log."""
+    last = session.execute(select(func.max(log_table.c.position))).scalar()
+    return -1 if last is None else int(last)
 
 
 def guard_message(table: str) -> str:
@@ -300,6 +337,4 @@ def lock_for_write(session: Session) -> None:
     if bind.dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout() * 1000)}ms'"))
         session.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"))
-    else:
-        # BEGIN IMMEDIATE (see configure_engine) is issued by the first statement.
-        session.execute(text("SELECT 1"))
+    # SQLite: BEGIN IMMEDIATE (see configure_engine) precedes the first statement.

@@ -21,24 +21,25 @@ page of records plus a small state per stream and per key.
 from __future__ import annotations
 
 import base64
+import multiprocessing
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger import authz
 from ledger import record as rec
 from ledger.errors import InvalidRecordError
+from ledger.sigcheck import bad_signatures
 
-CHUNK = 256
-INLINE_BELOW = 1024  # small ledgers: a thread pool costs more than it saves
+CHUNK = 512
+INLINE_BELOW = 5000  # small ledgers: starting worker processes costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class RuleChecker(Protocol):
 
 @dataclass
 class _Key:
-    public: Ed25519PublicKey
+    raw: bytes
     holder: str
     roles: tuple[str, ...]
     retired_at: int | None = None
@@ -143,14 +144,20 @@ class Verifier:
             workers = (os.cpu_count() or 1) if expected is None or expected >= INLINE_BELOW else 1
         # Ed25519 verification in `cryptography` releases the GIL, so threads
         # use every core while this thread parses and checks the chain.
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ledger-verify") if workers > 1 else None
+        # Signature checks run in worker processes: threads would do (the
+        # checks release the GIL) but fight this parsing thread for the GIL
+        # between checks, leaving cores idle.
+        pool = (
+            ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            if workers > 1 else None
+        )
         pending: deque[tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]] = deque()
-        chunk: list[tuple[int, rec.Record, Ed25519PublicKey]] = []
+        chunk: list[tuple[int, rec.Record, bytes]] = []
         try:
             for position, entry in enumerate(entries):
                 record = self._check_safely(position, entry)
                 if record is not None:
-                    chunk.append((position, record, self.keys[record.actor].public))
+                    chunk.append((position, record, self.keys[record.actor].raw))
                 if len(chunk) >= CHUNK:
                     pending.append(self._submit(pool, chunk))
                     chunk = []
@@ -165,7 +172,7 @@ class Verifier:
                 self._collect(pending.popleft())
         finally:
             if pool is not None:
-                pool.shutdown(wait=True)
+                pool.shutdown(wait=True, cancel_futures=True)
         self.report.streams = len(self.streams)
         self.report.keys = len(self.keys)
         self.report.seconds = time.perf_counter() - started
@@ -173,13 +180,13 @@ class Verifier:
             self._find(0, "-", None, "-", "the ledger holds no records")
         return self.report
 
-    def _submit(self, pool: ThreadPoolExecutor | None, chunk: list[tuple[int, rec.Record, Ed25519PublicKey]]
+    def _submit(self, pool: ProcessPoolExecutor | None, chunk: list[tuple[int, rec.Record, bytes]]
                 ) -> tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]:
         jobs = [(pub, record.signature(), record.signed_message()) for _, record, pub in chunk]
         heads = [(position, record) for position, record, _ in chunk]
         if pool is None:
-            return heads, _bad_signatures(jobs)
-        return heads, pool.submit(_bad_signatures, jobs)
+            return heads, bad_signatures(jobs)
+        return heads, pool.submit(bad_signatures, jobs)
 
     def _collect(self, item: tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]) -> None:
         heads, outcome = item
@@ -234,7 +241,7 @@ class Verifier:
         if record.type.startswith("key.") or record.type == authz.GENESIS:
             # Key changes alter who may sign what: apply them only once their
             # own signature is proven, so a forged registration grants nothing.
-            if _bad_signatures([(key.public, record.signature(), record.signed_message())]):
+            if bad_signatures([(key.raw, record.signature(), record.signed_message())]):
                 find(f"signature does not verify with key {record.actor[:12]}")
                 return None
             self._apply_key_change(position, record, find)
@@ -324,23 +331,11 @@ def _add_key(keys: dict[str, _Key], entry: Any) -> bool:
 
         if len(raw) != 32 or key_id(raw) != entry["key_id"]:
             return False
-        keys[entry["key_id"]] = _Key(
-            Ed25519PublicKey.from_public_bytes(raw), str(entry["holder"]), tuple(entry["roles"])
-        )
+        Ed25519PublicKey.from_public_bytes(raw)  # refuse bytes that are not a key
+        keys[entry["key_id"]] = _Key(raw, str(entry["holder"]), tuple(entry["roles"]))
     except (KeyError, TypeError, ValueError):
         return False
     return True
-
-
-def _bad_signatures(jobs: list[tuple[Ed25519PublicKey, bytes, bytes]]) -> list[int]:
-    """Indexes of the jobs whose signature fails (runs in a worker thread)."""
-    bad = []
-    for index, (public, signature, message) in enumerate(jobs):
-        try:
-            public.verify(signature, message)
-        except InvalidSignature:
-            bad.append(index)
-    return bad
 
 
 def revocations_from(raws: Iterable[bytes]) -> dict[str, datetime]:
@@ -369,9 +364,9 @@ def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
     revocations = revocations_from(
         n.state for n in _paged(ledger, topics=["key.revoked"])
     )
-    entries = (
-        Entry(n.state, str(n.originator_id), n.originator_version, n.topic) for n in ledger.notifications()
-    )
+    from ledger.store import iter_rows
+
+    entries = (Entry(state, stream, seq, topic) for stream, seq, topic, state in iter_rows(ledger.recorder))
     verifier = Verifier(revocations, rules=rules, workers=workers, progress=progress)
     return verifier.run(entries, expected=ledger.size())
 

@@ -142,3 +142,21 @@ def test_signature_must_be_canonical_base64() -> None:
     unpadded = base64.b64encode(base64.b64decode(sig)).decode().rstrip("=")
     with pytest.raises(InvalidRecordError, match="base64"):
         rec.parse(raw.replace(sig.encode(), unpadded.encode()))
+
+
+@given(json_values, st.binary(min_size=64, max_size=64))
+def test_sealing_splices_the_signature_exactly_where_jcs_puts_it(data: object, signature: bytes) -> None:
+    unsigned = dict(GOLDEN_UNSIGNED, data={"x": data})
+    try:
+        rfc8785.dumps(unsigned)
+    except rfc8785.CanonicalizationError:
+        return
+    sealed = rec.seal_record(unsigned, signature)
+    assert sealed.raw == rfc8785.dumps(dict(unsigned, sig=base64.b64encode(signature).decode()))
+
+
+def test_trusted_and_checked_builders_agree() -> None:
+    fields = {k: v for k, v in GOLDEN_UNSIGNED.items() if k != "v"}
+    assert rec.build_trusted(**fields) == rec.build_unsigned(**fields)
+    with pytest.raises(InvalidInputError, match="floats are not allowed"):
+        rec.build_trusted(**dict(fields, data={"x": 0.5}))

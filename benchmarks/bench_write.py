@@ -1,0 +1,135 @@
+"""Benchmark (a): signed appends per second against bare eventsourcing.
+
+Both sides write to a fresh SQLite file through eventsourcing-sqlalchemy.
+The baseline is a plain eventsourcing application saving unsigned events
+with the same payload; ours is the ledger's real write path (write lock,
+key check, signing, canonical bytes, log positions).  Each command creates
+one stream with 1 or 10 events.  Rounds alternate between the two sides and
+the median rate of each is reported, with the ratio ours / baseline.
+
+Run: python -m benchmarks.bench_write [--commands 300] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+
+from benchmarks.common import line, median, timed
+from ledger import Ledger, Signer
+from ledger.authz import register_writers
+from ledger.domain.base import LedgerAggregate
+from ledger.types import register_aggregate
+
+PAYLOAD = "Minutes of the co-design committee, item 4: air quality sensors near schools. " * 3
+
+
+# --- the ledger side: a minimal aggregate on the real write path -----------
+
+@register_aggregate
+class BenchNote(LedgerAggregate):
+    class Opened(LedgerAggregate.Created):
+        TYPE = "bench.opened"
+        text: str
+
+    class Noted(LedgerAggregate.Event):
+        TYPE = "bench.noted"
+        text: str
+
+    def __init__(self, text: str) -> None:
+        self.count = 1
+
+
+register_writers({"bench.opened": ["secretariat"], "bench.noted": ["secretariat"]})
+
+
+def ledger_commands(ledger: Ledger, signer: Signer, commands: int, events: int) -> None:
+    for _ in range(commands):
+        def action(_registry: Any) -> tuple[None, list[Any]]:
+            note = BenchNote._create(BenchNote.Opened, id=uuid4(), text=PAYLOAD)
+            for _ in range(events - 1):
+                note.trigger_event(BenchNote.Noted, text=PAYLOAD)
+            return None, [note]
+
+        ledger.run(signer, action)
+
+
+# --- the baseline: bare eventsourcing + eventsourcing-sqlalchemy ------------
+
+class BareNote(Aggregate):
+    class Opened(Aggregate.Created):
+        text: str
+
+    class Noted(Aggregate.Event):
+        text: str
+
+    def __init__(self, text: str) -> None:
+        self.count = 1
+
+
+class BareApp(Application[Any]):
+    pass
+
+
+def bare_commands(app: BareApp, commands: int, events: int) -> None:
+    for _ in range(commands):
+        note = BareNote._create(BareNote.Opened, id=uuid4(), text=PAYLOAD)
+        for _ in range(events - 1):
+            note.trigger_event(BareNote.Noted, text=PAYLOAD)
+        app.save(note)
+
+
+def signing_seconds(events: int) -> float:
+    """The pure cost of ``events`` sequential Ed25519 signatures of record-sized messages."""
+    signer = Signer.generate()
+    message = b"governance-ledger/v1\n" + PAYLOAD.encode() * 2
+    start = time.perf_counter()
+    for _ in range(events):
+        signer.sign(message)
+    return time.perf_counter() - start
+
+
+def run(commands: int, rounds: int) -> list[str]:
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        signer = Signer.generate()
+        ledger = Ledger(str(Path(tmp) / "ledger.db"), create=True)
+        ledger.init(origin="bench.example/write", name="Bench", founder=signer, holder="Bench",
+                    roles=["secretariat"], log_public=Signer.generate().public_bytes)
+        bare = BareApp(env={"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+                            "SQLALCHEMY_URL": f"sqlite:///{Path(tmp) / 'bare.db'}"})
+        for events in (1, 10):
+            ours_rates, bare_rates, ceilings = [], [], []
+            for _ in range(rounds):
+                bare_time = timed(lambda n=events: bare_commands(bare, commands, n))
+                bare_rates.append(commands * events / bare_time)
+                ours_time = timed(lambda n=events: ledger_commands(ledger, signer, commands, n))
+                ours_rates.append(commands * events / ours_time)
+                # What the ratio could at best be if signing were the only extra work.
+                ceilings.append(bare_time / (bare_time + signing_seconds(commands * events)))
+            out.append(line(f"appends, {events}-event commands", median(ours_rates), median(bare_rates),
+                            "events/s", ">= 0.75")
+                       + f"; ceiling with signing alone added to bare: {median(ceilings):.2f}")
+        ledger.close()
+        bare.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commands", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    for text in run(args.commands, args.rounds):
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
