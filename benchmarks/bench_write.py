@@ -52,7 +52,7 @@ register_writers({"bench.opened": ["secretariat"], "bench.noted": ["secretariat"
 
 def ledger_commands(ledger: Ledger, signer: Signer, commands: int, events: int) -> None:
     for _ in range(commands):
-        def action(_registry: Any) -> tuple[None, list[Any]]:
+        def action(_ctx: Any) -> tuple[None, list[Any]]:
             note = BenchNote._create(BenchNote.Opened, id=uuid4(), text=PAYLOAD)
             for _ in range(events - 1):
                 note.trigger_event(BenchNote.Noted, text=PAYLOAD)

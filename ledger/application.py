@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -29,9 +29,11 @@ from eventsourcing.persistence import IntegrityError, Notification, OperationalE
 import ledger.domain  # noqa: F401  (registers every record type)
 from ledger import authz
 from ledger import record as rec
+from ledger.domain.base import Context, rule_context
 from ledger.domain.identity import KeyInfo, Registry, key_entry, registry_id
 from ledger.errors import ConflictError, InvalidInputError, LedgerError, NotFoundError, StoreError, UnauthorisedError
 from ledger.keys import Signer, verifier_key_string
+from ledger.types import CREATED_TYPE
 from ledger.store import (
     LedgerRecorder,
     RecordMapper,
@@ -155,11 +157,11 @@ class Ledger(Application[UUID]):
 
     # --- the command runner ----------------------------------------------
 
-    def run(self, signer: Signer, action: Callable[[Registry], tuple[T, Sequence[Aggregate]]]) -> T:
+    def run(self, signer: Signer, action: Callable[[Context], tuple[T, Sequence[Aggregate]]]) -> T:
         """Run one command: lock, load, check, sign, save, all or nothing."""
         return self._retrying(lambda: self._run_once(signer, action))
 
-    def _run_once(self, signer: Signer, action: Callable[[Registry], tuple[T, Sequence[Aggregate]]]) -> T:
+    def _run_once(self, signer: Signer, action: Callable[[Context], tuple[T, Sequence[Aggregate]]]) -> T:
         try:
             return self._run_locked(signer, action)
         except BaseException:
@@ -167,7 +169,7 @@ class Ledger(Application[UUID]):
             self._registry = None
             raise
 
-    def _run_locked(self, signer: Signer, action: Callable[[Registry], tuple[T, Sequence[Aggregate]]]) -> T:
+    def _run_locked(self, signer: Signer, action: Callable[[Context], tuple[T, Sequence[Aggregate]]]) -> T:
         with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
             lock_for_write(session)
             last = last_position(session)
@@ -177,7 +179,11 @@ class Ledger(Application[UUID]):
             signer_info = registry.keys.get(signer.key_id)
             if signer_info is None:
                 raise UnauthorisedError(f"key {signer.key_id[:12]} is not registered in this ledger")
-            result, aggregates = action(registry)
+            if signer_info.status != "active":
+                raise UnauthorisedError(f"key {signer_info.short()} is {signer_info.status} and can no longer sign")
+            ctx = self._context(signer_info, registry, session)
+            with rule_context(ctx):
+                result, aggregates = action(ctx)
 
             def authorise(record_type: str) -> None:
                 # Judged by the key's state when the command began, so that a
@@ -189,6 +195,31 @@ class Ledger(Application[UUID]):
                 self.save(*aggregates)
         self._seen_position = context.last_position
         return result
+
+    def _context(self, actor: KeyInfo, registry: Registry | None, session: Any) -> Context:
+        """The rule context of one command: lookups go through a per-command
+        cache, so every rule and the final save see the same objects."""
+        loaded: dict[UUID, Any] = {}
+        if registry is not None:
+            loaded[registry.id] = registry
+
+        def lookup(aggregate_id: UUID) -> Any:
+            if aggregate_id not in loaded:
+                try:
+                    loaded[aggregate_id] = self.repository.get(aggregate_id)
+                except AggregateNotFoundError:
+                    return None
+            return loaded[aggregate_id]
+
+        def existing(kind: str) -> int:
+            from sqlalchemy import func, select
+
+            table = self.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+            return int(session.execute(
+                select(func.count()).select_from(table).where(table.c.topic == CREATED_TYPE[kind])
+            ).scalar() or 0)
+
+        return Context(self.origin if registry else "", actor, registry, datetime.now(UTC), lookup, existing)
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         for number in range(1, ATTEMPTS + 1):
@@ -216,9 +247,12 @@ class Ledger(Application[UUID]):
         if self.recorder.select_notifications(start=None, limit=1):
             raise LedgerError("this database already holds a ledger")
         keys = [key_entry(founder.public_b64, holder, roles), *other_founders]
-        registry = Registry.found(
-            origin=origin, name=name, keys=keys, log_key=verifier_key_string(origin, log_public)
-        )
+        founder_info = KeyInfo(keys[0]["key_id"], keys[0]["public_key"], holder, tuple(keys[0]["roles"]))
+        ctx = Context(origin, founder_info, None, datetime.now(UTC), lambda _id: None)
+        with rule_context(ctx):
+            registry = Registry.found(
+                origin=origin, name=name, keys=keys, log_key=verifier_key_string(origin, log_public)
+            )
 
         def authorise(record_type: str) -> None:
             if record_type != authz.GENESIS:
@@ -237,32 +271,32 @@ class Ledger(Application[UUID]):
         return genesis
 
     def register_key(self, signer: Signer, public_key: str, holder: str, roles: list[str]) -> KeyInfo:
-        def action(registry: Registry) -> tuple[KeyInfo, list[Aggregate]]:
-            return registry.register_key(public_key, holder, roles), [registry]
+        def action(ctx: Context) -> tuple[KeyInfo, list[Aggregate]]:
+            return ctx.keys.register_key(public_key, holder, roles), [ctx.keys]
 
         return self.run(signer, action)
 
     def retire_key(self, signer: Signer, key: str, reason: str = "") -> KeyInfo:
-        def action(registry: Registry) -> tuple[KeyInfo, list[Aggregate]]:
-            return registry.retire_key(key, reason), [registry]
+        def action(ctx: Context) -> tuple[KeyInfo, list[Aggregate]]:
+            return ctx.keys.retire_key(key, reason), [ctx.keys]
 
         return self.run(signer, action)
 
     def retire_holder(self, signer: Signer, holder: str, reason: str = "") -> list[KeyInfo]:
-        def action(registry: Registry) -> tuple[list[KeyInfo], list[Aggregate]]:
-            return registry.retire_holder(holder, reason), [registry]
+        def action(ctx: Context) -> tuple[list[KeyInfo], list[Aggregate]]:
+            return ctx.keys.retire_holder(holder, reason), [ctx.keys]
 
         return self.run(signer, action)
 
     def revoke_key(self, signer: Signer, key: str, compromised_since: datetime, reason: str = "") -> KeyInfo:
-        def action(registry: Registry) -> tuple[KeyInfo, list[Aggregate]]:
-            return registry.revoke_key(key, compromised_since, reason), [registry]
+        def action(ctx: Context) -> tuple[KeyInfo, list[Aggregate]]:
+            return ctx.keys.revoke_key(key, compromised_since, reason), [ctx.keys]
 
         return self.run(signer, action)
 
     def change_roles(self, signer: Signer, key: str, roles: list[str]) -> KeyInfo:
-        def action(registry: Registry) -> tuple[KeyInfo, list[Aggregate]]:
-            return registry.change_roles(key, roles), [registry]
+        def action(ctx: Context) -> tuple[KeyInfo, list[Aggregate]]:
+            return ctx.keys.change_roles(key, roles), [ctx.keys]
 
         return self.run(signer, action)
 

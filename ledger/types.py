@@ -16,6 +16,8 @@ EVENT_CLASSES: dict[str, type[Any]] = {}
 TYPE_OF_CLASS: dict[type[Any], str] = {}
 # For creation events: the aggregate class they create (its topic is not stored).
 AGGREGATE_TOPIC: dict[str, str] = {}
+# Aggregate kind ("motion") -> the record type that creates one.
+CREATED_TYPE: dict[str, str] = {}
 
 
 def register_aggregate(cls: type[Aggregate]) -> type[Aggregate]:
@@ -33,4 +35,7 @@ def register_aggregate(cls: type[Aggregate]) -> type[Aggregate]:
             TYPE_OF_CLASS[attr] = record_type
             if issubclass(attr, Aggregate.Created):
                 AGGREGATE_TOPIC[record_type] = get_topic(cls)
+                kind = getattr(cls, "KIND", "")
+                if kind:
+                    CREATED_TYPE[kind] = record_type
     return cls

@@ -138,7 +138,8 @@ def test_a_command_that_fails_midway_writes_none_of_its_events(
     ledger = make_ledger(db_url)
     a, b = Signer.generate(), Signer.generate()
 
-    def action(registry):  # type: ignore[no-untyped-def]
+    def action(ctx):  # type: ignore[no-untyped-def]
+        registry = ctx.keys
         registry.register_key(a.public_b64, "A", ["member"])
         registry.register_key(b.public_b64, "B", ["member"])
         registry.trigger_event(registry.KeyRegistered, key_id="0" * 64, public_key=b.public_b64,

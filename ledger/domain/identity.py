@@ -14,14 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from ledger import authz
-from ledger.domain.base import LedgerAggregate
+from ledger.domain.base import LEDGER_NAMESPACE, LedgerAggregate
 from ledger.errors import InvalidInputError, NotFoundError, RefusedError, UnauthorisedError
 from ledger.keys import decode_public_key
 from ledger.keys import key_id as compute_key_id
 from ledger.record import ORIGIN_RE, format_time
 from ledger.types import register_aggregate
 
-LEDGER_NAMESPACE = uuid.UUID("6f1c3a52-2b7e-4c1d-9a8e-0d7b5e4f3a21")
 MAX_NAME = 200
 
 
