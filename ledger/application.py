@@ -33,7 +33,6 @@ from ledger.domain.base import Context, rule_context
 from ledger.domain.identity import KeyInfo, Registry, key_entry, registry_id
 from ledger.errors import ConflictError, InvalidInputError, LedgerError, NotFoundError, StoreError, UnauthorisedError
 from ledger.keys import Signer, verifier_key_string
-from ledger.types import CREATED_TYPE
 from ledger.store import (
     LedgerRecorder,
     RecordMapper,
@@ -46,6 +45,7 @@ from ledger.store import (
     sealing,
     writing,
 )
+from ledger.types import CREATED_TYPE
 
 T = TypeVar("T")
 ATTEMPTS = 5
@@ -219,7 +219,17 @@ class Ledger(Application[UUID]):
                 select(func.count()).select_from(table).where(table.c.topic == CREATED_TYPE[kind])
             ).scalar() or 0)
 
-        return Context(self.origin if registry else "", actor, registry, datetime.now(UTC), lookup, existing)
+        def record_exists(digest: str) -> bool:
+            from sqlalchemy import select
+
+            from ledger.store import log_table
+
+            return session.execute(
+                select(log_table.c.position).where(log_table.c.event_hash == digest)
+            ).first() is not None
+
+        return Context(self.origin if registry else "", actor, registry, datetime.now(UTC), lookup, existing,
+                       record_exists=record_exists)
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         for number in range(1, ATTEMPTS + 1):

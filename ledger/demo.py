@@ -6,10 +6,13 @@ so the demo doubles as a worked example of the Python API.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ledger import commands as c
 from ledger.application import Ledger
 from ledger.keys import Signer, write_key_pair
 
@@ -52,5 +55,199 @@ def build_demo(directory: Path, echo: Callable[[str], None] = print) -> tuple[Le
                 log_public=log_key.public_bytes)
     for stem, holder, roles in PEOPLE[1:]:
         ledger.register_key(sec, signers[stem].public_b64, holder, roles)
-    echo(f"demo ledger {ORIGIN} in {db} with {len(PEOPLE)} keys under {keys_dir}/")
+    record_partnership(ledger, signers, echo)
+    echo(f"demo ledger {ORIGIN}: {ledger.size()} records in {db}, keys under {keys_dir}/")
     return ledger, {"db": str(db), "keys": str(keys_dir)}
+
+
+def digest(text: str) -> str:
+    """Stand-in evidence: the SHA-256 of a described document."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str], None]) -> None:
+    """The partnership's first year, through the public commands."""
+    sec = s["secretariat"]
+    covenant = c.draft_covenant(ledger, sec, "Riverside Clean Air Covenant", COVENANT_TERMS)
+    for stem, party in REPRESENTS.items():
+        c.accede(ledger, s[stem], covenant, party)
+    echo(f"{covenant} drafted and acceded to by all five parties: in force")
+
+    fund = c.establish_fund(ledger, sec, covenant, "Clean Air Pilot Fund", "EUR", [
+        {"matcher": "civic-renewal", "from_kinds": ["civil_society"], "ratio": "1/1", "cap": "25000.00"}])
+    c.pledge(ledger, s["party"], fund, "civic-renewal", "50000.00")
+    c.pledge(ledger, s["cso-air"], fund, "clean-air-now", "10000.00")
+    c.pledge(ledger, sec, fund, "tenants-union", "5000.00")
+    c.receive(ledger, sec, fund, "clean-air-now", "10000.00", digest("bank statement 2026-02-03"))
+    c.receive(ledger, sec, fund, "tenants-union", "5000.00", digest("bank statement 2026-02-10"))
+    c.receive(ledger, sec, fund, "civic-renewal", "40000.00", digest("bank statement 2026-02-17"))
+
+    committee = c.establish_committee(
+        ledger, sec, covenant, "Clean Air Co-design Committee",
+        {PEOPLE_BY_STEM[stem]: party for stem, party in REPRESENTS.items()},
+        ROTATION, 1)
+    now = datetime.now(UTC)
+
+    # Meeting 1: chaired by the Civic Renewal Party (first in rotation).
+    mt1 = c.schedule_meeting(ledger, sec, committee, now + timedelta(days=7))
+    c.publish_agenda(ledger, sec, mt1, [
+        {"title": "Adopt the clean-air pilot workplan", "documents": [digest("workplan v3")]},
+        {"title": "Fund the school sensors pilot", "documents": [digest("sensors budget")]}])
+    c.record_attendance(ledger, sec, mt1, [PEOPLE_BY_STEM[stem] for stem in REPRESENTS])
+    c.declare_conflict(ledger, s["institute"], mt1, PEOPLE_BY_STEM["institute"], [2],
+                       "The institute would run the sensor network")
+    m1 = c.propose_motion(ledger, s["cso-air"], mt1, 1, "ordinary", "The committee adopts the pilot workplan v3.")
+    c.second_motion(ledger, s["cso-tenants"], m1)
+    c.open_vote(ledger, s["party"], m1)
+    for stem, choice in (("cso-air", "yes"), ("cso-tenants", "yes"), ("cso-cycle", "yes"),
+                         ("institute", "yes"), ("party", "no")):
+        c.cast_vote(ledger, s[stem], m1, choice)
+    result, why = c.close_motion(ledger, s["party"], m1)
+    c.attach_dissent(ledger, s["party"], m1, "The workplan underestimates enforcement costs.")
+    echo(f"{m1} (ordinary): {result}, {why}")
+    m2 = c.propose_motion(ledger, s["cso-cycle"], mt1, 2, "funding",
+                          "Allocate EUR 40,000.00 from the pilot fund to the school sensors pilot.",
+                          amount={"value": "40000.00", "currency": "EUR", "fund": fund})
+    c.second_motion(ledger, s["cso-air"], m2)
+    c.open_vote(ledger, sec, m2)
+    for stem in ("cso-air", "cso-cycle", "party"):
+        c.cast_vote(ledger, s[stem], m2, "yes")
+    c.cast_vote(ledger, sec, m2, "yes", member=PEOPLE_BY_STEM["cso-tenants"])  # roll call by the secretariat
+    result, why = c.close_motion(ledger, sec, m2)
+    echo(f"{m2} (funding, institute recused): {result}, {why}")
+    allocation = c.allocate(ledger, sec, fund, "School sensors pilot", "40000.00", m2)
+    c.disburse(ledger, sec, fund, allocation, "15000.00", digest("invoice sensors batch 1"))
+    c.disburse(ledger, sec, fund, allocation, "10000.00", digest("invoice installation"))
+
+    # Meeting 2: chaired by Clean Air Now.
+    mt2 = c.schedule_meeting(ledger, sec, committee, now + timedelta(days=35))
+    c.publish_agenda(ledger, sec, mt2, [
+        {"title": "Extend the pilot to night buses"}, {"title": "Amend the covenant"},
+        {"title": "Minutes of the first meeting", "documents": [digest("minutes MT-1")]}])
+    c.record_attendance(ledger, sec, mt2, [PEOPLE_BY_STEM[k] for k in ("party", "cso-air", "cso-tenants",
+                                                                        "cso-cycle")])
+    m3 = c.propose_motion(ledger, s["cso-tenants"], mt2, 1, "ordinary", "Extend the pilot to night buses.")
+    c.second_motion(ledger, s["cso-air"], m3)
+    c.open_vote(ledger, s["cso-air"], m3)
+    c.cast_vote(ledger, s["cso-air"], m3, "yes")
+    c.cast_vote(ledger, s["cso-tenants"], m3, "yes")
+    c.cast_vote(ledger, s["party"], m3, "no")
+    c.cast_vote(ledger, sec, m3, "no", member=PEOPLE_BY_STEM["cso-cycle"])  # later disputed
+    result, why = c.close_motion(ledger, s["cso-air"], m3)
+    echo(f"{m3} (ordinary, tie): {result}, {why}")
+    m4 = c.propose_motion(ledger, s["cso-tenants"], mt2, 2, "amendment",
+                          "Strengthen the tenants' consultation clause and add an open-data clause.",
+                          changes=AMENDMENT)
+    c.second_motion(ledger, s["cso-cycle"], m4)
+    c.open_vote(ledger, s["cso-air"], m4)
+    for stem in ("party", "cso-air", "cso-tenants", "cso-cycle"):
+        c.cast_vote(ledger, s[stem], m4, "yes")
+    result, why = c.close_motion(ledger, s["cso-air"], m4)
+    version = c.amend_covenant(ledger, sec, covenant, m4)
+    echo(f"{m4} (amendment): {result}, {why}; covenant now at version {version}")
+    m5 = c.propose_motion(ledger, s["cso-cycle"], mt2, 3, "minutes", "Adopt the minutes of the first meeting.")
+    c.open_vote(ledger, s["cso-air"], m5)
+    for stem in ("party", "cso-air", "cso-tenants", "cso-cycle"):
+        c.cast_vote(ledger, s[stem], m5, "yes")
+    c.close_motion(ledger, s["cso-air"], m5)
+    c.adopt_minutes(ledger, sec, mt1, m5, digest("minutes MT-1"))
+
+    # Meeting 3: the Tenants' Union's turn; its representative delegates the chair.
+    mt3 = c.schedule_meeting(ledger, sec, committee, now + timedelta(days=63))
+    c.delegate_chair(ledger, s["cso-tenants"], mt3, PEOPLE_BY_STEM["cso-cycle"], "Luis Moreno is travelling")
+    c.publish_agenda(ledger, sec, mt3, [{"title": "Commission a night-time noise study"}])
+    c.record_attendance(ledger, sec, mt3, [PEOPLE_BY_STEM["cso-cycle"], PEOPLE_BY_STEM["institute"]])
+    m6 = c.propose_motion(ledger, s["institute"], mt3, 1, "ordinary", "Commission a night-time noise study.")
+    c.second_motion(ledger, s["cso-cycle"], m6)
+    c.open_vote(ledger, s["cso-cycle"], m6)
+    c.cast_vote(ledger, s["institute"], m6, "yes")
+    c.cast_vote(ledger, s["cso-cycle"], m6, "yes")
+    result, why = c.close_motion(ledger, s["cso-cycle"], m6)
+    echo(f"{m6} (ordinary, two present): {result}, {why}")
+
+    # Milestones.
+    ms1 = c.define_milestone(ledger, sec, covenant, "Cleaner air at school gates", "mean PM2.5 at 12 schools",
+                             "ug/m3", "18.0", "12.0", "2027-06-30", "urban-health")
+    c.report_progress(ledger, s["institute"], ms1, "17.1", "2026-03-31", digest("Q1 air report"),
+                      "First sensors online; winter readings high.")
+    c.report_progress(ledger, s["institute"], ms1, "15.9", "2026-09-30", digest("Q3 air report"),
+                      "School streets closures are working.")
+    c.evaluate_milestone(ledger, s["auditor"], ms1, "Readings independently sampled at 3 schools; consistent.")
+    ms2 = c.define_milestone(ledger, sec, covenant, "Sensors installed", "sensors installed and reporting",
+                             "sensors", "0", "40", "2026-12-31", "clean-air-now")
+    c.report_progress(ledger, s["cso-air"], ms2, "12", "2026-03-31", digest("install log Q1"), "Batch 1 done.")
+    c.report_progress(ledger, s["cso-air"], ms2, "31", "2026-09-30", digest("install log Q3"), "Batch 2 done.")
+
+    # A dispute about the roll-call vote recorded for Cycle Forward on M-3.
+    contested = [r for _, r in ledger.read(0, ledger.size())
+                 if r.type == "motion.vote_cast" and r.data.get("on_behalf") and r.data.get("choice") == "no"]
+    d1 = c.file_dispute(ledger, s["cso-air"], covenant,
+                        {"kind": "party", "name": "Clean Air Now", "party": "clean-air-now"},
+                        ["cycle-forward"], [contested[-1].event_hash],
+                        "The roll-call vote recorded for Cycle Forward on M-3 was not the vote Mei Lin gave.")
+    c.on_dispute(ledger, sec, d1, lambda ctx, d: d.acknowledge("Received; the ombudsperson will be asked."))
+    c.assign_dispute(ledger, sec, d1, PEOPLE_BY_STEM["ombudsperson"], "ombudsperson")
+    c.on_dispute(ledger, sec, d1, lambda ctx, d: d.submit("Mei Lin", "I said 'no objection', meaning yes."))
+    c.on_dispute(ledger, s["ombudsperson"], d1,
+                 lambda ctx, d: d.hold_hearing("2026-05-12", "Heard the secretariat and Mei Lin."))
+    c.on_dispute(ledger, s["ombudsperson"], d1, lambda ctx, d: d.record_finding(
+        True, "The roll call was misrecorded: the member's intention was yes."))
+    c.on_dispute(ledger, s["ombudsperson"], d1, lambda ctx, d: d.order_remedy(
+        "record_correction", "Cycle Forward attaches a statement to M-3 recording its intended vote."))
+    c.attach_dissent(ledger, s["cso-cycle"], m3, "Cycle Forward's intended vote on M-3 was yes (see D-1).")
+    correction = ledger.record_at(ledger.size() - 1)
+    c.on_dispute(ledger, sec, d1, lambda ctx, d: d.record_compliance(
+        True, "Statement attached to M-3.", [correction.event_hash]))
+    c.on_dispute(ledger, s["ombudsperson"], d1, lambda ctx, d: d.close("Upheld; record corrected."))
+    echo(f"{d1}: filed, heard, upheld, remedied and closed")
+
+
+REPRESENTS = {
+    "party": "civic-renewal", "cso-air": "clean-air-now", "cso-tenants": "tenants-union",
+    "cso-cycle": "cycle-forward", "institute": "urban-health",
+}
+ROTATION = ["civic-renewal", "clean-air-now", "tenants-union", "cycle-forward", "urban-health"]
+PEOPLE_BY_STEM = {stem: holder for stem, holder, _ in PEOPLE}
+
+COVENANT_TERMS = {
+    "parties": [
+        {"id": "civic-renewal", "name": "Civic Renewal Party", "kind": "political_party",
+         "representatives": [PEOPLE_BY_STEM["party"]]},
+        {"id": "clean-air-now", "name": "Clean Air Now", "kind": "civil_society",
+         "representatives": [PEOPLE_BY_STEM["cso-air"]]},
+        {"id": "tenants-union", "name": "Riverside Tenants' Union", "kind": "civil_society",
+         "representatives": [PEOPLE_BY_STEM["cso-tenants"]]},
+        {"id": "cycle-forward", "name": "Cycle Forward", "kind": "civil_society",
+         "representatives": [PEOPLE_BY_STEM["cso-cycle"]]},
+        {"id": "urban-health", "name": "Urban Health Institute", "kind": "research_institute",
+         "representatives": [PEOPLE_BY_STEM["institute"]]},
+    ],
+    "objectives": ["Cut PM2.5 at school gates by a third by mid-2027",
+                   "Co-design clean-air measures with the people they affect"],
+    "clauses": [
+        {"number": "1", "text": "The parties co-produce the Riverside clean-air programme as equals."},
+        {"number": "2", "text": "Decisions are taken in the Co-design Committee under the rules below."},
+        {"number": "3", "text": "Tenants are consulted before any measure affecting housing estates."},
+        {"number": "4", "text": "Funds are pooled in the Clean Air Pilot Fund and spent only by decision."},
+        {"number": "5", "text": "Disputes go to the independent ombudsperson."},
+    ],
+    "term": {"start": "2026-01-01", "end": "2028-12-31"},
+    "reviews": ["2026-06-30", "2027-06-30", "2028-06-30"],
+    "renewal": "Renewable for three years by an amendment-class decision.",
+    "decision_rules": {
+        "ordinary": {"quorum": "1/2", "threshold": "1/2", "base": "cast", "strict": True, "seconded": True},
+        "funding": {"quorum": "2/3", "threshold": "2/3", "base": "cast", "strict": False, "seconded": True},
+        "amendment": {"quorum": "2/3", "threshold": "2/3", "base": "present", "strict": False, "seconded": True},
+        "minutes": {"quorum": "1/2", "threshold": "1/2", "base": "cast", "strict": True, "seconded": False},
+    },
+    "dispute_procedure": {"ombudspersons": [PEOPLE_BY_STEM["ombudsperson"]], "mediators": [],
+                          "acknowledge_days": 7, "resolve_days": 60},
+    "composition": {"min_civil_society_seats": 3, "max_share": "1/3"},
+    "funding": {"currency": "EUR"},
+}
+
+AMENDMENT = [
+    {"op": "replace", "number": "3",
+     "text": "Tenants are consulted, with at least 28 days' notice, before any measure affecting housing estates."},
+    {"op": "insert", "number": "6", "text": "All sensor data is published as open data within a week."},
+]

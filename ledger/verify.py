@@ -367,6 +367,10 @@ def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
     from ledger.store import iter_rows
 
     entries = (Entry(state, stream, seq, topic) for stream, seq, topic, state in iter_rows(ledger.recorder))
+    if rules is None:
+        from ledger.replay import RuleReplayer
+
+        rules = RuleReplayer()
     verifier = Verifier(revocations, rules=rules, workers=workers, progress=progress)
     return verifier.run(entries, expected=ledger.size())
 

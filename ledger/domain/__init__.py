@@ -1,6 +1,60 @@
 """The governance domain: event-sourced aggregates and their rules.
 
-Importing this package registers every record type with ``ledger.types``.
+Importing this package registers every record type (``ledger.types``) and
+who may write it (``ledger.authz``).  The rules themselves live on the
+events (``check`` methods); docs/rules.md describes them.
 """
 
-from ledger.domain import identity  # noqa: F401  (registers record types)
+from ledger.authz import register_writers
+from ledger.domain import committee, covenant, dispute, funding, identity, milestone, motion  # noqa: F401
+
+SEC = ["secretariat"]
+MEMBERS = ["member", "chair"]
+NEUTRALS = ["ombudsperson", "mediator"]
+
+register_writers({
+    "covenant.drafted": SEC,
+    "covenant.acceded": MEMBERS,
+    "covenant.reviewed": SEC,
+    "covenant.amended": SEC,
+    "covenant.renewed": SEC,
+    "covenant.terminated": SEC,
+    "committee.established": SEC,
+    "committee.seat_assigned": SEC,
+    "committee.seat_vacated": SEC,
+    "committee.meeting_scheduled": SEC,
+    "meeting.scheduled": SEC,
+    "meeting.chair_delegated": SEC + MEMBERS,
+    "meeting.agenda_published": SEC,
+    "meeting.attendance_recorded": SEC,
+    "meeting.conflict_declared": SEC + MEMBERS,
+    "meeting.minutes_adopted": SEC,
+    "motion.proposed": MEMBERS,
+    "motion.amendment_tabled": MEMBERS,
+    "motion.text_amended": SEC + MEMBERS,
+    "motion.seconded": MEMBERS,
+    "motion.withdrawn": MEMBERS,
+    "motion.vote_opened": SEC + MEMBERS,
+    "motion.vote_cast": SEC + MEMBERS,
+    "motion.closed": SEC + MEMBERS,
+    "motion.dissent_attached": SEC + MEMBERS,
+    "fund.established": SEC,
+    "fund.pledged": SEC + MEMBERS,
+    "fund.received": SEC,
+    "fund.allocated": SEC,
+    "fund.disbursed": SEC,
+    "fund.returned": SEC,
+    "milestone.defined": SEC,
+    "milestone.progress_reported": SEC + MEMBERS,
+    "milestone.evaluated": ["auditor", "member"],
+    "dispute.filed": SEC + MEMBERS,
+    "dispute.acknowledged": SEC,
+    "dispute.assigned": SEC,
+    "dispute.submission_made": SEC + MEMBERS + NEUTRALS,
+    "dispute.hearing_held": NEUTRALS,
+    "dispute.finding_recorded": NEUTRALS,
+    "dispute.remedy_ordered": NEUTRALS,
+    "dispute.compliance_recorded": SEC,
+    "dispute.closed": SEC + NEUTRALS,
+    "dispute.appealed": MEMBERS,
+})

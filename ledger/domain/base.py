@@ -56,6 +56,8 @@ class Context:
     lookup: Callable[[uuid.UUID], LedgerAggregate | None]
     # How many objects of a kind exist already (the write side's next ref).
     existing: Callable[[str], int] = lambda kind: 0
+    # Whether a record with this event hash is already in the log.
+    record_exists: Callable[[str], bool] = lambda digest: False
     counters: dict[str, int] = field(default_factory=dict)
 
     @property

@@ -118,6 +118,18 @@ class Registry(LedgerAggregate):
             raise NotFoundError(f"key {text} is not known to this ledger")
         return self.keys[matches[0]]
 
+    def resolve(self, text: str) -> KeyInfo:
+        """A key by id, id prefix, or its holder's name (case-insensitive, active keys)."""
+        wanted = text.strip().casefold()
+        by_holder = [k for k in self.keys.values() if k.holder.casefold() == wanted and k.status == "active"]
+        if len(by_holder) == 1:
+            return by_holder[0]
+        if len(by_holder) > 1:
+            raise InvalidInputError(f"{text!r} holds several active keys; give a key id")
+        if all(c in "0123456789abcdef" for c in wanted) and len(wanted) >= 8:
+            return self.find_key(wanted)
+        raise NotFoundError(f"no active key is held by {text!r}")
+
     def check_signer(self, key_id: str, record_type: str) -> KeyInfo:
         """Refuse unless ``key_id`` is active and holds a role that may write the type."""
         info = self.keys.get(key_id)

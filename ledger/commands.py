@@ -1,0 +1,295 @@
+"""The governance commands: the Python API that the CLI calls.
+
+Each function runs one command (one transaction, all or nothing) signed by
+``signer``, and returns something useful: usually the readable ref of what
+it created (``M-12``).  Members are named by key id, unique key-id prefix or
+holder name.  Rules are not checked here but by the aggregates' events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ledger.application import Ledger
+from ledger.domain.base import Context
+from ledger.domain.committee import Committee, Meeting
+from ledger.domain.covenant import Covenant
+from ledger.domain.dispute import Dispute
+from ledger.domain.funding import Fund
+from ledger.domain.milestone import Milestone
+from ledger.domain.motion import Motion
+from ledger.keys import Signer
+
+
+def _key(ctx: Context, who: str) -> str:
+    return ctx.keys.resolve(who).key_id
+
+
+# --- covenant ---------------------------------------------------------------
+
+def draft_covenant(ledger: Ledger, signer: Signer, title: str, terms: dict[str, Any]) -> str:
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        resolved = dict(terms)
+        resolved["parties"] = [dict(p, representatives=[_key(ctx, r) for r in p.get("representatives", [])])
+                               for p in terms.get("parties", [])]
+        procedure = dict(terms.get("dispute_procedure") or {})
+        for who in ("ombudspersons", "mediators"):
+            procedure[who] = [_key(ctx, r) for r in procedure.get(who, [])]
+        resolved["dispute_procedure"] = procedure
+        covenant = Covenant.draft(ctx, title, resolved)
+        return covenant.ref, [covenant]
+    return ledger.run(signer, action)
+
+
+def accede(ledger: Ledger, signer: Signer, covenant: str, party: str) -> str:
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        found = ctx.find(Covenant, covenant)
+        found.accede(party)
+        return found.status, [found]
+    return ledger.run(signer, action)
+
+
+def review_covenant(ledger: Ledger, signer: Signer, covenant: str, review_date: str, notes: str) -> None:
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Covenant, covenant)
+        found.review(review_date, notes)
+        return None, [found]
+    ledger.run(signer, action)
+
+
+def amend_covenant(ledger: Ledger, signer: Signer, covenant: str, decision: str) -> int:
+    """Apply the changes adopted by a passed amendment motion; return the new version."""
+    def action(ctx: Context) -> tuple[int, list[Any]]:
+        found = ctx.find(Covenant, covenant)
+        found.amend(decision, ctx.find(Motion, decision).changes or [])
+        return found.clause_version, [found]
+    return ledger.run(signer, action)
+
+
+def renew_covenant(ledger: Ledger, signer: Signer, covenant: str, new_end: str, decision: str) -> None:
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Covenant, covenant)
+        found.renew(new_end, decision)
+        return None, [found]
+    ledger.run(signer, action)
+
+
+def terminate_covenant(ledger: Ledger, signer: Signer, covenant: str, decision: str, reason: str) -> None:
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Covenant, covenant)
+        found.terminate(decision, reason)
+        return None, [found]
+    ledger.run(signer, action)
+
+
+# --- committees and meetings -------------------------------------------------
+
+def establish_committee(ledger: Ledger, signer: Signer, covenant: str, name: str, seats: dict[str, str],
+                        rotation_order: list[str], rotation_every: int) -> str:
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        resolved = {_key(ctx, member): party for member, party in seats.items()}
+        committee = Committee.establish(ctx, covenant, name, resolved,
+                                        {"order": rotation_order, "every": rotation_every})
+        return committee.ref, [committee]
+    return ledger.run(signer, action)
+
+
+def assign_seat(ledger: Ledger, signer: Signer, committee: str, member: str, party: str) -> None:
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Committee, committee)
+        found.assign_seat(_key(ctx, member), party)
+        return None, [found]
+    ledger.run(signer, action)
+
+
+def vacate_seat(ledger: Ledger, signer: Signer, committee: str, member: str, reason: str) -> None:
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Committee, committee)
+        found.vacate_seat(_key(ctx, member), reason)
+        return None, [found]
+    ledger.run(signer, action)
+
+
+def schedule_meeting(ledger: Ledger, signer: Signer, committee: str, starts_at: datetime) -> str:
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        found = ctx.find(Committee, committee)
+        meeting = Meeting.schedule(ctx, found, starts_at)
+        return meeting.ref, [found, meeting]
+    return ledger.run(signer, action)
+
+
+def _on_meeting(ledger: Ledger, signer: Signer, meeting: str, call: Any) -> None:
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Meeting, meeting)
+        call(ctx, found)
+        return None, [found]
+    ledger.run(signer, action)
+
+
+def publish_agenda(ledger: Ledger, signer: Signer, meeting: str, items: list[dict[str, Any]]) -> None:
+    _on_meeting(ledger, signer, meeting, lambda ctx, m: m.publish_agenda(items))
+
+
+def record_attendance(ledger: Ledger, signer: Signer, meeting: str, present: list[str]) -> None:
+    _on_meeting(ledger, signer, meeting, lambda ctx, m: m.record_attendance([_key(ctx, p) for p in present]))
+
+
+def declare_conflict(ledger: Ledger, signer: Signer, meeting: str, member: str, items: list[int],
+                     reason: str) -> None:
+    _on_meeting(ledger, signer, meeting, lambda ctx, m: m.declare_conflict(_key(ctx, member), items, reason))
+
+
+def delegate_chair(ledger: Ledger, signer: Signer, meeting: str, to_member: str, reason: str) -> None:
+    _on_meeting(ledger, signer, meeting, lambda ctx, m: m.delegate_chair(_key(ctx, to_member), reason))
+
+
+def adopt_minutes(ledger: Ledger, signer: Signer, meeting: str, decision: str, minutes_digest: str) -> None:
+    _on_meeting(ledger, signer, meeting, lambda ctx, m: m.adopt_minutes(decision, minutes_digest))
+
+
+# --- motions and votes -------------------------------------------------------
+
+def propose_motion(ledger: Ledger, signer: Signer, meeting: str, item: int, decision_class: str, text: str,
+                   amends: str | None = None, amount: dict[str, str] | None = None,
+                   changes: list[dict[str, Any]] | None = None) -> str:
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        found = ctx.find(Meeting, meeting)
+        parent = ctx.find(Motion, amends) if amends else None
+        motion = Motion.propose(ctx, found, item, decision_class, text, amends, amount, changes)
+        if parent is None:
+            return motion.ref, [motion]
+        parent.table_amendment(motion.ref)
+        return motion.ref, [motion, parent]
+    return ledger.run(signer, action)
+
+
+def _on_motion(ledger: Ledger, signer: Signer, motion: str, call: Any) -> Any:
+    def action(ctx: Context) -> tuple[Any, list[Any]]:
+        found = ctx.find(Motion, motion)
+        result = call(ctx, found)
+        extra = [ctx.find(Motion, found.amends)] if found.amends and found.status == "closed" else []
+        if extra and found.result == "pass":
+            # A passed amendment changes its parent's text in the same command.
+            extra[0].adopt_amendment(found)
+        return result, [found, *extra] if extra and found.result == "pass" else [found]
+    return ledger.run(signer, action)
+
+
+def second_motion(ledger: Ledger, signer: Signer, motion: str) -> None:
+    _on_motion(ledger, signer, motion, lambda ctx, m: m.second(ctx.actor.key_id))
+
+
+def withdraw_motion(ledger: Ledger, signer: Signer, motion: str, reason: str = "") -> None:
+    _on_motion(ledger, signer, motion, lambda ctx, m: m.withdraw(reason))
+
+
+def open_vote(ledger: Ledger, signer: Signer, motion: str) -> None:
+    _on_motion(ledger, signer, motion, lambda ctx, m: m.open_vote(ctx))
+
+
+def cast_vote(ledger: Ledger, signer: Signer, motion: str, choice: str, member: str | None = None) -> None:
+    """Cast the signer's own vote, or (with ``member``) record one on a member's behalf."""
+    def call(ctx: Context, m: Motion) -> None:
+        voter = _key(ctx, member) if member else ctx.actor.key_id
+        m.cast_vote(voter, choice, on_behalf=voter != ctx.actor.key_id)
+    _on_motion(ledger, signer, motion, call)
+
+
+def close_motion(ledger: Ledger, signer: Signer, motion: str) -> tuple[str, str]:
+    """Close the vote; return (result, explanation) as the ledger computed them."""
+    result: tuple[str, str] = _on_motion(ledger, signer, motion, lambda ctx, m: m.close())
+    return result
+
+
+def attach_dissent(ledger: Ledger, signer: Signer, motion: str, statement: str, member: str | None = None) -> None:
+    _on_motion(ledger, signer, motion,
+               lambda ctx, m: m.attach_dissent(_key(ctx, member) if member else ctx.actor.key_id, statement))
+
+
+# --- funding --------------------------------------------------------------------
+
+def establish_fund(ledger: Ledger, signer: Signer, covenant: str, name: str, currency: str,
+                   matching: list[dict[str, Any]]) -> str:
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        fund = Fund.establish(ctx, covenant, name, currency, matching)
+        return fund.ref, [fund]
+    return ledger.run(signer, action)
+
+
+def _on_fund(ledger: Ledger, signer: Signer, fund: str, call: Any) -> Any:
+    def action(ctx: Context) -> tuple[Any, list[Any]]:
+        found = ctx.find(Fund, fund)
+        return call(ctx, found), [found]
+    return ledger.run(signer, action)
+
+
+def pledge(ledger: Ledger, signer: Signer, fund: str, party: str, amount: str) -> None:
+    _on_fund(ledger, signer, fund, lambda ctx, f: f.pledge(party, amount))
+
+
+def receive(ledger: Ledger, signer: Signer, fund: str, party: str, amount: str, evidence: str) -> None:
+    _on_fund(ledger, signer, fund, lambda ctx, f: f.receive(ctx, party, amount, evidence))
+
+
+def allocate(ledger: Ledger, signer: Signer, fund: str, project: str, amount: str, decision: str) -> str:
+    allocation: str = _on_fund(ledger, signer, fund, lambda ctx, f: f.allocate(project, amount, decision))
+    return allocation
+
+
+def disburse(ledger: Ledger, signer: Signer, fund: str, allocation: str, amount: str, evidence: str) -> None:
+    _on_fund(ledger, signer, fund, lambda ctx, f: f.disburse(allocation, amount, evidence))
+
+
+def return_funds(ledger: Ledger, signer: Signer, fund: str, allocation: str, amount: str, reason: str) -> None:
+    _on_fund(ledger, signer, fund, lambda ctx, f: f.return_funds(allocation, amount, reason))
+
+
+# --- milestones -------------------------------------------------------------------
+
+def define_milestone(ledger: Ledger, signer: Signer, covenant: str, title: str, metric: str, unit: str,
+                     baseline: str, target: str, deadline: str, owner: str) -> str:
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        milestone = Milestone.define(ctx, covenant, title, metric, unit, baseline, target, deadline, owner)
+        return milestone.ref, [milestone]
+    return ledger.run(signer, action)
+
+
+def _on_milestone(ledger: Ledger, signer: Signer, ref: str, call: Any) -> None:
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Milestone, ref)
+        call(ctx, found)
+        return None, [found]
+    ledger.run(signer, action)
+
+
+def report_progress(ledger: Ledger, signer: Signer, milestone: str, value: str, report_date: str,
+                    evidence: str, narrative: str) -> None:
+    _on_milestone(ledger, signer, milestone, lambda ctx, m: m.report(value, report_date, evidence, narrative))
+
+
+def evaluate_milestone(ledger: Ledger, signer: Signer, milestone: str, assessment: str) -> None:
+    _on_milestone(ledger, signer, milestone, lambda ctx, m: m.evaluate(ctx.actor.key_id, assessment))
+
+
+# --- disputes ------------------------------------------------------------------------
+
+def file_dispute(ledger: Ledger, signer: Signer, covenant: str, complainant: dict[str, str],
+                 respondents: list[str], contested: list[str], grounds: str) -> str:
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        dispute = Dispute.file(ctx, covenant, complainant, respondents, contested, grounds)
+        return dispute.ref, [dispute]
+    return ledger.run(signer, action)
+
+
+def on_dispute(ledger: Ledger, signer: Signer, dispute: str, call: Any) -> None:
+    """Run ``call(ctx, dispute)`` as one command (acknowledge, assign, find...)."""
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Dispute, dispute)
+        call(ctx, found)
+        return None, [found]
+    ledger.run(signer, action)
+
+
+def assign_dispute(ledger: Ledger, signer: Signer, dispute: str, assignee: str, capacity: str) -> None:
+    on_dispute(ledger, signer, dispute, lambda ctx, d: d.assign(_key(ctx, assignee), capacity))

@@ -1,0 +1,300 @@
+"""Co-design committees and their meetings.
+
+A committee's seats are held by organisations' representatives; the
+covenant's composition rules (civil society holds at least N seats; no
+organisation more than a given share) are checked on every change.  The
+chair of each meeting follows the committee's rotation (the chair passes to
+the next organisation in a fixed order every K meetings); anyone else needs
+a recorded delegation.  Meetings publish an agenda before they start, record
+attendance and declared conflicts (which recuse members from votes on the
+named items), and have their minutes adopted later by decision.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from ledger.domain.base import Context, LedgerAggregate, RuleError, require
+from ledger.domain.covenant import Covenant, check_text
+from ledger.errors import InvalidInputError
+from ledger.money import parse_fraction
+from ledger.record import format_time
+from ledger.types import register_aggregate
+
+DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def composition_problem(covenant: Covenant, seats: dict[str, str]) -> str | None:
+    """Why a seat allocation breaks the covenant's composition rules, or None."""
+    rules = covenant.terms.get("composition") or {}
+    minimum = int(rules.get("min_civil_society_seats", 0))
+    civil = sum(1 for party in seats.values() if covenant.kind_of(party) == "civil_society")
+    if civil < minimum:
+        return f"civil society would hold {civil} seats; the covenant requires at least {minimum}"
+    if "max_share" in rules and seats:
+        share = parse_fraction(rules["max_share"])
+        for party in set(seats.values()):
+            held = sum(1 for p in seats.values() if p == party)
+            if held > share * len(seats):
+                return f"{party} would hold {held} of {len(seats)} seats, more than {rules['max_share']}"
+    return None
+
+
+@register_aggregate
+class Committee(LedgerAggregate):
+    KIND = "committee"
+    PREFIX = "K"
+
+    class Established(LedgerAggregate.Created):
+        TYPE = "committee.established"
+        ref: str
+        covenant: str
+        name: str
+        seats: dict[str, str]  # member key id -> party id
+        rotation: dict[str, Any]  # {"order": [party ids], "every": K}
+
+        def check(self, aggregate: Any, ctx: Context) -> None:
+            covenant = ctx.find(Covenant, self.covenant)
+            covenant.require_in_force()
+            order, every = self.rotation.get("order"), self.rotation.get("every")
+            require(isinstance(order, list) and bool(order) and all(p in covenant.parties for p in order),
+                    "the chair rotation must list parties of the covenant")
+            require(isinstance(every, int) and not isinstance(every, bool) and every >= 1,
+                    "the chair rotation needs 'every': a whole number of meetings")
+            for member, party in self.seats.items():
+                require(covenant.party_of(member) == party,
+                        f"key {member[:12]} is not a representative of {party}")
+            problem = composition_problem(covenant, self.seats)
+            require(problem is None, f"composition rule broken: {problem}")
+
+    def __init__(self, ref: str, covenant: str, name: str, seats: dict[str, str], rotation: dict[str, Any]) -> None:
+        self.ref = ref
+        self.covenant = covenant
+        self.name = name
+        self.seats = dict(seats)
+        self.rotation = rotation
+        self.meetings = 0
+
+    @classmethod
+    def establish(cls, ctx: Context, covenant: str, name: str, seats: dict[str, str],
+                  rotation: dict[str, Any]) -> Committee:
+        ref = cls.next_ref(ctx)
+        return cls._create(cls.Established, id=cls.new_id(ctx, ref), ref=ref, covenant=covenant,
+                           name=check_text(name, "committee name", 200), seats=seats, rotation=rotation)
+
+    def chair_party(self, number: int) -> str:
+        """The party whose turn it is to chair meeting ``number`` (1-based)."""
+        order, every = self.rotation["order"], self.rotation["every"]
+        return str(order[((number - 1) // every) % len(order)])
+
+    class SeatAssigned(LedgerAggregate.Event):
+        TYPE = "committee.seat_assigned"
+        member: str
+        party: str
+
+        def check(self, committee: Committee, ctx: Context) -> None:
+            covenant = ctx.find(Covenant, committee.covenant)
+            require(self.member not in committee.seats, f"key {self.member[:12]} already holds a seat")
+            require(covenant.party_of(self.member) == self.party,
+                    f"key {self.member[:12]} is not a representative of {self.party}")
+            problem = composition_problem(covenant, {**committee.seats, self.member: self.party})
+            require(problem is None, f"composition rule broken: {problem}")
+
+        def apply(self, committee: Committee) -> None:
+            committee.seats[self.member] = self.party
+
+    def assign_seat(self, member: str, party: str) -> None:
+        self.trigger_event(self.SeatAssigned, member=member, party=party)
+
+    class SeatVacated(LedgerAggregate.Event):
+        TYPE = "committee.seat_vacated"
+        member: str
+        reason: str
+
+        def check(self, committee: Committee, ctx: Context) -> None:
+            require(self.member in committee.seats, f"key {self.member[:12]} holds no seat")
+            remaining = {m: p for m, p in committee.seats.items() if m != self.member}
+            problem = composition_problem(ctx.find(Covenant, committee.covenant), remaining)
+            require(problem is None, f"composition rule broken: {problem}")
+
+        def apply(self, committee: Committee) -> None:
+            del committee.seats[self.member]
+
+    def vacate_seat(self, member: str, reason: str) -> None:
+        self.trigger_event(self.SeatVacated, member=member, reason=reason)
+
+    class MeetingScheduled(LedgerAggregate.Event):
+        TYPE = "committee.meeting_scheduled"
+        meeting: str
+
+        def apply(self, committee: Committee) -> None:
+            committee.meetings += 1
+
+    def note_meeting(self, meeting: str) -> int:
+        self.trigger_event(self.MeetingScheduled, meeting=meeting)
+        return self.meetings
+
+
+@register_aggregate
+class Meeting(LedgerAggregate):
+    KIND = "meeting"
+    PREFIX = "MT"
+
+    class Scheduled(LedgerAggregate.Created):
+        TYPE = "meeting.scheduled"
+        ref: str
+        committee: str
+        number: int
+        starts_at: str
+        chair_party: str
+
+        def check(self, aggregate: Any, ctx: Context) -> None:
+            committee = ctx.find(Committee, self.committee)
+            # The committee counts its meetings; this one must be the next.
+            require(self.number == committee.meetings, f"meeting number {self.number} is out of sequence")
+            require(self.chair_party == committee.chair_party(self.number),
+                    f"the chair of meeting {self.number} rotates to {committee.chair_party(self.number)}, "
+                    f"not {self.chair_party}")
+
+    def __init__(self, ref: str, committee: str, number: int, starts_at: str, chair_party: str) -> None:
+        self.ref = ref
+        self.committee = committee
+        self.number = number
+        self.starts_at = starts_at
+        self.chair_party = chair_party
+        self.chair_delegate: str | None = None
+        self.agenda: list[dict[str, Any]] = []
+        self.present: list[str] = []
+        self.conflicts: dict[str, list[int]] = {}
+        self.minutes: str | None = None
+
+    @classmethod
+    def schedule(cls, ctx: Context, committee: Committee, starts_at: datetime) -> Meeting:
+        ref = cls.next_ref(ctx)
+        number = committee.note_meeting(ref)
+        return cls._create(cls.Scheduled, id=cls.new_id(ctx, ref), ref=ref, committee=committee.ref,
+                           number=number, starts_at=format_time(starts_at),
+                           chair_party=committee.chair_party(number))
+
+    def chair_keys(self, committee: Committee) -> list[str]:
+        """Keys that may act as chair: the delegate, or the rotation party's seated members."""
+        if self.chair_delegate:
+            return [self.chair_delegate]
+        return [m for m, p in committee.seats.items() if p == self.chair_party]
+
+    def recused(self, item: int) -> list[str]:
+        return [m for m, items in self.conflicts.items() if item in items]
+
+    class ChairDelegated(LedgerAggregate.Event):
+        TYPE = "meeting.chair_delegated"
+        to_member: str
+        reason: str
+
+        def check(self, meeting: Meeting, ctx: Context) -> None:
+            committee = ctx.find(Committee, meeting.committee)
+            require(self.to_member in committee.seats, f"key {self.to_member[:12]} holds no seat on {committee.ref}")
+            rotation_reps = [m for m, p in committee.seats.items() if p == meeting.chair_party]
+            require(ctx.actor.key_id in rotation_reps or "secretariat" in ctx.actor.roles,
+                    f"only {meeting.chair_party}'s seated members or the secretariat may delegate the chair")
+
+        def apply(self, meeting: Meeting) -> None:
+            meeting.chair_delegate = self.to_member
+
+    def delegate_chair(self, to_member: str, reason: str) -> None:
+        self.trigger_event(self.ChairDelegated, to_member=to_member, reason=check_text(reason, "reason"))
+
+    class AgendaPublished(LedgerAggregate.Event):
+        TYPE = "meeting.agenda_published"
+        items: list[dict[str, Any]]
+
+        def check(self, meeting: Meeting, ctx: Context) -> None:
+            require(format_time(ctx.at) < meeting.starts_at,
+                    f"the agenda must be published before the meeting starts ({meeting.starts_at})")
+            require(not meeting.present, "attendance is already recorded")
+
+        def apply(self, meeting: Meeting) -> None:
+            meeting.agenda = self.items
+
+    def publish_agenda(self, items: list[dict[str, Any]]) -> None:
+        self.trigger_event(self.AgendaPublished, items=validate_agenda(items))
+
+    class AttendanceRecorded(LedgerAggregate.Event):
+        TYPE = "meeting.attendance_recorded"
+        present: list[str]
+
+        def check(self, meeting: Meeting, ctx: Context) -> None:
+            committee = ctx.find(Committee, meeting.committee)
+            require(bool(meeting.agenda), "publish the agenda before recording attendance")
+            for member in self.present:
+                require(member in committee.seats, f"key {member[:12]} holds no seat on {committee.ref}")
+            require(len(set(self.present)) == len(self.present), "a member is listed twice")
+
+        def apply(self, meeting: Meeting) -> None:
+            meeting.present = list(self.present)
+
+    def record_attendance(self, present: list[str]) -> None:
+        self.trigger_event(self.AttendanceRecorded, present=sorted(present))
+
+    class ConflictDeclared(LedgerAggregate.Event):
+        TYPE = "meeting.conflict_declared"
+        member: str
+        items: list[int]
+        reason: str
+
+        def check(self, meeting: Meeting, ctx: Context) -> None:
+            committee = ctx.find(Committee, meeting.committee)
+            require(self.member in committee.seats, f"key {self.member[:12]} holds no seat on {committee.ref}")
+            require(ctx.actor.key_id == self.member or "secretariat" in ctx.actor.roles,
+                    "members declare their own conflicts (or the secretariat records them)")
+            numbers = {item["number"] for item in meeting.agenda}
+            for item in self.items:
+                require(item in numbers, f"item {item} is not on the agenda of {meeting.ref}")
+
+        def apply(self, meeting: Meeting) -> None:
+            meeting.conflicts[self.member] = sorted(set(meeting.conflicts.get(self.member, [])) | set(self.items))
+
+    def declare_conflict(self, member: str, items: list[int], reason: str) -> None:
+        self.trigger_event(self.ConflictDeclared, member=member, items=sorted(items),
+                           reason=check_text(reason, "reason"))
+
+    class MinutesAdopted(LedgerAggregate.Event):
+        TYPE = "meeting.minutes_adopted"
+        decision: str
+        minutes_digest: str
+
+        def check(self, meeting: Meeting, ctx: Context) -> None:
+            from ledger.domain.motion import Motion
+
+            motion = ctx.find(Motion, self.decision)
+            require(motion.status == "closed" and motion.result == "pass", f"{self.decision} has not passed")
+            require(motion.decision_class == "minutes", f"{self.decision} is not a minutes decision")
+            require(meeting.minutes is None, f"minutes of {meeting.ref} are already adopted")
+
+        def apply(self, meeting: Meeting) -> None:
+            meeting.minutes = self.minutes_digest
+
+    def adopt_minutes(self, decision: str, minutes_digest: str) -> None:
+        self.trigger_event(self.MinutesAdopted, decision=decision, minutes_digest=check_digest(minutes_digest))
+
+
+def check_digest(text: str) -> str:
+    text = text.strip().lower()
+    if not DIGEST_RE.match(text):
+        raise InvalidInputError(f"{text!r} is not a SHA-256 digest (64 hex digits)")
+    return text
+
+
+def validate_agenda(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not items:
+        raise InvalidInputError("an agenda needs at least one item")
+    out = []
+    for number, item in enumerate(items, start=1):
+        documents = [check_digest(d) for d in item.get("documents", [])]
+        out.append({"number": number, "title": check_text(item.get("title"), f"item {number} title", 500),
+                    "documents": documents})
+    return out
+
+
+__all__ = ["Committee", "Meeting", "RuleError", "composition_problem"]

@@ -1,0 +1,354 @@
+"""The covenant: the partnership agreement, its parties, rules and versions.
+
+Lifecycle: drafted -> acceded to by each party (each party's own
+representative signs) -> in force once every founding party has acceded ->
+reviewed, amended (clause by clause, only under a passed ``amendment``
+decision), renewed, terminated.  Every version of the clauses is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from ledger.domain.base import Context, LedgerAggregate, RuleError, require
+from ledger.domain.decisions import parse_rule
+from ledger.errors import InvalidInputError
+from ledger.money import check_currency
+from ledger.types import register_aggregate
+
+PARTY_KINDS = ("political_party", "civil_society", "government_body", "research_institute", "other")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+CLAUSE_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){0,2}$")
+MAX_TEXT = 10_000
+
+
+def check_date(text: object, what: str) -> str:
+    if not isinstance(text, str):
+        raise InvalidInputError(f"{what} must be a date such as 2026-01-31")
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(f"{what} {text!r} is not a date such as 2026-01-31") from None
+    if len(text) != 10:
+        raise InvalidInputError(f"{what} {text!r} is not a date such as 2026-01-31")
+    return text
+
+
+def check_text(text: object, what: str, limit: int = MAX_TEXT) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError(f"{what} must not be empty")
+    if len(text) > limit:
+        raise InvalidInputError(f"{what} is longer than {limit} characters")
+    return text.strip()
+
+
+def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
+    """Check a covenant's drafted terms; return them normalised."""
+    parties = terms.get("parties")
+    if not isinstance(parties, list) or len(parties) < 2:
+        raise InvalidInputError("a covenant needs at least two parties")
+    seen: set[str] = set()
+    for party in parties:
+        if not isinstance(party, dict) or not SLUG_RE.match(str(party.get("id", ""))):
+            raise InvalidInputError("each party needs an id of lowercase letters, digits and dashes")
+        if party["id"] in seen:
+            raise InvalidInputError(f"party {party['id']} is listed twice")
+        seen.add(party["id"])
+        check_text(party.get("name"), f"party {party['id']} name", 200)
+        if party.get("kind") not in PARTY_KINDS:
+            raise InvalidInputError(f"party {party['id']} kind must be one of {', '.join(PARTY_KINDS)}")
+        reps = party.get("representatives")
+        if not isinstance(reps, list) or not reps:
+            raise InvalidInputError(f"party {party['id']} needs at least one representative key")
+    clauses = terms.get("clauses")
+    if not isinstance(clauses, list) or not clauses:
+        raise InvalidInputError("a covenant needs numbered clauses")
+    numbers = [c.get("number") for c in clauses if isinstance(c, dict)]
+    if len(numbers) != len(clauses) or len(set(numbers)) != len(numbers):
+        raise InvalidInputError("clause numbers must be unique")
+    for clause in clauses:
+        if not CLAUSE_RE.match(str(clause["number"])):
+            raise InvalidInputError(f"clause number {clause['number']!r} must look like 4 or 4.2")
+        check_text(clause.get("text"), f"clause {clause['number']}")
+    term = terms.get("term") or {}
+    start, end = check_date(term.get("start"), "term start"), check_date(term.get("end"), "term end")
+    if end <= start:
+        raise InvalidInputError("the term must end after it starts")
+    for point in terms.get("reviews", []):
+        check_date(point, "review point")
+    rules = terms.get("decision_rules")
+    if not isinstance(rules, dict) or not rules:
+        raise InvalidInputError("a covenant needs decision rules")
+    for name, rule in rules.items():
+        if not SLUG_RE.match(name):
+            raise InvalidInputError(f"decision class {name!r} must be lowercase letters, digits and dashes")
+        parse_rule(rule, name)
+    for needed in ("ordinary", "amendment"):
+        if needed not in rules:
+            raise InvalidInputError(f"decision rules must include the {needed!r} class")
+    procedure = terms.get("dispute_procedure") or {}
+    for days in ("acknowledge_days", "resolve_days"):
+        value = procedure.get(days)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 365:
+            raise InvalidInputError(f"dispute procedure {days} must be a whole number of days from 1 to 365")
+    for who in ("ombudspersons", "mediators"):
+        if not isinstance(procedure.get(who, []), list):
+            raise InvalidInputError(f"dispute procedure {who} must be a list of key ids")
+    composition = terms.get("composition") or {}
+    if "max_share" in composition:
+        from ledger.money import parse_fraction
+
+        parse_fraction(composition["max_share"], "composition max_share")
+    if not isinstance(composition.get("min_civil_society_seats", 0), int):
+        raise InvalidInputError("composition min_civil_society_seats must be a whole number")
+    funding = terms.get("funding") or {}
+    if "currency" in funding:
+        check_currency(funding["currency"])
+    return terms
+
+
+@register_aggregate
+class Covenant(LedgerAggregate):
+    KIND = "covenant"
+    PREFIX = "C"
+
+    class Drafted(LedgerAggregate.Created):
+        TYPE = "covenant.drafted"
+        ref: str
+        title: str
+        terms: dict[str, Any]
+
+        def check(self, aggregate: Any, ctx: Context) -> None:
+            require(aggregate is None, f"covenant {self.ref} already exists")
+            try:
+                validate_terms(self.terms)
+            except InvalidInputError as exc:
+                raise RuleError(str(exc)) from None
+            if ctx.registry is not None:
+                for party in self.terms["parties"]:
+                    for key in party["representatives"]:
+                        require(key in ctx.registry.keys,
+                                f"representative key {str(key)[:12]} of {party['id']} is not registered")
+
+    def __init__(self, ref: str, title: str, terms: dict[str, Any]) -> None:
+        self.ref = ref
+        self.title = title
+        self.terms = terms
+        self.parties = {p["id"]: p for p in terms["parties"]}
+        self.acceded: list[str] = []
+        self.status = "drafted"
+        self.versions: list[dict[str, str]] = [{c["number"]: c["text"] for c in terms["clauses"]}]
+        self.rules: dict[str, Any] = dict(terms["decision_rules"])
+        self.end = terms["term"]["end"]
+        self.reviews_done: list[str] = []
+        self.amendments: list[str] = []
+
+    @classmethod
+    def draft(cls, ctx: Context, title: str, terms: dict[str, Any]) -> Covenant:
+        ref = cls.next_ref(ctx)
+        return cls._create(cls.Drafted, id=cls.new_id(ctx, ref), ref=ref, title=check_text(title, "title", 200),
+                           terms=validate_terms(terms))
+
+    # --- queries -------------------------------------------------------
+
+    @property
+    def clauses(self) -> dict[str, str]:
+        return self.versions[-1]
+
+    @property
+    def clause_version(self) -> int:
+        return len(self.versions)
+
+    def party_of(self, key_id: str) -> str | None:
+        """The party a key represents, if any."""
+        for party_id, party in self.parties.items():
+            if key_id in party["representatives"]:
+                return party_id
+        return None
+
+    def kind_of(self, party_id: str) -> str:
+        return str(self.parties[party_id]["kind"])
+
+    def rule(self, decision_class: str) -> dict[str, Any]:
+        if decision_class not in self.rules:
+            raise RuleError(f"covenant {self.ref} has no decision class {decision_class!r} "
+                            f"(classes: {', '.join(sorted(self.rules))})")
+        return dict(self.rules[decision_class])
+
+    def require_in_force(self) -> None:
+        require(self.status == "in_force", f"covenant {self.ref} is {self.status.replace('_', ' ')}, not in force")
+
+    # --- accession -------------------------------------------------------
+
+    class Acceded(LedgerAggregate.Event):
+        TYPE = "covenant.acceded"
+        party: str
+
+        def check(self, covenant: Covenant, ctx: Context) -> None:
+            require(covenant.status == "drafted", f"covenant {covenant.ref} is {covenant.status}, not open to accession")
+            require(self.party in covenant.parties, f"{self.party} is not a party to covenant {covenant.ref}")
+            require(self.party not in covenant.acceded, f"{self.party} has already acceded")
+            require(ctx.actor.key_id in covenant.parties[self.party]["representatives"],
+                    f"only a representative of {self.party} may sign its accession")
+
+        def apply(self, covenant: Covenant) -> None:
+            covenant.acceded.append(self.party)
+            if set(covenant.acceded) == set(covenant.parties):
+                covenant.status = "in_force"
+
+    def accede(self, party: str) -> None:
+        self.trigger_event(self.Acceded, party=party)
+
+    # --- review, renewal, termination --------------------------------------
+
+    class Reviewed(LedgerAggregate.Event):
+        TYPE = "covenant.reviewed"
+        review_date: str
+        notes: str
+
+        def check(self, covenant: Covenant, ctx: Context) -> None:
+            covenant.require_in_force()
+
+        def apply(self, covenant: Covenant) -> None:
+            covenant.reviews_done.append(self.review_date)
+
+    def review(self, review_date: str, notes: str) -> None:
+        self.trigger_event(self.Reviewed, review_date=check_date(review_date, "review date"),
+                           notes=check_text(notes, "notes"))
+
+    class Renewed(LedgerAggregate.Event):
+        TYPE = "covenant.renewed"
+        new_end: str
+        decision: str
+
+        def check(self, covenant: Covenant, ctx: Context) -> None:
+            covenant.require_in_force()
+            require(self.new_end > covenant.end, "a renewal must extend the term")
+            _require_passed(ctx, self.decision, "amendment", covenant.ref)
+
+        def apply(self, covenant: Covenant) -> None:
+            covenant.end = self.new_end
+
+    def renew(self, new_end: str, decision: str) -> None:
+        self.trigger_event(self.Renewed, new_end=check_date(new_end, "new end"), decision=decision)
+
+    class Terminated(LedgerAggregate.Event):
+        TYPE = "covenant.terminated"
+        decision: str
+        reason: str
+
+        def check(self, covenant: Covenant, ctx: Context) -> None:
+            covenant.require_in_force()
+            _require_passed(ctx, self.decision, "amendment", covenant.ref)
+
+        def apply(self, covenant: Covenant) -> None:
+            covenant.status = "terminated"
+
+    def terminate(self, decision: str, reason: str) -> None:
+        self.trigger_event(self.Terminated, decision=decision, reason=check_text(reason, "reason"))
+
+    # --- amendment -------------------------------------------------------
+
+    class Amended(LedgerAggregate.Event):
+        TYPE = "covenant.amended"
+        decision: str
+        changes: list[dict[str, Any]]
+
+        def check(self, covenant: Covenant, ctx: Context) -> None:
+            covenant.require_in_force()
+            motion = _require_passed(ctx, self.decision, "amendment", covenant.ref)
+            require(motion.changes == self.changes,
+                    f"the changes differ from those adopted by {self.decision}")
+            require(self.decision not in covenant.applied_decisions(),
+                    f"{self.decision} has already been applied")
+            apply_changes(covenant.clauses, covenant.rules, self.changes)  # raises if impossible
+
+        def apply(self, covenant: Covenant) -> None:
+            clauses, rules = apply_changes(covenant.clauses, covenant.rules, self.changes)
+            covenant.versions.append(clauses)
+            covenant.rules = rules
+            covenant.amendments.append(self.decision)
+
+    def applied_decisions(self) -> list[str]:
+        return list(self.amendments)
+
+    def amend(self, decision: str, changes: list[dict[str, Any]]) -> None:
+        self.trigger_event(self.Amended, decision=decision, changes=changes)
+
+    def diff(self, old: int, new: int) -> list[dict[str, Any]]:
+        """Clause-level differences between two versions (1-based)."""
+        for number in (old, new):
+            if not 1 <= number <= len(self.versions):
+                raise InvalidInputError(f"covenant {self.ref} has versions 1 to {len(self.versions)}")
+        before, after = self.versions[old - 1], self.versions[new - 1]
+        out: list[dict[str, Any]] = []
+        for number in sorted(set(before) | set(after), key=_clause_key):
+            if number not in before:
+                out.append({"clause": number, "change": "inserted", "text": after[number]})
+            elif number not in after:
+                out.append({"clause": number, "change": "repealed", "was": before[number]})
+            elif before[number] != after[number]:
+                out.append({"clause": number, "change": "replaced", "was": before[number], "text": after[number]})
+        return out
+
+
+def _clause_key(number: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in number.split("."))
+
+
+CHANGE_OPS = ("insert", "replace", "repeal", "set_rule")
+
+
+def validate_changes(changes: Any) -> list[dict[str, Any]]:
+    """Check the shape of amendment changes (Akoma Ntoso's textual modification kinds)."""
+    if not isinstance(changes, list) or not changes:
+        raise InvalidInputError("an amendment needs at least one change")
+    for change in changes:
+        if not isinstance(change, dict) or change.get("op") not in CHANGE_OPS:
+            raise InvalidInputError(f"each change needs an op: {', '.join(CHANGE_OPS)}")
+        if change["op"] == "set_rule":
+            parse_rule(change.get("rule"), str(change.get("class", "")))
+            if not SLUG_RE.match(str(change.get("class", ""))):
+                raise InvalidInputError("set_rule needs a decision class")
+            continue
+        if not CLAUSE_RE.match(str(change.get("number", ""))):
+            raise InvalidInputError(f"clause number {change.get('number')!r} must look like 4 or 4.2")
+        if change["op"] in ("insert", "replace"):
+            check_text(change.get("text"), f"clause {change['number']} text")
+    return changes
+
+
+def apply_changes(clauses: dict[str, str], rules: dict[str, Any], changes: list[dict[str, Any]]
+                  ) -> tuple[dict[str, str], dict[str, Any]]:
+    """The clauses and rules after the changes; RuleError if a change cannot apply."""
+    clauses, rules = dict(clauses), dict(rules)
+    for change in changes:
+        op = change["op"]
+        if op == "set_rule":
+            rules[change["class"]] = change["rule"]
+            continue
+        number = change["number"]
+        if op == "insert":
+            require(number not in clauses, f"clause {number} already exists; replace it instead")
+            clauses[number] = change["text"]
+        elif op == "replace":
+            require(number in clauses, f"clause {number} does not exist")
+            clauses[number] = change["text"]
+        else:
+            require(number in clauses, f"clause {number} does not exist")
+            del clauses[number]
+    return dict(sorted(clauses.items(), key=lambda kv: _clause_key(kv[0]))), rules
+
+
+def _require_passed(ctx: Context, ref: str, decision_class: str, covenant_ref: str) -> Any:
+    """The motion ``ref``, which must have passed under ``decision_class``."""
+    from ledger.domain.motion import Motion
+
+    motion = ctx.find(Motion, ref)
+    require(motion.status == "closed" and motion.result == "pass", f"{ref} has not passed")
+    require(motion.decision_class == decision_class,
+            f"{ref} was decided as {motion.decision_class}, but this needs the {decision_class} class")
+    require(motion.covenant == covenant_ref, f"{ref} belongs to covenant {motion.covenant}, not {covenant_ref}")
+    return motion

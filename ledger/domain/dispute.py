@@ -1,0 +1,262 @@
+"""Disputes: grievance, acknowledgement, assignment, hearing, finding, remedy.
+
+A grievance is filed by a party, a member, or a member of the public (whom
+the secretariat records), citing the records it contests by event hash.
+It is acknowledged, assigned to an ombudsperson or mediator named in the
+covenant's dispute procedure who belongs to none of the organisations
+involved, heard, decided by a finding and a remedy whose compliance is
+recorded, and closed; a party may appeal.  Deadlines (to acknowledge, to
+resolve) come from the covenant and are derived, not typed in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from ledger.domain.base import Context, LedgerAggregate, require
+from ledger.domain.covenant import Covenant, check_text
+from ledger.errors import InvalidInputError
+from ledger.record import HEX64_RE, format_time
+from ledger.types import register_aggregate
+
+COMPLAINANT_KINDS = ("party", "member", "public")
+REMEDY_KINDS = ("re_vote", "funding_correction", "record_correction", "apology", "other")
+STAGES = ("filed", "acknowledged", "assigned", "found", "remedied", "closed", "appealed")
+
+
+@register_aggregate
+class Dispute(LedgerAggregate):
+    KIND = "dispute"
+    PREFIX = "D"
+
+    class Filed(LedgerAggregate.Created):
+        TYPE = "dispute.filed"
+        ref: str
+        covenant: str
+        complainant: dict[str, str]  # {"kind": party|member|public, "name": ..., "party": optional}
+        respondents: list[str]  # parties complained about
+        contested: list[str]  # event hashes
+        grounds: str
+
+        def check(self, aggregate: Any, ctx: Context) -> None:
+            covenant = ctx.find(Covenant, self.covenant)
+            require(self.complainant.get("kind") in COMPLAINANT_KINDS, "unknown complainant kind")
+            for party in self.respondents + ([self.complainant["party"]] if self.complainant.get("party") else []):
+                require(party in covenant.parties, f"{party} is not a party to {covenant.ref}")
+            require(bool(self.contested), "a grievance must cite the records it contests")
+            for digest in self.contested:
+                require(bool(HEX64_RE.match(digest)), f"{digest!r} is not an event hash")
+                require(ctx.record_exists(digest), f"no record with event hash {digest[:16]}… precedes this grievance")
+
+    def __init__(self, ref: str, covenant: str, complainant: dict[str, str], respondents: list[str],
+                 contested: list[str], grounds: str) -> None:
+        self.ref = ref
+        self.covenant = covenant
+        self.complainant = complainant
+        self.respondents = respondents
+        self.contested = contested
+        self.grounds = grounds
+        self.stage = "filed"
+        self.acknowledged_at: str | None = None
+        self.assignee: str | None = None
+        self.findings: list[dict[str, Any]] = []
+        self.remedy: dict[str, Any] | None = None
+        self.compliance: list[dict[str, Any]] = []
+        self.hearings: list[dict[str, Any]] = []
+        self.submissions: list[dict[str, Any]] = []
+        self.appeals: list[str] = []
+
+    @classmethod
+    def file(cls, ctx: Context, covenant: str, complainant: dict[str, str], respondents: list[str],
+             contested: list[str], grounds: str) -> Dispute:
+        if complainant.get("kind") not in COMPLAINANT_KINDS:
+            raise InvalidInputError(f"complainant kind must be one of {', '.join(COMPLAINANT_KINDS)}")
+        check_text(complainant.get("name"), "complainant name", 200)
+        ref = cls.next_ref(ctx)
+        return cls._create(cls.Filed, id=cls.new_id(ctx, ref), ref=ref, covenant=covenant,
+                           complainant=complainant, respondents=sorted(set(respondents)),
+                           contested=[c.lower() for c in contested], grounds=check_text(grounds, "grounds"))
+
+    def involved(self) -> set[str]:
+        parties = set(self.respondents)
+        if self.complainant.get("party"):
+            parties.add(self.complainant["party"])
+        return parties
+
+    def deadlines(self, covenant: Covenant) -> dict[str, str]:
+        procedure = covenant.terms["dispute_procedure"]
+        filed = self.created_on
+        return {
+            "acknowledge_by": format_time(filed + timedelta(days=procedure["acknowledge_days"])),
+            "resolve_by": format_time(filed + timedelta(days=procedure["resolve_days"])),
+        }
+
+    def overdue(self, covenant: Covenant, now: datetime) -> list[str]:
+        late = []
+        due = self.deadlines(covenant)
+        stamp = format_time(now)
+        if self.acknowledged_at is None and stamp > due["acknowledge_by"]:
+            late.append("acknowledgement")
+        if self.stage not in ("closed",) and stamp > due["resolve_by"]:
+            late.append("resolution")
+        return late
+
+    def _require_assignee(self, ctx: Context) -> None:
+        require(self.assignee is not None, f"{self.ref} has no ombudsperson or mediator assigned")
+        require(ctx.actor.key_id == self.assignee, f"only the person assigned to {self.ref} may do this")
+
+    class Acknowledged(LedgerAggregate.Event):
+        TYPE = "dispute.acknowledged"
+        note: str
+
+        def check(self, dispute: Dispute, ctx: Context) -> None:
+            require(dispute.stage == "filed", f"{dispute.ref} is already {dispute.stage}")
+
+        def apply(self, dispute: Dispute) -> None:
+            dispute.stage = "acknowledged"
+            dispute.acknowledged_at = format_time(self.timestamp)
+
+    def acknowledge(self, note: str) -> None:
+        self.trigger_event(self.Acknowledged, note=note)
+
+    class Assigned(LedgerAggregate.Event):
+        TYPE = "dispute.assigned"
+        assignee: str
+        capacity: str  # ombudsperson | mediator
+
+        def check(self, dispute: Dispute, ctx: Context) -> None:
+            covenant = ctx.find(Covenant, dispute.covenant)
+            require(dispute.stage in ("acknowledged", "appealed"), f"{dispute.ref} must be acknowledged first")
+            require(self.capacity in ("ombudsperson", "mediator"), "capacity is ombudsperson or mediator")
+            listed = covenant.terms["dispute_procedure"].get(self.capacity + "s", [])
+            require(self.assignee in listed, f"key {self.assignee[:12]} is not a {self.capacity} named in the covenant")
+            party = covenant.party_of(self.assignee)
+            require(party is None or party not in dispute.involved(),
+                    f"the {self.capacity} represents {party}, which is involved in {dispute.ref}")
+            require(self.assignee != dispute.assignee, "already assigned to that person")
+
+        def apply(self, dispute: Dispute) -> None:
+            dispute.assignee = self.assignee
+            dispute.stage = "assigned"
+
+    def assign(self, assignee: str, capacity: str) -> None:
+        self.trigger_event(self.Assigned, assignee=assignee, capacity=capacity)
+
+    class SubmissionMade(LedgerAggregate.Event):
+        TYPE = "dispute.submission_made"
+        by: str
+        text: str
+
+        def check(self, dispute: Dispute, ctx: Context) -> None:
+            require(dispute.stage in ("acknowledged", "assigned"), f"{dispute.ref} is not taking submissions")
+
+        def apply(self, dispute: Dispute) -> None:
+            dispute.submissions.append({"by": self.by, "text": self.text})
+
+    def submit(self, by: str, text: str) -> None:
+        self.trigger_event(self.SubmissionMade, by=check_text(by, "by", 200), text=check_text(text, "submission"))
+
+    class HearingHeld(LedgerAggregate.Event):
+        TYPE = "dispute.hearing_held"
+        held_on: str
+        notes: str
+
+        def check(self, dispute: Dispute, ctx: Context) -> None:
+            require(dispute.stage == "assigned", f"{dispute.ref} is {dispute.stage}; a hearing needs an assignee")
+            dispute._require_assignee(ctx)
+
+        def apply(self, dispute: Dispute) -> None:
+            dispute.hearings.append({"held_on": self.held_on, "notes": self.notes})
+
+    def hold_hearing(self, held_on: str, notes: str) -> None:
+        self.trigger_event(self.HearingHeld, held_on=held_on, notes=check_text(notes, "notes"))
+
+    class FindingRecorded(LedgerAggregate.Event):
+        TYPE = "dispute.finding_recorded"
+        upheld: bool
+        finding: str
+
+        def check(self, dispute: Dispute, ctx: Context) -> None:
+            require(dispute.stage == "assigned", f"{dispute.ref} is {dispute.stage}, not awaiting a finding")
+            dispute._require_assignee(ctx)
+
+        def apply(self, dispute: Dispute) -> None:
+            dispute.findings.append({"upheld": self.upheld, "finding": self.finding, "by": dispute.assignee})
+            dispute.stage = "found"
+
+    def record_finding(self, upheld: bool, finding: str) -> None:
+        self.trigger_event(self.FindingRecorded, upheld=upheld, finding=check_text(finding, "finding"))
+
+    class RemedyOrdered(LedgerAggregate.Event):
+        TYPE = "dispute.remedy_ordered"
+        kind: str
+        details: str
+
+        def check(self, dispute: Dispute, ctx: Context) -> None:
+            require(dispute.stage == "found" and dispute.findings[-1]["upheld"],
+                    f"{dispute.ref} needs a finding that upholds it before a remedy")
+            require(self.kind in REMEDY_KINDS, f"remedy kind is one of {', '.join(REMEDY_KINDS)}")
+            dispute._require_assignee(ctx)
+
+        def apply(self, dispute: Dispute) -> None:
+            dispute.remedy = {"kind": self.kind, "details": self.details}
+            dispute.stage = "remedied"
+
+    def order_remedy(self, kind: str, details: str) -> None:
+        if kind not in REMEDY_KINDS:
+            raise InvalidInputError(f"remedy kind is one of {', '.join(REMEDY_KINDS)}")
+        self.trigger_event(self.RemedyOrdered, kind=kind, details=check_text(details, "details"))
+
+    class ComplianceRecorded(LedgerAggregate.Event):
+        TYPE = "dispute.compliance_recorded"
+        complied: bool
+        notes: str
+        evidence: list[str]  # event hashes of the records that carry out the remedy
+
+        def check(self, dispute: Dispute, ctx: Context) -> None:
+            require(dispute.stage == "remedied", f"{dispute.ref} has no remedy to comply with")
+            for digest in self.evidence:
+                require(ctx.record_exists(digest), f"no record with event hash {digest[:16]}…")
+
+        def apply(self, dispute: Dispute) -> None:
+            dispute.compliance.append({"complied": self.complied, "notes": self.notes, "evidence": self.evidence})
+
+    def record_compliance(self, complied: bool, notes: str, evidence: list[str]) -> None:
+        self.trigger_event(self.ComplianceRecorded, complied=complied, notes=check_text(notes, "notes"),
+                           evidence=[e.lower() for e in evidence])
+
+    class Closed(LedgerAggregate.Event):
+        TYPE = "dispute.closed"
+        outcome: str
+
+        def check(self, dispute: Dispute, ctx: Context) -> None:
+            require(dispute.stage in ("found", "remedied"), f"{dispute.ref} is {dispute.stage}; find first")
+            if dispute.stage == "remedied":
+                require(any(c["complied"] for c in dispute.compliance), "the remedy has not been complied with")
+            require(ctx.actor.key_id == dispute.assignee or "secretariat" in ctx.actor.roles,
+                    "only the assignee or the secretariat closes a dispute")
+
+        def apply(self, dispute: Dispute) -> None:
+            dispute.stage = "closed"
+
+    def close(self, outcome: str) -> None:
+        self.trigger_event(self.Closed, outcome=check_text(outcome, "outcome"))
+
+    class Appealed(LedgerAggregate.Event):
+        TYPE = "dispute.appealed"
+        party: str
+        grounds: str
+
+        def check(self, dispute: Dispute, ctx: Context) -> None:
+            covenant = ctx.find(Covenant, dispute.covenant)
+            require(dispute.stage in ("found", "remedied", "closed"), f"{dispute.ref} has no finding to appeal")
+            require(self.party in dispute.involved(), f"{self.party} is not involved in {dispute.ref}")
+            require(covenant.party_of(ctx.actor.key_id) == self.party, f"only {self.party}'s representative appeals")
+
+        def apply(self, dispute: Dispute) -> None:
+            dispute.appeals.append(self.grounds)
+            dispute.stage = "appealed"
+
+    def appeal(self, party: str, grounds: str) -> None:
+        self.trigger_event(self.Appealed, party=party, grounds=check_text(grounds, "grounds"))

@@ -1,0 +1,305 @@
+"""Motions, votes and decisions.
+
+A member proposes a motion on an agenda item under a decision class; it is
+seconded where the class requires it, may be amended (an amendment, and at
+most one amendment to that amendment), withdrawn, put to the vote, and
+closed.  Putting it to the vote freezes the rule in force and who is seated,
+present and recused.  Votes are ``yes``, ``no`` or ``abstain``; a member may
+change their vote until the motion closes (the last one counts, all stay on
+record); a member casts their own vote with their own key, or the
+secretariat records it on their behalf, and the record says which.  Closing
+records the decision: the ledger computes the tally and result from the votes
+and the frozen rule, and ``ledger verify`` recomputes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.domain.base import Context, LedgerAggregate, require
+from ledger.domain.committee import Committee, Meeting
+from ledger.domain.covenant import Covenant, check_text, validate_changes
+from ledger.domain.decisions import CHOICES, count, decide, parse_rule
+from ledger.errors import InvalidInputError
+from ledger.money import check_currency, parse_amount
+from ledger.types import register_aggregate
+
+OPEN = ("proposed", "seconded")
+
+
+@register_aggregate
+class Motion(LedgerAggregate):
+    KIND = "motion"
+    PREFIX = "M"
+
+    class Proposed(LedgerAggregate.Created):
+        TYPE = "motion.proposed"
+        ref: str
+        meeting: str
+        item: int
+        decision_class: str
+        text: str
+        proposer: str
+        amends: str | None
+        amount: dict[str, str] | None  # funding motions: {"value", "currency", "fund"}
+        changes: list[dict[str, Any]] | None  # amendment-class motions: covenant changes
+
+        def check(self, aggregate: Any, ctx: Context) -> None:
+            meeting = ctx.find(Meeting, self.meeting)
+            committee = ctx.find(Committee, meeting.committee)
+            covenant = ctx.find(Covenant, committee.covenant)
+            covenant.require_in_force()
+            covenant.rule(self.decision_class)
+            require(any(i["number"] == self.item for i in meeting.agenda),
+                    f"item {self.item} is not on the agenda of {meeting.ref}")
+            require(self.proposer in committee.seats, f"the proposer holds no seat on {committee.ref}")
+            require(ctx.actor.key_id == self.proposer, "members propose motions with their own key")
+            if self.decision_class == "funding":
+                require(self.amount is not None, "a funding motion must state the amount")
+            if self.decision_class == "amendment" and self.amends is None:
+                require(bool(self.changes), "an amendment-class motion must state the covenant changes")
+            if self.amends is not None:
+                parent = ctx.find(Motion, self.amends)
+                require(parent.status in OPEN, f"{parent.ref} is {parent.status}; it can no longer be amended")
+                require(parent.meeting == self.meeting, f"{parent.ref} belongs to another meeting")
+                if parent.amends is not None:
+                    grandparent = ctx.find(Motion, parent.amends)
+                    require(grandparent.amends is None, "an amendment to an amendment cannot itself be amended")
+                    require(not parent.amendments, f"{parent.ref} already has an amendment")
+
+    def __init__(self, ref: str, meeting: str, item: int, decision_class: str, text: str, proposer: str,
+                 amends: str | None, amount: dict[str, str] | None, changes: list[dict[str, Any]] | None) -> None:
+        self.ref = ref
+        self.meeting = meeting
+        self.item = item
+        self.decision_class = decision_class
+        self.text = text
+        self.proposer = proposer
+        self.amends = amends
+        self.amount = amount
+        self.changes = changes
+        self.seconder: str | None = None
+        self.status = "proposed"
+        self.amendments: list[str] = []
+        self.snapshot: dict[str, Any] = {}
+        self.votes: dict[str, str] = {}
+        self.result: str | None = None
+        self.tally: dict[str, int] = {}
+        self.dissents: list[dict[str, str]] = []
+        self.covenant = ""
+        self.committee = ""
+
+    @classmethod
+    def propose(cls, ctx: Context, meeting: Meeting, item: int, decision_class: str, text: str,
+                amends: str | None = None, amount: dict[str, str] | None = None,
+                changes: list[dict[str, Any]] | None = None) -> Motion:
+        if amount is not None:
+            check_currency(amount.get("currency", ""))
+            parse_amount(amount.get("value"), amount["currency"])
+            if not amount.get("fund"):
+                raise InvalidInputError("a funding amount must name the fund")
+            amount = {"value": amount["value"], "currency": amount["currency"], "fund": amount["fund"]}
+        if changes is not None:
+            changes = validate_changes(changes)
+        ref = cls.next_ref(ctx)
+        motion = cls._create(cls.Proposed, id=cls.new_id(ctx, ref), ref=ref, meeting=meeting.ref, item=item,
+                             decision_class=decision_class, text=check_text(text, "motion text"),
+                             proposer=ctx.actor.key_id, amends=amends, amount=amount, changes=changes)
+        return motion
+
+    def place(self, ctx: Context) -> tuple[Meeting, Committee, Covenant]:
+        meeting = ctx.find(Meeting, self.meeting)
+        committee = ctx.find(Committee, meeting.committee)
+        return meeting, committee, ctx.find(Covenant, committee.covenant)
+
+    # --- amendment bookkeeping on the parent -------------------------------
+
+    class AmendmentTabled(LedgerAggregate.Event):
+        TYPE = "motion.amendment_tabled"
+        amendment: str
+
+        def check(self, motion: Motion, ctx: Context) -> None:
+            child = ctx.find(Motion, self.amendment)
+            require(child.amends == motion.ref, f"{self.amendment} does not amend {motion.ref}")
+
+        def apply(self, motion: Motion) -> None:
+            motion.amendments.append(self.amendment)
+
+    def table_amendment(self, amendment: str) -> None:
+        self.trigger_event(self.AmendmentTabled, amendment=amendment)
+
+    class TextAmended(LedgerAggregate.Event):
+        TYPE = "motion.text_amended"
+        amendment: str
+        text: str
+
+        def check(self, motion: Motion, ctx: Context) -> None:
+            child = ctx.find(Motion, self.amendment)
+            require(child.amends == motion.ref, f"{self.amendment} does not amend {motion.ref}")
+            require(child.status == "closed" and child.result == "pass", f"{self.amendment} has not passed")
+            require(self.text == child.text, "the amended text must be the text the amendment adopted")
+            require(motion.status in OPEN, f"{motion.ref} is {motion.status}")
+
+        def apply(self, motion: Motion) -> None:
+            motion.text = self.text
+
+    def adopt_amendment(self, amendment: Motion) -> None:
+        self.trigger_event(self.TextAmended, amendment=amendment.ref, text=amendment.text)
+
+    # --- seconding, withdrawal --------------------------------------------
+
+    class Seconded(LedgerAggregate.Event):
+        TYPE = "motion.seconded"
+        seconder: str
+
+        def check(self, motion: Motion, ctx: Context) -> None:
+            _, committee, _ = motion.place(ctx)
+            require(motion.status == "proposed", f"{motion.ref} is {motion.status}, not awaiting a seconder")
+            require(self.seconder != motion.proposer, "the proposer cannot second their own motion")
+            require(self.seconder in committee.seats, f"the seconder holds no seat on {committee.ref}")
+            require(ctx.actor.key_id == self.seconder, "members second motions with their own key")
+
+        def apply(self, motion: Motion) -> None:
+            motion.seconder = self.seconder
+            motion.status = "seconded"
+
+    def second(self, seconder: str) -> None:
+        self.trigger_event(self.Seconded, seconder=seconder)
+
+    class Withdrawn(LedgerAggregate.Event):
+        TYPE = "motion.withdrawn"
+        reason: str
+
+        def check(self, motion: Motion, ctx: Context) -> None:
+            require(motion.status in OPEN, f"{motion.ref} is {motion.status}; it can no longer be withdrawn")
+            require(ctx.actor.key_id == motion.proposer, "only the proposer may withdraw a motion")
+
+        def apply(self, motion: Motion) -> None:
+            motion.status = "withdrawn"
+
+    def withdraw(self, reason: str) -> None:
+        self.trigger_event(self.Withdrawn, reason=reason)
+
+    # --- voting ----------------------------------------------------------
+
+    class VoteOpened(LedgerAggregate.Event):
+        TYPE = "motion.vote_opened"
+        rule: dict[str, Any]
+        seated: list[str]
+        present: list[str]
+        recused: list[str]
+        covenant: str
+        committee: str
+
+        def check(self, motion: Motion, ctx: Context) -> None:
+            meeting, committee, covenant = motion.place(ctx)
+            require(motion.status in OPEN, f"{motion.ref} is {motion.status}; it cannot be put to the vote")
+            rule = covenant.rule(motion.decision_class)
+            require(self.rule == rule, f"the rule recorded differs from the {motion.decision_class} rule in force")
+            if parse_rule(rule).seconded:
+                require(motion.status == "seconded", f"the {motion.decision_class} class needs a seconder")
+            open_amendments = [a for a in motion.amendments if ctx.find(Motion, a).status not in
+                               ("closed", "withdrawn")]
+            require(not open_amendments, f"decide the amendment {', '.join(open_amendments)} first")
+            require(bool(meeting.present), f"attendance of {meeting.ref} is not recorded")
+            require(self.seated == sorted(committee.seats), "the seated members recorded are not those seated")
+            require(self.present == sorted(meeting.present), "the members recorded present are not those present")
+            require(self.recused == sorted(meeting.recused(motion.item)),
+                    "the recused members recorded are not those with declared conflicts")
+            require(self.covenant == covenant.ref and self.committee == committee.ref, "wrong covenant or committee")
+            _require_chair_or_secretariat(ctx, meeting, committee)
+
+        def apply(self, motion: Motion) -> None:
+            motion.status = "voting"
+            motion.snapshot = {"rule": self.rule, "seated": self.seated, "present": self.present,
+                               "recused": self.recused}
+            motion.covenant = self.covenant
+            motion.committee = self.committee
+
+    def open_vote(self, ctx: Context) -> None:
+        meeting, committee, covenant = self.place(ctx)
+        self.trigger_event(self.VoteOpened, rule=covenant.rule(self.decision_class), seated=sorted(committee.seats),
+                           present=sorted(meeting.present), recused=sorted(meeting.recused(self.item)),
+                           covenant=covenant.ref, committee=committee.ref)
+
+    class VoteCast(LedgerAggregate.Event):
+        TYPE = "motion.vote_cast"
+        member: str
+        choice: str
+        on_behalf: bool
+
+        def check(self, motion: Motion, ctx: Context) -> None:
+            require(motion.status == "voting", f"{motion.ref} is {motion.status}, not open for votes")
+            require(self.choice in CHOICES, f"a vote is one of {', '.join(CHOICES)}")
+            snap = motion.snapshot
+            require(self.member in snap["seated"], f"key {self.member[:12]} holds no seat on this committee")
+            require(self.member in snap["present"], f"key {self.member[:12]} was not recorded present")
+            require(self.member not in snap["recused"],
+                    f"key {self.member[:12]} declared a conflict on item {motion.item} and is recused")
+            if self.on_behalf:
+                require("secretariat" in ctx.actor.roles, "only the secretariat records votes on a member's behalf")
+            else:
+                require(ctx.actor.key_id == self.member, "a member casts their own vote with their own key")
+
+        def apply(self, motion: Motion) -> None:
+            motion.votes[self.member] = self.choice
+
+    def cast_vote(self, member: str, choice: str, on_behalf: bool) -> None:
+        if choice not in CHOICES:
+            raise InvalidInputError(f"a vote is one of {', '.join(CHOICES)}, not {choice!r}")
+        self.trigger_event(self.VoteCast, member=member, choice=choice, on_behalf=on_behalf)
+
+    def computed_decision(self) -> tuple[dict[str, int], str, str]:
+        snap = self.snapshot
+        tally = count(self.votes, len(snap["seated"]), len(snap["present"]))
+        result, explanation = decide(parse_rule(snap["rule"]), tally)
+        return tally.to_json(), result, explanation
+
+    class Closed(LedgerAggregate.Event):
+        TYPE = "motion.closed"
+        tally: dict[str, int]
+        result: str
+        explanation: str
+
+        def check(self, motion: Motion, ctx: Context) -> None:
+            require(motion.status == "voting", f"{motion.ref} is {motion.status}, not being voted on")
+            tally, result, explanation = motion.computed_decision()
+            require(self.tally == tally, f"the recorded tally {self.tally} is not the votes' tally {tally}")
+            require(self.result == result,
+                    f"the recorded result {self.result} contradicts the votes and rule ({result}: {explanation})")
+            meeting, committee, _ = motion.place(ctx)
+            _require_chair_or_secretariat(ctx, meeting, committee)
+
+        def apply(self, motion: Motion) -> None:
+            motion.status = "closed"
+            motion.tally = self.tally
+            motion.result = self.result
+
+    def close(self) -> tuple[str, str]:
+        require(self.status == "voting", f"{self.ref} is {self.status}, not being voted on")
+        tally, result, explanation = self.computed_decision()
+        self.trigger_event(self.Closed, tally=tally, result=result, explanation=explanation)
+        return result, explanation
+
+    class DissentAttached(LedgerAggregate.Event):
+        TYPE = "motion.dissent_attached"
+        member: str
+        statement: str
+
+        def check(self, motion: Motion, ctx: Context) -> None:
+            require(motion.status == "closed", f"{motion.ref} is not decided yet")
+            require(self.member in motion.snapshot.get("seated", []), f"key {self.member[:12]} had no seat")
+            require(ctx.actor.key_id == self.member or "secretariat" in ctx.actor.roles,
+                    "members attach their own statements (or the secretariat records them)")
+
+        def apply(self, motion: Motion) -> None:
+            motion.dissents.append({"member": self.member, "statement": self.statement})
+
+    def attach_dissent(self, member: str, statement: str) -> None:
+        self.trigger_event(self.DissentAttached, member=member, statement=check_text(statement, "statement"))
+
+
+def _require_chair_or_secretariat(ctx: Context, meeting: Meeting, committee: Committee) -> None:
+    require(ctx.actor.key_id in meeting.chair_keys(committee) or "secretariat" in ctx.actor.roles,
+            f"only the chair of {meeting.ref} ({(meeting.chair_delegate and 'delegate') or meeting.chair_party}) "
+            "or the secretariat may do this")

@@ -1,0 +1,74 @@
+"""Step 8 of verification: replay the governance rules over history.
+
+Every stored record is turned back into its domain event and applied to an
+in-memory copy of its aggregate, in log order.  Before applying, the event's
+own ``check`` runs against the state just before it, exactly as it ran when
+the command was given.  A record that breaks a rule is a finding even when
+its signature is perfect: a secretariat holding valid keys cannot record a
+decision that the votes do not support.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+
+from ledger import record as rec
+from ledger.domain.base import Context
+from ledger.domain.identity import KeyInfo, Registry
+from ledger.errors import LedgerError
+from ledger.store import RecordMapper
+from ledger.types import EVENT_CLASSES
+
+
+class RuleReplayer:
+    """Holds every aggregate's state as of the current point of the log."""
+
+    def __init__(self) -> None:
+        self.mapper = RecordMapper(transcoder=None)  # type: ignore[arg-type]
+        self.aggregates: dict[uuid.UUID, Any] = {}
+        self.hashes: set[str] = set()
+        self.origin = ""
+        self.registry: Registry | None = None
+
+    def check(self, position: int, record: rec.Record) -> list[str]:
+        reasons = self._check(record)
+        self.hashes.add(record.event_hash)
+        return reasons
+
+    def _check(self, record: rec.Record) -> list[str]:
+        if record.type not in EVENT_CLASSES:
+            return []  # the verifier already reports unknown types (no writer may sign them)
+        if not self.origin:
+            self.origin = record.ledger
+        stream = uuid.UUID(record.stream)
+        event = self.mapper.to_domain_event(
+            StoredEvent(originator_id=stream, originator_version=record.seq, topic=record.type, state=record.raw)
+        )
+        before = self.aggregates.get(stream)
+        reasons = []
+        actor = self._actor(record.actor)
+        if actor is not None:
+            ctx = Context(self.origin, actor, self.registry, rec.parse_time(record.at), self.aggregates.get,
+                          record_exists=self.hashes.__contains__)
+            try:
+                event.check(before, ctx)
+            except LedgerError as exc:
+                reasons.append(f"breaks a rule: {exc}")
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                reasons.append(f"breaks a rule: cannot be applied ({type(exc).__name__}: {exc})")
+        try:
+            after = event.mutate(before)
+        except Exception as exc:
+            return [*reasons, f"cannot be applied to its stream's state ({type(exc).__name__}: {exc})"]
+        self.aggregates[stream] = after
+        if isinstance(after, Registry):
+            self.registry = after
+        return reasons
+
+    def _actor(self, key_id: str) -> KeyInfo | None:
+        if self.registry is None:
+            return None  # the genesis record: its signer is checked by the verifier
+        return self.registry.keys.get(key_id)
