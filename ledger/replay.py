@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import StoredEvent
 
 from ledger import record as rec
@@ -60,13 +61,28 @@ class RuleReplayer:
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 reasons.append(f"breaks a rule: cannot be applied ({type(exc).__name__}: {exc})")
         try:
-            after = event.mutate(before)
-        except Exception as exc:
+            after = self._apply(event, before, record.seq)
+        except Exception as exc:  # history that cannot be applied is a finding
             return [*reasons, f"cannot be applied to its stream's state ({type(exc).__name__}: {exc})"]
+        if after is None:
+            return reasons
         self.aggregates[stream] = after
         if isinstance(after, Registry):
             self.registry = after
         return reasons
+
+    @staticmethod
+    def _apply(event: Any, before: Any, seq: int) -> Any:
+        try:
+            return event.mutate(before)
+        except OriginatorVersionError:
+            # A gap or swap in the stream, which the chain check (step 4)
+            # has reported: carry on from this record so that later records
+            # are still judged by the rules.
+            if before is None:
+                return None
+            object.__setattr__(before, "_version", seq - 1)
+            return event.mutate(before)
 
     def _actor(self, key_id: str) -> KeyInfo | None:
         if self.registry is None:

@@ -232,12 +232,14 @@ class Verifier:
         if record.ledger != self.report.origin:  # step 3
             find(f"ledger {record.ledger!r} is not this ledger's origin {self.report.origin!r}")
         self._chain(record, find)  # step 4
+        if self.rules is not None:
+            # Step 8 sees every readable record, in order, whatever else is
+            # wrong with it, so that the replayed state stays in step.
+            for reason in self.rules.check(position, record):
+                find(reason)
         key = self._signer(position, record, find)  # steps 5 and 6
         if key is None:
             return None
-        if self.rules is not None:  # step 8
-            for reason in self.rules.check(position, record):
-                find(reason)
         if record.type.startswith("key.") or record.type == authz.GENESIS:
             # Key changes alter who may sign what: apply them only once their
             # own signature is proven, so a forged registration grants nothing.

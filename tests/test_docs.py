@@ -13,7 +13,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 def _writers_in(doc: str) -> dict[str, frozenset[str]]:
     table = {}
-    for rtype, roles in re.findall(r"^\| `([a-z_.]+)` \| ([a-z, ]+) \|$", (DOCS / doc).read_text(), re.M):
+    for rtype, roles in re.findall(r"^\| `([a-z_]+\.[a-z_.]+)` \| ([a-z, ]+) \|$", (DOCS / doc).read_text(), re.M):
         if rtype != authz.GENESIS:  # signed by a founding key, not by a role
             table[rtype] = frozenset(r.strip() for r in roles.split(","))
     return table

@@ -165,7 +165,7 @@ class Covenant(LedgerAggregate):
         """The party a key represents, if any."""
         for party_id, party in self.parties.items():
             if key_id in party["representatives"]:
-                return party_id
+                return str(party_id)
         return None
 
     def kind_of(self, party_id: str) -> str:
@@ -187,7 +187,8 @@ class Covenant(LedgerAggregate):
         party: str
 
         def check(self, covenant: Covenant, ctx: Context) -> None:
-            require(covenant.status == "drafted", f"covenant {covenant.ref} is {covenant.status}, not open to accession")
+            require(covenant.status == "drafted",
+                    f"covenant {covenant.ref} is {covenant.status}, not open to accession")
             require(self.party in covenant.parties, f"{self.party} is not a party to covenant {covenant.ref}")
             require(self.party not in covenant.acceded, f"{self.party} has already acceded")
             require(ctx.actor.key_id in covenant.parties[self.party]["representatives"],
@@ -279,8 +280,8 @@ class Covenant(LedgerAggregate):
 
     def diff(self, old: int, new: int) -> list[dict[str, Any]]:
         """Clause-level differences between two versions (1-based)."""
-        for number in (old, new):
-            if not 1 <= number <= len(self.versions):
+        for wanted in (old, new):
+            if not 1 <= wanted <= len(self.versions):
                 raise InvalidInputError(f"covenant {self.ref} has versions 1 to {len(self.versions)}")
         before, after = self.versions[old - 1], self.versions[new - 1]
         out: list[dict[str, Any]] = []
