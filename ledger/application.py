@@ -228,8 +228,11 @@ class Ledger(Application[UUID]):
                 select(log_table.c.position).where(log_table.c.event_hash == digest)
             ).first() is not None
 
+        def remember(aggregate: Any) -> None:
+            loaded[aggregate.id] = aggregate
+
         return Context(self.origin if registry else "", actor, registry, datetime.now(UTC), lookup, existing,
-                       record_exists=record_exists)
+                       record_exists=record_exists, remember=remember)
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         for number in range(1, ATTEMPTS + 1):

@@ -58,6 +58,8 @@ class Context:
     existing: Callable[[str], int] = lambda kind: 0
     # Whether a record with this event hash is already in the log.
     record_exists: Callable[[str], bool] = lambda digest: False
+    # Makes an aggregate created by this command visible to later lookups.
+    remember: Callable[[LedgerAggregate], None] = lambda aggregate: None
     counters: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -119,6 +121,12 @@ class LedgerAggregate(Aggregate):
             aggregate = super().mutate(aggregate)
             _note_hash(self, aggregate)
             return aggregate
+
+    @classmethod
+    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Any:
+        aggregate = super()._create(event_class, id=id, **kwargs)
+        current_context().remember(aggregate)
+        return aggregate
 
     @classmethod
     def new_id(cls, ctx: Context, ref: str) -> uuid.UUID:
