@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from eventsourcing.domain import Aggregate
 
@@ -123,8 +123,8 @@ class LedgerAggregate(Aggregate):
             return aggregate
 
     @classmethod
-    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Any:
-        aggregate = super()._create(event_class, id=id, **kwargs)
+    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Self:
+        aggregate: Self = super()._create(event_class, id=id, **kwargs)
         current_context().remember(aggregate)
         return aggregate
 

@@ -130,7 +130,8 @@ class Dispute(LedgerAggregate):
             require(dispute.stage in ("acknowledged", "appealed"), f"{dispute.ref} must be acknowledged first")
             require(self.capacity in ("ombudsperson", "mediator"), "capacity is ombudsperson or mediator")
             listed = covenant.terms["dispute_procedure"].get(self.capacity + "s", [])
-            require(self.assignee in listed, f"key {self.assignee[:12]} is not named as {self.capacity} in the covenant")
+            require(self.assignee in listed,
+                    f"key {self.assignee[:12]} is not named as {self.capacity} in the covenant")
             party = covenant.party_of(self.assignee)
             require(party is None or party not in dispute.involved(),
                     f"the {self.capacity} represents {party}, which is involved in {dispute.ref}")
