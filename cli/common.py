@@ -32,6 +32,8 @@ class RefusedExit(click.ClickException):
 class Settings:
     db: str | None
     verbose: bool
+    ledger: Any = None  # set while `ledger apply` runs a batch
+    default_key: str | None = None
 
 
 class LedgerGroup(click.Group):
@@ -63,12 +65,16 @@ def settings() -> Settings:
 def open_ledger(create: bool = False) -> Ledger:
     from ledger import Ledger
 
-    return Ledger(settings().db, create=create)
+    current = settings()
+    if current.ledger is not None:
+        return current.ledger  # type: ignore[no-any-return]
+    return Ledger(current.db, create=create)
 
 
 def load_key(path: str | None) -> Signer:
     from ledger import load_signer
 
+    path = path or settings().default_key
     if not path:
         raise click.UsageError("this command writes: give the signer's key with --key FILE (or LEDGER_KEY)")
     return load_signer(path)
@@ -118,3 +124,43 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)
+
+
+def signer_and_ledger(key_path: str | None) -> tuple[Any, Any]:
+    """The signer's key and the open ledger, for a writing command."""
+    return load_key(key_path), open_ledger()
+
+
+def show(value: dict[str, Any], as_json: bool) -> None:
+    """Print a described object as JSON or as indented ``key: value`` lines."""
+    if as_json:
+        emit_json(value)
+        return
+    for key, item in value.items():
+        if isinstance(item, (dict, list)):
+            click.echo(f"{key}:")
+            click.echo("  " + json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+        else:
+            click.echo(f"{key}: {item}")
+
+
+def read_data_file(path: str) -> Any:
+    """A JSON or TOML file given by a person (terms, changes)."""
+    import tomllib
+    from pathlib import Path
+
+    from ledger.errors import InvalidInputError
+
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        if path.endswith(".toml"):
+            return tomllib.loads(text)
+        return json.loads(text, parse_float=_no_float)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInputError(f"{path}: {exc}") from None
+
+
+def _no_float(text: str) -> Any:
+    from ledger.errors import InvalidInputError
+
+    raise InvalidInputError(f"{text} is a float; write amounts and fractions as strings")

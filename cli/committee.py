@@ -1,0 +1,188 @@
+"""``ledger committee ...`` and ``ledger meeting ...``."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import json_option, key_option, open_ledger, show, signer_and_ledger
+
+MEMBER_HELP = "A member: holder name, key id or key id prefix."
+
+
+@click.group()
+def committee() -> None:
+    """Co-design committees: seats and chair rotation."""
+
+
+@committee.command("establish")
+@click.option("--covenant", required=True, help="The covenant (e.g. C-1).")
+@click.option("--name", required=True, help="The committee's name.")
+@click.option("--seat", "seats", multiple=True, required=True, metavar="MEMBER=PARTY",
+              help="A seat: the member and the party they represent (repeat).")
+@click.option("--rotation", required=True, metavar="PARTY,PARTY,...", help="Chair rotation order of parties.")
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="The chair passes to the next party every K meetings.")
+@key_option
+def establish(covenant: str, name: str, seats: tuple[str, ...], rotation: str, every: int,
+              key_path: str | None) -> None:
+    """Establish a committee.
+
+    Example: ledger committee establish --covenant C-1 --name "Co-design Committee"
+    --seat "Amara Okafor=clean-air-now" --seat "Sam Whitfield=civic-renewal" --rotation civic-renewal,clean-air-now
+    """
+    from ledger import commands
+
+    parsed = {}
+    for seat in seats:
+        member, sep, party = seat.rpartition("=")
+        if not sep or not member or not party:
+            raise click.BadParameter(f"{seat!r} is not MEMBER=PARTY", param_hint="--seat")
+        parsed[member] = party
+    signer, ledger = signer_and_ledger(key_path)
+    ref = commands.establish_committee(ledger, signer, covenant.upper(), name, parsed,
+                                       [p.strip() for p in rotation.split(",") if p.strip()], every)
+    click.echo(f"established {ref}")
+
+
+@committee.command("seat")
+@click.argument("ref")
+@click.option("--member", required=True, help=MEMBER_HELP)
+@click.option("--party", required=True, help="The party the member represents.")
+@key_option
+def seat(ref: str, member: str, party: str, key_path: str | None) -> None:
+    """Give MEMBER a seat on committee REF."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.assign_seat(ledger, signer, ref.upper(), member, party)
+    click.echo(f"seated {member} for {party} on {ref.upper()}")
+
+
+@committee.command("vacate")
+@click.argument("ref")
+@click.option("--member", required=True, help=MEMBER_HELP)
+@click.option("--reason", required=True, help="Why the seat is vacated.")
+@key_option
+def vacate(ref: str, member: str, reason: str, key_path: str | None) -> None:
+    """Vacate MEMBER's seat on committee REF."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.vacate_seat(ledger, signer, ref.upper(), member, reason)
+    click.echo(f"vacated {member}'s seat on {ref.upper()}")
+
+
+@committee.command("show")
+@click.argument("ref", default="K-1")
+@json_option
+def show_committee(ref: str, as_json: bool) -> None:
+    """Show committee REF: seats, rotation, meetings held."""
+    from ledger.domain.committee import Committee
+    from projections.describe import describe, load
+
+    show(describe(load(open_ledger(), Committee, ref)), as_json)
+
+
+@click.group()
+def meeting() -> None:
+    """Meetings: schedule, agenda, attendance, conflicts, chair, minutes."""
+
+
+@meeting.command("schedule")
+@click.option("--committee", required=True, help="The committee (e.g. K-1).")
+@click.option("--at", "starts_at", required=True, help="When it starts (RFC 3339, e.g. 2026-12-01T18:00:00Z).")
+@key_option
+def schedule(committee: str, starts_at: str, key_path: str | None) -> None:
+    """Schedule the committee's next meeting (its chair follows the rotation)."""
+    from ledger import commands
+    from ledger.timeparse import parse_user_time
+
+    when = parse_user_time(starts_at)
+    signer, ledger = signer_and_ledger(key_path)
+    ref = commands.schedule_meeting(ledger, signer, committee.upper(), when)
+    click.echo(f"scheduled {ref}")
+
+
+@meeting.command("agenda")
+@click.argument("ref")
+@click.option("--item", "items", multiple=True, required=True, metavar="TITLE[@DIGEST,...]",
+              help="An agenda item, optionally with SHA-256 digests of its documents (repeat, in order).")
+@key_option
+def agenda(ref: str, items: tuple[str, ...], key_path: str | None) -> None:
+    """Publish the agenda of meeting REF (before it starts)."""
+    from ledger import commands
+
+    parsed = []
+    for item in items:
+        title, _, digests = item.partition("@")
+        parsed.append({"title": title.strip(), "documents": [d for d in digests.split(",") if d.strip()]})
+    signer, ledger = signer_and_ledger(key_path)
+    commands.publish_agenda(ledger, signer, ref.upper(), parsed)
+    click.echo(f"published the agenda of {ref.upper()}: {len(parsed)} items")
+
+
+@meeting.command("attend")
+@click.argument("ref")
+@click.option("--member", "members", multiple=True, required=True, help=MEMBER_HELP + " (repeat).")
+@key_option
+def attend(ref: str, members: tuple[str, ...], key_path: str | None) -> None:
+    """Record who attended meeting REF."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.record_attendance(ledger, signer, ref.upper(), list(members))
+    click.echo(f"recorded {len(members)} present at {ref.upper()}")
+
+
+@meeting.command("conflict")
+@click.argument("ref")
+@click.option("--member", required=True, help=MEMBER_HELP)
+@click.option("--item", "items", type=int, multiple=True, required=True, help="Agenda item number (repeat).")
+@click.option("--reason", required=True, help="The interest declared.")
+@key_option
+def conflict(ref: str, member: str, items: tuple[int, ...], reason: str, key_path: str | None) -> None:
+    """Declare MEMBER's conflict of interest (recuses them from votes on the items)."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.declare_conflict(ledger, signer, ref.upper(), member, list(items), reason)
+    click.echo(f"recorded {member}'s conflict on item(s) {', '.join(map(str, items))} of {ref.upper()}")
+
+
+@meeting.command("delegate")
+@click.argument("ref")
+@click.option("--to", "to_member", required=True, help=MEMBER_HELP)
+@click.option("--reason", required=True, help="Why the rotation chair delegates.")
+@key_option
+def delegate(ref: str, to_member: str, reason: str, key_path: str | None) -> None:
+    """Delegate the chair of meeting REF to another seated member."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.delegate_chair(ledger, signer, ref.upper(), to_member, reason)
+    click.echo(f"{to_member} chairs {ref.upper()}")
+
+
+@meeting.command("minutes")
+@click.argument("ref")
+@click.option("--decision", required=True, help="The passed minutes-class motion.")
+@click.option("--digest", required=True, help="SHA-256 of the minutes document.")
+@key_option
+def minutes(ref: str, decision: str, digest: str, key_path: str | None) -> None:
+    """Record that the minutes of meeting REF were adopted."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.adopt_minutes(ledger, signer, ref.upper(), decision.upper(), digest)
+    click.echo(f"minutes of {ref.upper()} adopted by {decision.upper()}")
+
+
+@meeting.command("show")
+@click.argument("ref")
+@json_option
+def show_meeting(ref: str, as_json: bool) -> None:
+    """Show meeting REF: chair, agenda, attendance, conflicts, minutes."""
+    from ledger.domain.committee import Meeting
+    from projections.describe import describe, load
+
+    show(describe(load(open_ledger(), Meeting, ref)), as_json)

@@ -1,0 +1,148 @@
+"""``ledger dispute ...``: file, acknowledge, assign, submit, hearing, finding,
+remedy, comply, close, appeal, show, list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cli.common import emit_json, json_option, key_option, open_ledger, show, signer_and_ledger, table
+
+
+@click.group()
+def dispute() -> None:
+    """Grievances and their resolution by an ombudsperson or mediator."""
+
+
+@dispute.command("file")
+@click.option("--covenant", required=True, help="The covenant (e.g. C-1).")
+@click.option("--complainant", required=True, help="Who complains (a name).")
+@click.option("--complainant-kind", type=click.Choice(["party", "member", "public"]), required=True,
+              help="A party, a member, or a member of the public.")
+@click.option("--party", default=None, help="The complainant's party, if any.")
+@click.option("--respondent", "respondents", multiple=True, help="A party complained about (repeat).")
+@click.option("--contests", "contested", multiple=True, required=True, metavar="EVENT_HASH",
+              help="Event hash of a contested record (repeat).")
+@click.option("--grounds", required=True, help="The grievance.")
+@key_option
+def file_dispute(covenant: str, complainant: str, complainant_kind: str, party: str | None,
+                 respondents: tuple[str, ...], contested: tuple[str, ...], grounds: str, key_path: str | None) -> None:
+    """File a grievance contesting records of the ledger."""
+    from ledger import commands
+
+    who = {"kind": complainant_kind, "name": complainant}
+    if party:
+        who["party"] = party
+    signer, ledger = signer_and_ledger(key_path)
+    ref = commands.file_dispute(ledger, signer, covenant.upper(), who, list(respondents), list(contested), grounds)
+    click.echo(f"filed {ref}")
+
+
+def _step(name: str, help_text: str, options: list[Any], call: Any, done: str) -> click.Command:
+    """A dispute step: REF plus options, run as one command on the dispute."""
+
+    def command(ref: str, key_path: str | None, **values: Any) -> None:
+        from ledger import commands
+
+        signer, ledger = signer_and_ledger(key_path)
+        commands.on_dispute(ledger, signer, ref.upper(), lambda ctx, d: call(ctx, d, **values))
+        click.echo(done.format(ref=ref.upper(), **values))
+
+    for option in reversed(options):
+        command = option(command)
+    return click.command(name, help=help_text)(click.argument("ref")(key_option(command)))
+
+
+dispute.add_command(_step("acknowledge", "Acknowledge dispute REF.",
+                          [click.option("--note", default="", help="A note to the complainant.")],
+                          lambda ctx, d, note: d.acknowledge(note), "acknowledged {ref}"))
+dispute.add_command(_step("submit", "Record a submission to dispute REF.",
+                          [click.option("--by", required=True, help="Who makes it."),
+                           click.option("--text", required=True, help="The submission.")],
+                          lambda ctx, d, by, text: d.submit(by, text), "recorded a submission to {ref}"))
+dispute.add_command(_step("hearing", "Record a hearing of dispute REF (the assignee).",
+                          [click.option("--date", "held_on", required=True, help="Date of the hearing."),
+                           click.option("--notes", required=True, help="What was heard.")],
+                          lambda ctx, d, held_on, notes: d.hold_hearing(held_on, notes), "recorded a hearing of {ref}"))
+dispute.add_command(_step("finding", "Record the finding on dispute REF (the assignee).",
+                          [click.option("--upheld/--rejected", required=True, help="Is the grievance upheld?"),
+                           click.option("--text", required=True, help="The finding.")],
+                          lambda ctx, d, upheld, text: d.record_finding(upheld, text), "recorded the finding on {ref}"))
+dispute.add_command(_step("remedy", "Order a remedy for dispute REF (the assignee).",
+                          [click.option("--kind", required=True, type=click.Choice(
+                              ["re_vote", "funding_correction", "record_correction", "apology", "other"])),
+                           click.option("--details", required=True, help="What must be done.")],
+                          lambda ctx, d, kind, details: d.order_remedy(kind, details), "ordered a {kind} for {ref}"))
+dispute.add_command(_step("comply", "Record compliance with the remedy of dispute REF.",
+                          [click.option("--complied/--not-complied", required=True),
+                           click.option("--notes", required=True, help="What was done."),
+                           click.option("--evidence", multiple=True, help="Event hash of a record carrying it out.")],
+                          lambda ctx, d, complied, notes, evidence: d.record_compliance(complied, notes, list(evidence)),
+                          "recorded compliance for {ref}"))
+dispute.add_command(_step("close", "Close dispute REF.",
+                          [click.option("--outcome", required=True, help="The outcome.")],
+                          lambda ctx, d, outcome: d.close(outcome), "closed {ref}"))
+dispute.add_command(_step("appeal", "Appeal the finding on dispute REF (an involved party).",
+                          [click.option("--party", required=True, help="The appealing party."),
+                           click.option("--grounds", required=True, help="Why.")],
+                          lambda ctx, d, party, grounds: d.appeal(party, grounds), "{party} appealed {ref}"))
+
+
+@dispute.command("assign")
+@click.argument("ref")
+@click.option("--to", "assignee", required=True, help="The ombudsperson or mediator (holder name or key id).")
+@click.option("--as", "capacity", type=click.Choice(["ombudsperson", "mediator"]), required=True)
+@key_option
+def assign(ref: str, assignee: str, capacity: str, key_path: str | None) -> None:
+    """Assign dispute REF to an independent ombudsperson or mediator."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.assign_dispute(ledger, signer, ref.upper(), assignee, capacity)
+    click.echo(f"assigned {ref.upper()} to {assignee} as {capacity}")
+
+
+@dispute.command("show")
+@click.argument("ref")
+@json_option
+def show_dispute(ref: str, as_json: bool) -> None:
+    """Show dispute REF: stage, parties, contested records, findings, deadlines."""
+    from datetime import UTC, datetime
+
+    from ledger.domain.covenant import Covenant
+    from ledger.domain.dispute import Dispute
+    from projections.describe import describe, load
+
+    ledger = open_ledger()
+    found = load(ledger, Dispute, ref)
+    covenant = load(ledger, Covenant, found.covenant)
+    body = describe(found)
+    body["deadlines"] = found.deadlines(covenant)
+    body["overdue"] = found.overdue(covenant, datetime.now(UTC))
+    show(body, as_json)
+
+
+@dispute.command("list")
+@json_option
+def list_disputes(as_json: bool) -> None:
+    """Every dispute with its stage, deadlines and what is overdue."""
+    from datetime import UTC, datetime
+
+    from ledger.domain.covenant import Covenant
+    from ledger.domain.dispute import Dispute
+    from projections.describe import load, refs
+
+    ledger = open_ledger()
+    rows = []
+    for ref in refs(ledger, Dispute):
+        found = load(ledger, Dispute, ref)
+        covenant = load(ledger, Covenant, found.covenant)
+        rows.append({"ref": ref, "stage": found.stage, "complainant": found.complainant["name"],
+                     **found.deadlines(covenant), "overdue": found.overdue(covenant, datetime.now(UTC))})
+    if as_json:
+        emit_json({"disputes": rows})
+        return
+    click.echo(table([[r["ref"], r["stage"], r["complainant"], r["acknowledge_by"][:10], r["resolve_by"][:10],
+                       ",".join(r["overdue"]) or "-"] for r in rows],
+                     ["DISPUTE", "STAGE", "COMPLAINANT", "ACK BY", "RESOLVE BY", "OVERDUE"]))

@@ -1,0 +1,124 @@
+"""``ledger fund ...``: establish, pledge, receive, allocate, disburse, return, show."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import json_option, key_option, open_ledger, show, signer_and_ledger
+
+EVIDENCE_HELP = "SHA-256 digest (64 hex digits) of the evidence document."
+
+
+@click.group()
+def fund() -> None:
+    """Pooled and matched funds, allocations and disbursements."""
+
+
+@fund.command("establish")
+@click.option("--covenant", required=True, help="The covenant (e.g. C-1).")
+@click.option("--name", required=True, help="The fund's name.")
+@click.option("--currency", required=True, help="ISO 4217 currency code, e.g. EUR.")
+@click.option("--match", "matches", multiple=True, metavar="MATCHER:KIND[,KIND]:RATIO:CAP",
+              help="Matching rule, e.g. civic-renewal:civil_society:1/1:25000.00 (repeat).")
+@key_option
+def establish(covenant: str, name: str, currency: str, matches: tuple[str, ...], key_path: str | None) -> None:
+    """Establish a fund in one currency, with optional matching rules."""
+    from ledger import commands
+
+    rules = []
+    for spec in matches:
+        parts = spec.split(":")
+        if len(parts) != 4:
+            raise click.BadParameter(f"{spec!r} is not MATCHER:KIND[,KIND]:RATIO:CAP", param_hint="--match")
+        rules.append({"matcher": parts[0], "from_kinds": parts[1].split(","), "ratio": parts[2], "cap": parts[3]})
+    signer, ledger = signer_and_ledger(key_path)
+    ref = commands.establish_fund(ledger, signer, covenant.upper(), name, currency.upper(), rules)
+    click.echo(f"established {ref}")
+
+
+@fund.command("pledge")
+@click.argument("ref")
+@click.option("--party", required=True, help="The pledging party.")
+@click.option("--amount", required=True, help="Decimal string, e.g. 10000.00.")
+@key_option
+def pledge(ref: str, party: str, amount: str, key_path: str | None) -> None:
+    """Record a party's pledge to fund REF."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.pledge(ledger, signer, ref.upper(), party, amount)
+    click.echo(f"{party} pledged {amount} to {ref.upper()}")
+
+
+@fund.command("receive")
+@click.argument("ref")
+@click.option("--party", required=True, help="The contributing party.")
+@click.option("--amount", required=True, help="Decimal string, e.g. 10000.00.")
+@click.option("--evidence", required=True, help=EVIDENCE_HELP)
+@key_option
+def receive(ref: str, party: str, amount: str, evidence: str, key_path: str | None) -> None:
+    """Record money received into fund REF (matching obligations follow)."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.receive(ledger, signer, ref.upper(), party, amount, evidence)
+    click.echo(f"received {amount} from {party} into {ref.upper()}")
+
+
+@fund.command("allocate")
+@click.argument("ref")
+@click.option("--project", required=True, help="The pilot or project.")
+@click.option("--amount", required=True, help="Decimal string, e.g. 40000.00.")
+@click.option("--decision", required=True, help="The passed funding motion that authorises it.")
+@key_option
+def allocate(ref: str, project: str, amount: str, decision: str, key_path: str | None) -> None:
+    """Allocate money from fund REF to a project, citing its decision."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    allocation = commands.allocate(ledger, signer, ref.upper(), project, amount, decision.upper())
+    click.echo(f"allocated {amount} to {project} as {allocation}")
+
+
+@fund.command("disburse")
+@click.argument("ref")
+@click.option("--allocation", required=True, help="The allocation (e.g. F-1/A-1).")
+@click.option("--amount", required=True, help="Decimal string.")
+@click.option("--evidence", required=True, help=EVIDENCE_HELP)
+@key_option
+def disburse(ref: str, allocation: str, amount: str, evidence: str, key_path: str | None) -> None:
+    """Disburse money against an allocation of fund REF."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.disburse(ledger, signer, ref.upper(), allocation.upper(), amount, evidence)
+    click.echo(f"disbursed {amount} against {allocation.upper()}")
+
+
+@fund.command("return")
+@click.argument("ref")
+@click.option("--allocation", required=True, help="The allocation (e.g. F-1/A-1).")
+@click.option("--amount", required=True, help="Decimal string.")
+@click.option("--reason", required=True, help="Why.")
+@key_option
+def return_funds(ref: str, allocation: str, amount: str, reason: str, key_path: str | None) -> None:
+    """Return undisbursed money of an allocation to fund REF."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.return_funds(ledger, signer, ref.upper(), allocation.upper(), amount, reason)
+    click.echo(f"returned {amount} from {allocation.upper()}")
+
+
+@fund.command("show")
+@click.argument("ref", default="F-1")
+@json_option
+def show_fund(ref: str, as_json: bool) -> None:
+    """Show fund REF: pledges, receipts, matching, allocations, balance."""
+    from ledger.domain.funding import Fund
+    from projections.describe import describe, load
+
+    found = load(open_ledger(), Fund, ref)
+    body = describe(found)
+    body["balance"] = found.fmt(found.balance())
+    show(body, as_json)

@@ -1,0 +1,98 @@
+"""``ledger milestone ...``: define, report, evaluate, show, list."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import emit_json, json_option, key_option, open_ledger, show, signer_and_ledger, table
+
+
+@click.group()
+def milestone() -> None:
+    """SMART milestones and progress (status is derived, never typed in)."""
+
+
+@milestone.command("define")
+@click.option("--covenant", required=True, help="The covenant (e.g. C-1).")
+@click.option("--title", required=True, help="The milestone.")
+@click.option("--metric", required=True, help="What is measured.")
+@click.option("--unit", required=True, help="Unit of the metric.")
+@click.option("--baseline", required=True, help="Starting value (decimal string).")
+@click.option("--target", required=True, help="Target value (decimal string).")
+@click.option("--deadline", required=True, help="Date, e.g. 2027-06-30.")
+@click.option("--owner", required=True, help="The party responsible.")
+@key_option
+def define(covenant: str, title: str, metric: str, unit: str, baseline: str, target: str, deadline: str,
+           owner: str, key_path: str | None) -> None:
+    """Define a milestone."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    ref = commands.define_milestone(ledger, signer, covenant.upper(), title, metric, unit, baseline, target,
+                                    deadline, owner)
+    click.echo(f"defined {ref}")
+
+
+@milestone.command("report")
+@click.argument("ref")
+@click.option("--value", required=True, help="The measured value (decimal string).")
+@click.option("--date", "report_date", required=True, help="Date of the measurement.")
+@click.option("--evidence", required=True, help="SHA-256 digest of the evidence.")
+@click.option("--narrative", required=True, help="What happened.")
+@key_option
+def report(ref: str, value: str, report_date: str, evidence: str, narrative: str, key_path: str | None) -> None:
+    """Report progress on milestone REF."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.report_progress(ledger, signer, ref.upper(), value, report_date, evidence, narrative)
+    click.echo(f"reported {value} for {ref.upper()}")
+
+
+@milestone.command("evaluate")
+@click.argument("ref")
+@click.option("--assessment", required=True, help="The evaluation.")
+@key_option
+def evaluate(ref: str, assessment: str, key_path: str | None) -> None:
+    """Record an independent evaluation of milestone REF (signed by the evaluator)."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.evaluate_milestone(ledger, signer, ref.upper(), assessment)
+    click.echo(f"evaluated {ref.upper()}")
+
+
+@milestone.command("show")
+@click.argument("ref")
+@json_option
+def show_milestone(ref: str, as_json: bool) -> None:
+    """Show milestone REF with its reports, evaluations and derived status."""
+    from ledger.domain.milestone import Milestone
+    from projections.describe import describe, load
+
+    show(describe(load(open_ledger(), Milestone, ref)), as_json)
+
+
+@milestone.command("list")
+@json_option
+def list_milestones(as_json: bool) -> None:
+    """Every milestone with its latest value and derived status."""
+    from datetime import UTC, datetime
+
+    from ledger.domain.milestone import Milestone
+    from projections.describe import load, refs
+
+    ledger = open_ledger()
+    today = datetime.now(UTC).date()
+    rows = []
+    for ref in refs(ledger, Milestone):
+        found = load(ledger, Milestone, ref)
+        latest = found.reports[-1]["value"] if found.reports else None
+        rows.append({"ref": ref, "title": found.title, "baseline": found.baseline, "target": found.target,
+                     "latest": latest, "deadline": found.deadline, "status": found.status(today)})
+    if as_json:
+        emit_json({"milestones": rows})
+        return
+    click.echo(table([[r["ref"], r["title"][:40], r["baseline"], r["latest"] or "-", r["target"], r["deadline"],
+                       r["status"]] for r in rows],
+                     ["MILESTONE", "TITLE", "BASELINE", "LATEST", "TARGET", "DEADLINE", "STATUS"]))

@@ -1,0 +1,157 @@
+"""``ledger motion ...``: propose, second, amend, withdraw, vote, close, dissent."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import emit_json, json_option, key_option, open_ledger, read_data_file, show, signer_and_ledger, table
+
+MEMBER_HELP = "Record it on behalf of this member (secretariat only): holder name or key id."
+
+
+@click.group()
+def motion() -> None:
+    """Motions, votes and decisions."""
+
+
+@motion.command("propose")
+@click.option("--meeting", required=True, help="The meeting (e.g. MT-1).")
+@click.option("--item", type=click.IntRange(min=1), required=True, help="The agenda item number.")
+@click.option("--class", "decision_class", default="ordinary", show_default=True, help="The decision class.")
+@click.option("--text", required=True, help="The motion's text.")
+@click.option("--amends", default=None, help="The motion this one amends (e.g. M-3).")
+@click.option("--amount", default=None, help="Funding motions: the amount, a decimal string such as 40000.00.")
+@click.option("--currency", default=None, help="Funding motions: ISO 4217 currency (e.g. EUR).")
+@click.option("--fund", default=None, help="Funding motions: the fund (e.g. F-1).")
+@click.option("--changes", "changes_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Amendment-class motions: JSON or TOML file listing the covenant changes.")
+@key_option
+def propose(meeting: str, item: int, decision_class: str, text: str, amends: str | None, amount: str | None,
+            currency: str | None, fund: str | None, changes_file: str | None, key_path: str | None) -> None:
+    """Propose a motion (sign with the proposing member's own key).
+
+    Example: ledger motion propose --meeting MT-1 --item 2 --class funding --text "Fund the pilot"
+    --amount 40000.00 --currency EUR --fund F-1 --key amara.key
+    """
+    from ledger import commands
+
+    money = None
+    if amount or currency or fund:
+        if not (amount and currency and fund):
+            raise click.UsageError("a funding amount needs --amount, --currency and --fund together")
+        money = {"value": amount, "currency": currency.upper(), "fund": fund.upper()}
+    changes = None
+    if changes_file:
+        loaded = read_data_file(changes_file)
+        changes = loaded.get("changes") if isinstance(loaded, dict) else loaded
+    signer, ledger = signer_and_ledger(key_path)
+    ref = commands.propose_motion(ledger, signer, meeting.upper(), item, decision_class, text,
+                                  amends.upper() if amends else None, money, changes)
+    click.echo(f"proposed {ref}")
+
+
+def _simple(name: str, help_text: str, call: str, done: str) -> click.Command:
+    @click.command(name, help=help_text)
+    @click.argument("ref")
+    @key_option
+    def command(ref: str, key_path: str | None) -> None:
+        from ledger import commands
+
+        signer, ledger = signer_and_ledger(key_path)
+        getattr(commands, call)(ledger, signer, ref.upper())
+        click.echo(done.format(ref=ref.upper()))
+
+    return command
+
+
+motion.add_command(_simple("second", "Second motion REF (with your own key).", "second_motion", "seconded {ref}"))
+motion.add_command(_simple("open", "Put motion REF to the vote (chair or secretariat).", "open_vote",
+                           "{ref} is open for votes"))
+
+
+@motion.command("withdraw")
+@click.argument("ref")
+@click.option("--reason", default="", help="Why.")
+@key_option
+def withdraw(ref: str, reason: str, key_path: str | None) -> None:
+    """Withdraw motion REF (its proposer only)."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.withdraw_motion(ledger, signer, ref.upper(), reason)
+    click.echo(f"withdrew {ref.upper()}")
+
+
+@motion.command("vote")
+@click.argument("ref")
+@click.argument("choice", type=click.Choice(["yes", "no", "abstain"]))
+@click.option("--member", default=None, help=MEMBER_HELP)
+@key_option
+def vote(ref: str, choice: str, member: str | None, key_path: str | None) -> None:
+    """Cast a vote on motion REF: yes, no or abstain.
+
+    Without --member you vote with your own key; with --member the secretariat
+    records a roll-call vote on that member's behalf.
+    """
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.cast_vote(ledger, signer, ref.upper(), choice, member)
+    click.echo(f"voted {choice} on {ref.upper()}" + (f" for {member}" if member else ""))
+
+
+@motion.command("close")
+@click.argument("ref")
+@key_option
+def close(ref: str, key_path: str | None) -> None:
+    """Close the vote on motion REF; the ledger computes and records the decision."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    result, explanation = commands.close_motion(ledger, signer, ref.upper())
+    click.echo(f"{ref.upper()}: {result} ({explanation})")
+
+
+@motion.command("dissent")
+@click.argument("ref")
+@click.option("--statement", required=True, help="The minority or dissenting statement.")
+@click.option("--member", default=None, help=MEMBER_HELP)
+@key_option
+def dissent(ref: str, statement: str, member: str | None, key_path: str | None) -> None:
+    """Attach a minority or dissenting statement to decided motion REF."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.attach_dissent(ledger, signer, ref.upper(), statement, member)
+    click.echo(f"statement attached to {ref.upper()}")
+
+
+@motion.command("show")
+@click.argument("ref")
+@json_option
+def show_motion(ref: str, as_json: bool) -> None:
+    """Show motion REF with its votes, tally, result and statements."""
+    from ledger.domain.motion import Motion
+    from projections.describe import describe, load
+
+    show(describe(load(open_ledger(), Motion, ref)), as_json)
+
+
+@motion.command("list")
+@json_option
+def list_motions(as_json: bool) -> None:
+    """Every motion with its class, status and result."""
+    from ledger.domain.motion import Motion
+    from projections.describe import load, refs
+
+    ledger = open_ledger()
+    rows = []
+    for ref in refs(ledger, Motion):
+        found = load(ledger, Motion, ref)
+        rows.append({"ref": ref, "meeting": found.meeting, "item": found.item, "class": found.decision_class,
+                     "status": found.status, "result": found.result, "text": found.text})
+    if as_json:
+        emit_json({"motions": rows})
+        return
+    click.echo(table([[r["ref"], r["meeting"], r["class"], r["status"], r["result"] or "", r["text"][:50]]
+                      for r in rows], ["MOTION", "MEETING", "CLASS", "STATUS", "RESULT", "TEXT"]))
