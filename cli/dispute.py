@@ -64,7 +64,8 @@ dispute.add_command(_step("submit", "Record a submission to dispute REF.",
 dispute.add_command(_step("hearing", "Record a hearing of dispute REF (the assignee).",
                           [click.option("--date", "held_on", required=True, help="Date of the hearing."),
                            click.option("--notes", required=True, help="What was heard.")],
-                          lambda ctx, d, held_on, notes: d.hold_hearing(held_on, notes), "recorded a hearing of {ref}"))
+                          lambda ctx, d, held_on, notes: d.hold_hearing(held_on, notes),
+                          "recorded a hearing of {ref}"))
 dispute.add_command(_step("finding", "Record the finding on dispute REF (the assignee).",
                           [click.option("--upheld/--rejected", required=True, help="Is the grievance upheld?"),
                            click.option("--text", required=True, help="The finding.")],
@@ -78,7 +79,8 @@ dispute.add_command(_step("comply", "Record compliance with the remedy of disput
                           [click.option("--complied/--not-complied", required=True),
                            click.option("--notes", required=True, help="What was done."),
                            click.option("--evidence", multiple=True, help="Event hash of a record carrying it out.")],
-                          lambda ctx, d, complied, notes, evidence: d.record_compliance(complied, notes, list(evidence)),
+                          lambda ctx, d, complied, notes, evidence: d.record_compliance(
+                              complied, notes, list(evidence)),
                           "recorded compliance for {ref}"))
 dispute.add_command(_step("close", "Close dispute REF.",
                           [click.option("--outcome", required=True, help="The outcome.")],

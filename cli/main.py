@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli import committee, covenant, dispute, fund, milestone, motion
+from cli import apply, committee, covenant, dispute, fund, milestone, motion
 from cli import keys as keys_commands
 from cli import records as record_commands
 from cli.common import LedgerGroup, Settings
@@ -28,6 +28,7 @@ def cli(ctx: click.Context, db: str | None, verbose: bool) -> None:
 cli.add_command(keys_commands.keys)
 for command in record_commands.COMMANDS:
     cli.add_command(command)
+cli.add_command(apply.apply)
 for group in (covenant.covenant, committee.committee, committee.meeting, motion.motion, fund.fund,
               milestone.milestone, dispute.dispute):
     cli.add_command(group)

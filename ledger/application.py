@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -76,6 +77,7 @@ class Ledger(Application[UUID]):
         self._origin: str | None = None
         self._registry: Registry | None = None
         self._seen_position: int | None = None  # the log's last position when _registry was current
+        self._batch_depth = 0
 
     # --- infrastructure hooks (eventsourcing) -----------------------------
 
@@ -159,7 +161,27 @@ class Ledger(Application[UUID]):
 
     def run(self, signer: Signer, action: Callable[[Context], tuple[T, Sequence[Aggregate]]]) -> T:
         """Run one command: lock, load, check, sign, save, all or nothing."""
+        if self._batch_depth:
+            return self._run_once(signer, action)  # the batch's transaction decides
         return self._retrying(lambda: self._run_once(signer, action))
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run several commands (with any signers) as one transaction: all or nothing.
+
+        Used by ``ledger apply`` to record a whole meeting at once.
+        """
+        try:
+            with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
+                lock_for_write(session)
+                self._batch_depth += 1
+                try:
+                    yield
+                finally:
+                    self._batch_depth -= 1
+        except BaseException:
+            self._registry = None
+            raise
 
     def _run_once(self, signer: Signer, action: Callable[[Context], tuple[T, Sequence[Aggregate]]]) -> T:
         try:
