@@ -79,6 +79,11 @@ class Record:
     def signature(self) -> bytes:
         return base64.b64decode(self.sig)
 
+    @cached_property
+    def moment(self) -> datetime:
+        """``at`` as an aware UTC datetime."""
+        return parse_time(self.at)
+
 
 def event_hash(raw: bytes) -> str:
     """Lowercase hex SHA-256 of the record's canonical bytes, ``sig`` included."""
@@ -220,18 +225,20 @@ def parse(raw: bytes) -> Record:
         raise InvalidRecordError(f"record is not valid JSON: {exc.msg} at byte {exc.pos}") from None
     if not isinstance(obj, dict):
         raise InvalidRecordError("record is not a JSON object")
-    _check_envelope(obj)
+    moment = _check_envelope(obj)
     sig = obj["sig"]
     if not isinstance(sig, str) or not _is_signature(sig):
         raise InvalidRecordError("sig is not standard base64 of 64 bytes")
     check_data(obj["data"])
     if canonical_record_bytes(obj) != raw:
         raise InvalidRecordError(_explain_non_canonical(text))
-    return Record(
+    record = Record(
         ledger=obj["ledger"], stream=obj["stream"], seq=obj["seq"], type=obj["type"],
         at=obj["at"], actor=obj["actor"], prev=obj["prev"], data=obj["data"],
         sig=sig, raw=raw,
     )
+    record.__dict__["moment"] = moment  # parsed once, by _check_envelope
+    return record
 
 
 def _is_signature(sig: str) -> bool:
@@ -242,27 +249,47 @@ def _is_signature(sig: str) -> bool:
     return len(decoded) == 64 and base64.b64encode(decoded).decode("ascii") == sig
 
 
-def _check_envelope(obj: dict[str, Any]) -> None:
-    expected = set(FIELDS) if "sig" in obj else set(FIELDS) - {"sig"}
-    if set(obj) != expected:
+_SIGNED_FIELDS = frozenset(FIELDS)
+_UNSIGNED_FIELDS = _SIGNED_FIELDS - {"sig"}
+# Values already seen to be well formed.  Origins, types and signers repeat on
+# nearly every record; checking each once keeps verification fast.
+_KNOWN_GOOD: dict[str, set[str]] = {"ledger": set(), "type": set(), "actor": set()}
+_KNOWN_GOOD_LIMIT = 10_000
+
+
+def _matches(field: str, value: Any, pattern: re.Pattern[str]) -> bool:
+    seen = _KNOWN_GOOD[field]
+    if value in seen:
+        return True
+    if not isinstance(value, str) or not pattern.match(value):
+        return False
+    if len(seen) < _KNOWN_GOOD_LIMIT:
+        seen.add(value)
+    return True
+
+
+def _check_envelope(obj: dict[str, Any]) -> datetime:
+    """Check the ten envelope fields; return ``at`` parsed."""
+    expected = _SIGNED_FIELDS if "sig" in obj else _UNSIGNED_FIELDS
+    if obj.keys() != expected:
         missing = sorted(expected - set(obj))
         extra = sorted(set(obj) - expected)
         raise InvalidRecordError(f"record fields wrong (missing {missing}, unexpected {extra})")
     if obj["v"] != FORMAT_VERSION or isinstance(obj["v"], bool):
         raise InvalidRecordError(f"unsupported format version {obj['v']!r}")
-    if not isinstance(obj["ledger"], str) or not ORIGIN_RE.match(obj["ledger"]):
+    if not _matches("ledger", obj["ledger"], ORIGIN_RE):
         raise InvalidRecordError("ledger origin must be printable ASCII without spaces or '+'")
     if not isinstance(obj["stream"], str) or not UUID_RE.match(obj["stream"]):
         raise InvalidRecordError(f"stream {obj['stream']!r} is not a lowercase canonical UUID")
     seq = obj["seq"]
     if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SAFE_INTEGER:
         raise InvalidRecordError(f"seq {seq!r} is not a positive integer")
-    if not isinstance(obj["type"], str) or not TYPE_RE.match(obj["type"]):
+    if not _matches("type", obj["type"], TYPE_RE):
         raise InvalidRecordError(f"type {obj['type']!r} is not a dotted lowercase name")
     if not isinstance(obj["at"], str):
         raise InvalidRecordError("at is not a string")
-    parse_time(obj["at"])
-    if not isinstance(obj["actor"], str) or not HEX64_RE.match(obj["actor"]):
+    moment = parse_time(obj["at"])
+    if not _matches("actor", obj["actor"], HEX64_RE):
         raise InvalidRecordError("actor is not a lowercase hex SHA-256 key id")
     prev = obj["prev"]
     if seq == 1 and prev is not None:
@@ -271,6 +298,7 @@ def _check_envelope(obj: dict[str, Any]) -> None:
         raise InvalidRecordError("prev must be the lowercase hex event hash of the previous record")
     if not isinstance(obj["data"], dict):
         raise InvalidRecordError("data is not a JSON object")
+    return moment
 
 
 def check_data(value: Any, depth: int = 0) -> None:

@@ -11,10 +11,10 @@ decision that the votes do not support.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import OriginatorVersionError
-from eventsourcing.persistence import StoredEvent
 
 from ledger import record as rec
 from ledger.domain.base import Context
@@ -30,30 +30,33 @@ class RuleReplayer:
     def __init__(self) -> None:
         self.mapper = RecordMapper(transcoder=None)  # type: ignore[arg-type]
         self.aggregates: dict[uuid.UUID, Any] = {}
-        self.hashes: set[str] = set()
-        self.origin = ""
+        # Digests of every record so far (grievances must cite earlier records);
+        # raw 32-byte digests take half the memory of hex strings.
+        self.digests: set[bytes] = set()
         self.registry: Registry | None = None
+        self.ctx: Context | None = None
 
     def check(self, position: int, record: rec.Record) -> list[str]:
         reasons = self._check(record)
-        self.hashes.add(record.event_hash)
+        self.digests.add(bytes.fromhex(record.event_hash))
         return reasons
+
+    def _exists(self, digest: str) -> bool:
+        try:
+            return bytes.fromhex(digest) in self.digests
+        except ValueError:
+            return False
 
     def _check(self, record: rec.Record) -> list[str]:
         if record.type not in EVENT_CLASSES:
             return []  # the verifier already reports unknown types (no writer may sign them)
-        if not self.origin:
-            self.origin = record.ledger
-        stream = uuid.UUID(record.stream)
-        event = self.mapper.to_domain_event(
-            StoredEvent(originator_id=stream, originator_version=record.seq, topic=record.type, state=record.raw)
-        )
+        event = self.mapper.event_from_record(record)
+        stream = event.originator_id
         before = self.aggregates.get(stream)
         reasons = []
         actor = self._actor(record.actor)
         if actor is not None:
-            ctx = Context(self.origin, actor, self.registry, rec.parse_time(record.at), self.aggregates.get,
-                          record_exists=self.hashes.__contains__)
+            ctx = self._context(record, actor, event.timestamp)
             try:
                 event.check(before, ctx)
             except LedgerError as exc:
@@ -70,6 +73,14 @@ class RuleReplayer:
         if isinstance(after, Registry):
             self.registry = after
         return reasons
+
+    def _context(self, record: rec.Record, actor: KeyInfo, at: datetime) -> Context:
+        # One context, updated per record: the rules read it, never keep it.
+        if self.ctx is None:
+            self.ctx = Context(record.ledger, actor, self.registry, at, self.aggregates.get,
+                               record_exists=self._exists)
+        self.ctx.actor, self.ctx.registry, self.ctx.at = actor, self.registry, at
+        return self.ctx
 
     @staticmethod
     def _apply(event: Any, before: Any, seq: int) -> Any:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterator
@@ -125,13 +126,16 @@ class RecordMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        record = rec.parse(stored_event.state)
+        return self.event_from_record(rec.parse(stored_event.state))
+
+    def event_from_record(self, record: rec.Record) -> Any:
+        """The domain event a (parsed, checked) record stands for."""
         cls = EVENT_CLASSES[record.type]
-        state: dict[str, Any] = _defaults(cls)
+        state: dict[str, Any] = dict(_defaults(cls))
         state.update(record.data)
         state["originator_id"] = UUID(record.stream)
         state["originator_version"] = record.seq
-        state["timestamp"] = rec.parse_time(record.at)
+        state["timestamp"] = record.moment
         if record.type in AGGREGATE_TOPIC:
             state["originator_topic"] = AGGREGATE_TOPIC[record.type]
         state["_event_hash"] = record.event_hash
@@ -141,6 +145,7 @@ class RecordMapper(Mapper[UUID]):
         return domain_event
 
 
+@functools.cache
 def _defaults(cls: type[Any]) -> dict[str, Any]:
     # Fields added to an event class later get their defaults when old
     # records (which lack them) are read.
