@@ -131,7 +131,7 @@ class RecordMapper(Mapper[UUID]):
     def event_from_record(self, record: rec.Record) -> Any:
         """The domain event a (parsed, checked) record stands for."""
         cls = EVENT_CLASSES[record.type]
-        state: dict[str, Any] = dict(_defaults(cls))
+        state: dict[str, Any] = dict(_defaults(cls))  # type: ignore[arg-type]  # classes are hashable
         state.update(record.data)
         state["originator_id"] = UUID(record.stream)
         state["originator_version"] = record.seq
