@@ -32,6 +32,17 @@ PEOPLE = [
 ]
 
 
+def found_partnership(ledger: Ledger, signers: dict[str, Signer], log_key: Signer,
+                      echo: Callable[[str], None] = print) -> None:
+    """Genesis, keys and the whole partnership, in any (empty) ledger."""
+    sec = signers["secretariat"]
+    ledger.init(origin=ORIGIN, name=NAME, founder=sec, holder=PEOPLE[0][1], roles=["secretariat"],
+                log_public=log_key.public_bytes)
+    for stem, holder, roles in PEOPLE[1:]:
+        ledger.register_key(sec, signers[stem].public_b64, holder, roles)
+    record_partnership(ledger, signers, echo)
+
+
 def build_demo(directory: Path, echo: Callable[[str], None] = print) -> tuple[Ledger, dict[str, str]]:
     """Create DIR/ledger.db and DIR/keys/, record the partnership, return the ledger."""
     keys_dir = directory / "keys"
@@ -50,12 +61,7 @@ def build_demo(directory: Path, echo: Callable[[str], None] = print) -> tuple[Le
     write_key_pair(log_key, keys_dir / "log")
 
     ledger = Ledger(str(db), create=True)
-    sec = signers["secretariat"]
-    ledger.init(origin=ORIGIN, name=NAME, founder=sec, holder=PEOPLE[0][1], roles=["secretariat"],
-                log_public=log_key.public_bytes)
-    for stem, holder, roles in PEOPLE[1:]:
-        ledger.register_key(sec, signers[stem].public_b64, holder, roles)
-    record_partnership(ledger, signers, echo)
+    found_partnership(ledger, signers, log_key, echo)
     echo(f"demo ledger {ORIGIN}: {ledger.size()} records in {db}, keys under {keys_dir}/")
     return ledger, {"db": str(db), "keys": str(keys_dir)}
 

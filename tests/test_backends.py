@@ -1,0 +1,32 @@
+"""The whole demo partnership, recorded and verified on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ledger import Ledger, Signer
+from ledger.demo import PEOPLE, found_partnership
+from ledger.verify import verify_ledger
+
+
+def test_the_partnership_records_and_verifies_on_each_backend(db_url: str, open_ledgers: list[Ledger]) -> None:
+    ledger = Ledger(db_url, create=True)
+    open_ledgers.append(ledger)
+    signers = {stem: Signer.generate() for stem, _, _ in PEOPLE}
+    lines: list[str] = []
+    found_partnership(ledger, signers, Signer.generate(), lines.append)
+    assert "M-3 (ordinary, tie): fail, 2 yes of 4 cast: more than 1/2 was not reached" in lines
+    assert "M-6 (ordinary, two present): fail, quorum not met: 2 present of 5 seated, 1/2 needed" in lines
+    report = verify_ledger(ledger)
+    assert report.ok, [f.line() for f in report.findings]
+    assert report.records == ledger.size() > 100
+
+
+def test_reopening_sees_the_same_history(db_url: str, make_ledger: Callable[[str], Ledger]) -> None:
+    first = make_ledger(db_url)
+    size, last = first.size(), first.record_at(first.size() - 1).event_hash
+    again = Ledger(db_url)
+    try:
+        assert (again.size(), again.record_at(size - 1).event_hash) == (size, last)
+    finally:
+        again.close()
