@@ -62,6 +62,7 @@ def build_demo(directory: Path, echo: Callable[[str], None] = print) -> tuple[Le
 
     ledger = Ledger(str(db), create=True)
     found_partnership(ledger, signers, log_key, echo)
+    (directory / "next-meeting.ledger").write_text(NEXT_MEETING, encoding="utf-8")
     echo(f"demo ledger {ORIGIN}: {ledger.size()} records in {db}, keys under {keys_dir}/")
     return ledger, {"db": str(db), "keys": str(keys_dir)}
 
@@ -257,3 +258,24 @@ AMENDMENT = [
      "text": "Tenants are consulted, with at least 28 days' notice, before any measure affecting housing estates."},
     {"op": "insert", "number": "6", "text": "All sensor data is published as open data within a week."},
 ]
+
+# An example for `ledger apply`: the committee's next meeting, recorded from
+# one file (paths are relative to the demo directory).
+NEXT_MEETING = f"""\
+# The next meeting of the Clean Air Co-design Committee, recorded in one go:
+#   ledger --db ledger.db apply next-meeting.ledger --key keys/secretariat.key
+# Every line is a ledger command; @meeting and @motion are the latest created.
+meeting schedule --committee K-1 --at 2027-05-03T18:00:00Z
+meeting agenda @meeting --item "School streets: extend to four more schools"
+meeting attend @meeting --member "{PEOPLE_BY_STEM['party']}" --member "{PEOPLE_BY_STEM['cso-air']}" \
+--member "{PEOPLE_BY_STEM['cso-tenants']}" --member "{PEOPLE_BY_STEM['cso-cycle']}"
+motion propose --meeting @meeting --item 1 --text "Extend school streets to four more schools." \
+--key keys/cso-tenants.key
+motion second @motion --key keys/cso-air.key
+motion open @motion
+motion vote @motion yes --member "{PEOPLE_BY_STEM['cso-air']}"
+motion vote @motion yes --member "{PEOPLE_BY_STEM['cso-tenants']}"
+motion vote @motion yes --member "{PEOPLE_BY_STEM['cso-cycle']}"
+motion vote @motion no --member "{PEOPLE_BY_STEM['party']}"
+motion close @motion
+"""
