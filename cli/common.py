@@ -75,7 +75,18 @@ def open_ledger(create: bool = False) -> Ledger:
     current = settings()
     if current.ledger is not None:
         return current.ledger  # type: ignore[no-any-return]
-    return Ledger(current.db, create=create)
+    return Ledger(current.db, create=create, log_key=_log_key())
+
+
+def _log_key() -> Signer | None:
+    """The keeper's log key, if LEDGER_LOG_KEY names it: then every writing
+    command also signs a checkpoint."""
+    import os
+
+    from ledger import load_signer
+
+    path = os.environ.get("LEDGER_LOG_KEY")
+    return load_signer(path) if path and os.path.exists(path) else None
 
 
 def load_key(path: str | None) -> Signer:

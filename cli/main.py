@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli import apply, committee, covenant, dispute, fund, milestone, motion
+from cli import apply, committee, covenant, dispute, fund, milestone, motion, tlog
 from cli import keys as keys_commands
 from cli import records as record_commands
 from cli.common import LedgerGroup, Settings
@@ -29,6 +29,9 @@ cli.add_command(keys_commands.keys)
 for command in record_commands.COMMANDS:
     cli.add_command(command)
 cli.add_command(apply.apply)
+cli.add_command(tlog.checkpoint)
+cli.add_command(tlog.prove)
+cli.add_command(tlog.verify_proof)
 for group in (covenant.covenant, committee.committee, committee.meeting, motion.motion, fund.fund,
               milestone.milestone, dispute.dispute):
     cli.add_command(group)

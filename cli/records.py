@@ -93,6 +93,12 @@ def verify(as_json: bool) -> None:
             f"verified {plural(report.records, 'record')} in {plural(report.streams, 'stream')}, signed by "
             f"{plural(report.keys, 'key')}, in {report.seconds:.2f} s: OK"
         )
+        checkpoint = report.extra.get("checkpoint")
+        if checkpoint is None:
+            click.echo("no checkpoint yet: sign one with 'ledger checkpoint --log-key FILE'", err=True)
+        elif checkpoint["records_after"]:
+            click.echo(f"the latest checkpoint covers {checkpoint['size']} records; "
+                       f"{checkpoint['records_after']} newer ones are not yet in a checkpoint", err=True)
     else:
         for finding in sorted(report.findings, key=lambda f: (f.position, f.reason)):
             click.echo(finding.line())

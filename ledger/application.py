@@ -32,7 +32,15 @@ from ledger import authz
 from ledger import record as rec
 from ledger.domain.base import Context, rule_context
 from ledger.domain.identity import KeyInfo, Registry, key_entry, registry_id
-from ledger.errors import ConflictError, InvalidInputError, LedgerError, NotFoundError, StoreError, UnauthorisedError
+from ledger.errors import (
+    ConflictError,
+    InvalidInputError,
+    KeyFileError,
+    LedgerError,
+    NotFoundError,
+    StoreError,
+    UnauthorisedError,
+)
 from ledger.keys import Signer, verifier_key_string
 from ledger.store import (
     LedgerRecorder,
@@ -58,7 +66,7 @@ class Ledger(Application[UUID]):
 
     name = "Ledger"
 
-    def __init__(self, db: str | None = None, *, create: bool = False) -> None:
+    def __init__(self, db: str | None = None, *, create: bool = False, log_key: Signer | None = None) -> None:
         self.url = database_url(db)
         if self.url.startswith("sqlite:///") and not create:
             path = Path(self.url[len("sqlite:///"):])
@@ -78,6 +86,9 @@ class Ledger(Application[UUID]):
         self._registry: Registry | None = None
         self._seen_position: int | None = None  # the log's last position when _registry was current
         self._batch_depth = 0
+        # The log key signs a checkpoint after every command, when the keeper
+        # has it here (``LEDGER_LOG_KEY``); otherwise `ledger checkpoint` does.
+        self.log_key = log_key
 
     # --- infrastructure hooks (eventsourcing) -----------------------------
 
@@ -215,8 +226,39 @@ class Ledger(Application[UUID]):
             context = Sealing(self.origin, signer, authorise, last_position=last)
             with sealing(context):
                 self.save(*aggregates)
+            self._checkpoint(session, context)
         self._seen_position = context.last_position
         return result
+
+    def _checkpoint(self, session: Any, context: Sealing) -> None:
+        if self.log_key is not None and context.tree is not None:
+            from ledger.tlog import write_checkpoint
+
+            write_checkpoint(session, self.origin, *context.tree, self.log_key)
+
+    def checkpoint(self) -> str:
+        """Sign and store a checkpoint of the whole log now; return its note."""
+        from ledger.tlog import rebuild_tree, tree_size, write_checkpoint
+
+        if self.log_key is None:
+            raise KeyFileError("give the log key (--log-key FILE or LEDGER_LOG_KEY) to sign a checkpoint")
+        if self.log_key.public_bytes != self.log_public():
+            raise KeyFileError("that is not this ledger's log key (see the genesis record's log_key)")
+        from ledger.merkle import Tree
+        from ledger.store import tree_nodes
+
+        rebuild_tree(self)
+        with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
+            lock_for_write(session)
+            size = tree_size(session)
+            root = Tree(lambda wanted: tree_nodes(session, wanted)).root(size)
+            return write_checkpoint(session, self.origin, size, root, self.log_key)
+
+    def log_public(self) -> bytes:
+        """The log key's public key, from the genesis record."""
+        from ledger.keys import parse_verifier_key
+
+        return parse_verifier_key(self.registry().log_key)[2]
 
     def _context(self, actor: KeyInfo, registry: Registry | None, session: Any) -> Context:
         """The rule context of one command: lookups go through a per-command
@@ -299,6 +341,9 @@ class Ledger(Application[UUID]):
                 lock_for_write(session)
                 with sealing(context):
                     self.save(registry)
+                self._origin = origin
+                if self.log_key is None or self.log_key.public_bytes == log_public:
+                    self._checkpoint(session, context)
             return context.sealed[0]
 
         genesis = self._retrying(once)

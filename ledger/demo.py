@@ -36,6 +36,7 @@ def found_partnership(ledger: Ledger, signers: dict[str, Signer], log_key: Signe
                       echo: Callable[[str], None] = print) -> None:
     """Genesis, keys and the whole partnership, in any (empty) ledger."""
     sec = signers["secretariat"]
+    ledger.log_key = log_key  # a checkpoint after every command
     ledger.init(origin=ORIGIN, name=NAME, founder=sec, holder=PEOPLE[0][1], roles=["secretariat"],
                 log_public=log_key.public_bytes)
     for stem, holder, roles in PEOPLE[1:]:

@@ -27,10 +27,26 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, event, func, insert, select, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ledger import merkle
 from ledger import record as rec
 from ledger.errors import InvalidInputError, StoreError
 from ledger.keys import Signer
@@ -39,7 +55,9 @@ from ledger.types import AGGREGATE_TOPIC, EVENT_CLASSES, TYPE_OF_CLASS
 DEFAULT_DB = "ledger.db"
 EVENTS_TABLE = "ledger_events"
 LOG_TABLE = "ledger_log"
-GUARDED_TABLES = (EVENTS_TABLE, LOG_TABLE)
+TREE_TABLE = "ledger_tree"
+CHECKPOINT_TABLE = "ledger_checkpoints"
+GUARDED_TABLES = (EVENTS_TABLE, LOG_TABLE, TREE_TABLE, CHECKPOINT_TABLE)
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
 LOCK_TIMEOUT_ENV = "LEDGER_LOCK_TIMEOUT"
@@ -78,6 +96,7 @@ class Sealing:
     signer: Signer
     authorise: Callable[[str], None]
     last_position: int | None = None  # known under the write lock; None: ask the database
+    tree: tuple[int, bytes] | None = None  # (size, root) after this command's records
     heads: dict[str, str | None] = field(default_factory=dict)
     sealed: list[rec.Record] = field(default_factory=list)
 
@@ -168,6 +187,50 @@ log_table = Table(
     Column("notification_id", BigInteger().with_variant(Integer(), "sqlite"), nullable=False, unique=True),
     Column("event_hash", String(64), nullable=False, unique=True),
 )
+# Every complete subtree of the Merkle tree over the log: node (level, idx)
+# covers leaves [idx * 2**level, (idx + 1) * 2**level).  See ledger/merkle.py.
+tree_table = Table(
+    TREE_TABLE,
+    _metadata,
+    Column("level", Integer(), primary_key=True, autoincrement=False),
+    Column("idx", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+# Signed tree heads (C2SP checkpoints), one per size.
+checkpoint_table = Table(
+    CHECKPOINT_TABLE,
+    _metadata,
+    Column("size", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text(), nullable=False),
+)
+
+
+def tree_nodes(session: Session, wanted: Any) -> dict[tuple[int, int], bytes]:
+    """Fetch stored tree nodes by (level, idx), in one query."""
+    wanted = list(wanted)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(tree_table.c.level, tree_table.c.idx, tree_table.c.hash)
+        .where(tuple_(tree_table.c.level, tree_table.c.idx).in_(wanted))
+    ).all()
+    return {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
+
+
+def append_to_tree(session: Session, size_before: int, leaves: list[bytes]) -> tuple[int, bytes]:
+    """Add leaf data to the stored tree; return the new (size, root)."""
+    builder = merkle.RootBuilder()
+    peaks = merkle.range_nodes(0, size_before)
+    found = tree_nodes(session, peaks)
+    if len(found) != len(peaks):
+        raise StoreError("the Merkle tree is behind the log; run 'ledger checkpoint' to rebuild it")
+    builder.size, builder.peaks = size_before, [found[n] for n in peaks]
+    rows = []
+    for data in leaves:
+        rows += [{"level": level, "idx": idx, "hash": h} for (level, idx), h in builder.add(merkle.leaf_hash(data))]
+    session.execute(insert(tree_table), rows)
+    return builder.size, builder.root()
 
 
 class LedgerRecorder(SQLAlchemyApplicationRecorder):
@@ -175,7 +238,7 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
 
     def __init__(self, datastore: SQLAlchemyDatastore) -> None:
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
-        self.tables.append(log_table)
+        self.tables += [log_table, tree_table, checkpoint_table]
 
     def create_table(self) -> None:
         engine = self.datastore.engine
@@ -220,6 +283,7 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
                 for i, (nid, e) in enumerate(zip(ids, stored_events, strict=True))
             ],
         )
+        context.tree = append_to_tree(session, start + 1, [e.state for e in stored_events])
         self._notify_channel(session)
         return ids
 

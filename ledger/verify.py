@@ -33,9 +33,9 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import authz
+from ledger import authz, merkle, note
 from ledger import record as rec
-from ledger.errors import InvalidRecordError
+from ledger.errors import InvalidRecordError, LedgerError
 from ledger.sigcheck import bad_signatures
 
 CHUNK = 512
@@ -134,6 +134,9 @@ class Verifier:
         self.keys: dict[str, _Key] = {}
         self.streams: dict[str, tuple[int, str]] = {}
         self.genesis_keys: set[str] = set()
+        # Step 9: the Merkle root of the records so far, against checkpoints.
+        self.tree = merkle.RootBuilder()
+        self.checkpoints: dict[int, bytes] = {}
 
     # -- driving --------------------------------------------------------
 
@@ -155,6 +158,7 @@ class Verifier:
         chunk: list[tuple[int, rec.Record, bytes]] = []
         try:
             for position, entry in enumerate(entries):
+                self._grow_tree(position, entry.raw)
                 record = self._check_safely(position, entry)
                 if record is not None:
                     chunk.append((position, record, self.keys[record.actor].raw))
@@ -179,6 +183,23 @@ class Verifier:
         if self.report.records == 0:
             self._find(0, "-", None, "-", "the ledger holds no records")
         return self.report
+
+    def _grow_tree(self, position: int, raw: Any) -> None:
+        self.tree.add(merkle.leaf_hash(raw if isinstance(raw, bytes) else str(raw).encode()))
+        expected = self.checkpoints.get(self.tree.size)
+        if expected is not None and expected != self.tree.root():
+            self._find(position, "-", None, "-",
+                       f"the checkpoint of size {self.tree.size} has a different root: the first "
+                       f"{self.tree.size} records are not the ones that checkpoint signed")
+
+    def check_checkpoints_cover(self) -> None:
+        """Checkpoints larger than the log mean that signed records have gone."""
+        size = self.tree.size
+        beyond = sorted(s for s in self.checkpoints if s > size)
+        if beyond:
+            self._find(size, "-", None, "-",
+                       f"a checkpoint of size {beyond[-1]} was signed, but the log has {size} records: "
+                       f"records {size} to {beyond[-1] - 1} are missing")
 
     def _submit(self, pool: ProcessPoolExecutor | None, chunk: list[tuple[int, rec.Record, bytes]]
                 ) -> tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]:
@@ -373,8 +394,40 @@ def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
         from ledger.replay import RuleReplayer
 
         rules = RuleReplayer()
+    from ledger.tlog import TransparencyLog
+
     verifier = Verifier(revocations, rules=rules, workers=workers, progress=progress)
-    return verifier.run(entries, expected=ledger.size())
+    log = TransparencyLog(ledger)
+    verifier.checkpoints = log.checkpoints()
+    report = verifier.run(entries, expected=ledger.size())
+    verifier.check_checkpoints_cover()
+    _check_stored_log(ledger, log, verifier, report)
+    return report
+
+
+def _check_stored_log(ledger: Any, log: Any, verifier: Verifier, report: Report) -> None:
+    """The latest checkpoint's signature, and the stored tree, against the records."""
+    size = verifier.tree.size
+    if size == 0 or not report.origin:
+        return
+    if log.size() == size and log.tree().root(size) != verifier.tree.root():
+        verifier._find(size - 1, "-", None, "-", "the stored Merkle tree does not match the records")
+    if not verifier.checkpoints:
+        report.extra["checkpoint"] = None
+        return
+    latest = log.checkpoint()
+    try:
+        from ledger.keys import parse_verifier_key
+
+        genesis_log_key = rec.parse(next(iter(ledger.read(0, 1)))[1].raw).data["log_key"]
+        name, _, public = parse_verifier_key(genesis_log_key)
+        note.verify(note.parse(latest.note), name, public)
+        checkpoint = note.parse_checkpoint(note.parse(latest.note).text)
+        if (checkpoint.size, checkpoint.root) != (latest.size, latest.root):
+            raise note.NoteError("the stored size and root differ from the signed note")
+    except (note.NoteError, LedgerError, KeyError, ValueError) as exc:
+        verifier._find(min(latest.size, size) - 1, "-", None, "-", f"the latest checkpoint does not verify: {exc}")
+    report.extra["checkpoint"] = {"size": latest.size, "records_after": max(size - latest.size, 0)}
 
 
 def _paged(ledger: Any, topics: list[str]) -> Iterator[Any]:

@@ -101,7 +101,7 @@ def test_verify_json_shape(initialised: Path) -> None:
     result = run(["verify", "--json"])
     assert result.exit_code == 0
     body = json.loads(result.stdout)
-    assert set(body) == {"ok", "origin", "records", "streams", "keys", "seconds", "findings"}
+    assert set(body) == {"ok", "origin", "records", "streams", "keys", "seconds", "findings", "checkpoint"}
     assert (body["ok"], body["origin"], body["records"], body["findings"]) == (True, ORIGIN, 2, [])
 
 
@@ -174,10 +174,12 @@ def test_verify_of_a_tampered_file_lists_findings_and_exits_1(initialised: Path)
         )
     result = run(["verify"])
     assert result.exit_code == 1
+    # The edited bytes also no longer match the stored Merkle tree.
     assert re.fullmatch(
-        r"1 [0-9a-f-]{36} 2 key\.registered: signature does not verify with key [0-9a-f]{12}\n", result.stdout
+        r"1 [0-9a-f-]{36} 2 key\.registered: signature does not verify with key [0-9a-f]{12}\n"
+        r"1 - - -: the stored Merkle tree does not match the records\n", result.stdout
     )
-    assert result.stderr == "1 finding in 2 records: FAILED\n"
+    assert result.stderr == "2 findings in 2 records: FAILED\n"
 
 
 def _ledger_program() -> list[str]:

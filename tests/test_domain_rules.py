@@ -335,3 +335,38 @@ def test_a_key_of_another_partnership_member_cannot_accede_for_a_party(tmp_path:
         c.accede(led, k["party"], c2, "clean-air-now")
     assert snapshot(led) == before
     assert isinstance(Signer.generate(), Signer)
+
+
+# --- what only the Merkle log reveals -------------------------------------------------
+
+def test_deleting_the_newest_records_is_caught_by_the_checkpoints(p: Partnership) -> None:
+    import sqlite3
+
+    from tests.helpers import drop_guards
+
+    size = p.ledger.size()
+    p.ledger.close()
+    drop_guards(p.path)
+    with sqlite3.connect(p.path) as conn:
+        conn.execute("DELETE FROM ledger_events WHERE id > (SELECT MAX(id) - 3 FROM ledger_events)")
+        conn.execute("DELETE FROM ledger_log WHERE position >= ?", (size - 3,))
+    report = p.verify()
+    found(report, size - 3, f"a checkpoint of size {size} was signed, but the log has {size - 3} records: "
+                            f"records {size - 3} to {size - 1} are missing")
+
+
+def test_a_checkpoint_of_another_history_is_caught(p: Partnership) -> None:
+    import sqlite3
+
+    from ledger import merkle, note
+    from tests.helpers import drop_guards
+
+    size = p.ledger.size()
+    p.ledger.close()
+    drop_guards(p.path)
+    log_key = load_signer(p.path.parent / "keys" / "log.key")
+    forged = note.sign_checkpoint(note.Checkpoint(ORIGIN, size, merkle.leaf_hash(b"another history")), log_key)
+    with sqlite3.connect(p.path) as conn:
+        conn.execute("UPDATE ledger_checkpoints SET root = ?, note = ? WHERE size = ?",
+                     (merkle.leaf_hash(b"another history"), forged.render(), size))
+    found(p.verify(), size - 1, f"the checkpoint of size {size} has a different root")

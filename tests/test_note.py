@@ -17,6 +17,7 @@ SIGNED = [c for c in CASES if "vkey" in c]
 @pytest.mark.parametrize("case", SIGNED, ids=[c["vkey"].split("+")[0] for c in SIGNED])
 def test_signed_note_vectors_verify(case: dict[str, str]) -> None:
     name, type_byte, public = note.parse_vkey(case["vkey"])
+    assert type_byte == 0x01
     parsed = note.parse(case["note"])
     if case["expect"] == "valid":
         note.verify(parsed, name, public)

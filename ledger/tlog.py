@@ -1,0 +1,165 @@
+"""The transparency log over the ledger: tree, checkpoints and proofs.
+
+The log is every record in position order; leaf *i* is record *i*'s
+canonical bytes.  Complete-subtree hashes are stored as records are written
+(``store.append_to_tree``), so roots and proofs cost O(log n) reads.  A
+checkpoint (a C2SP signed note by the ledger's log key, key name = origin)
+is stored per tree size: after every writing command when the log key is
+configured, and on demand (``ledger checkpoint``).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from ledger import merkle, note
+from ledger import record as rec
+from ledger.errors import NotFoundError, StoreError
+from ledger.keys import Signer
+from ledger.store import checkpoint_table, log_table, tree_nodes, tree_table
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size": self.size, "root": base64.b64encode(self.root).decode("ascii"), "note": self.note}
+
+
+def write_checkpoint(session: Any, origin: str, size: int, root: bytes, signer: Signer) -> str:
+    """Sign and store the checkpoint for ``size`` (once per size)."""
+    existing = session.execute(select(checkpoint_table.c.note).where(checkpoint_table.c.size == size)).scalar()
+    if existing is not None:
+        return str(existing)
+    text = note.sign_checkpoint(note.Checkpoint(origin, size, root), signer).render()
+    session.execute(insert(checkpoint_table).values(size=size, root=root, note=text))
+    return text
+
+
+def tree_size(session: Any) -> int:
+    return int(session.execute(select(func.count()).select_from(tree_table).where(tree_table.c.level == 0))
+               .scalar() or 0)
+
+
+class TransparencyLog:
+    """Read access to the tree and checkpoints of one ledger."""
+
+    def __init__(self, ledger: Any) -> None:
+        self.ledger = ledger
+
+    def _session(self) -> Any:
+        return self.ledger.recorder.transaction(commit=False)
+
+    def tree(self) -> merkle.Tree:
+        def fetch(wanted: Any) -> dict[tuple[int, int], bytes]:
+            with self._session() as session:
+                return tree_nodes(session, wanted)
+
+        return merkle.Tree(fetch)
+
+    def size(self) -> int:
+        with self._session() as session:
+            return tree_size(session)
+
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint:
+        """The checkpoint of a size, or the latest."""
+        query = select(checkpoint_table.c.size, checkpoint_table.c.root, checkpoint_table.c.note)
+        query = (query.where(checkpoint_table.c.size == size) if size is not None
+                 else query.order_by(checkpoint_table.c.size.desc()).limit(1))
+        with self._session() as session:
+            row = session.execute(query).first()
+        if row is None:
+            raise NotFoundError(f"there is no checkpoint of size {size}" if size is not None
+                                else "there is no checkpoint yet (run 'ledger checkpoint --log-key FILE')")
+        return StoredCheckpoint(int(row[0]), bytes(row[1]), str(row[2]))
+
+    def checkpoints(self) -> dict[int, bytes]:
+        """Every stored checkpoint's size and root (for verification)."""
+        with self._session() as session:
+            rows = session.execute(select(checkpoint_table.c.size, checkpoint_table.c.root)).all()
+        return {int(size): bytes(root) for size, root in rows}
+
+    def leaf_index(self, ref: str) -> int:
+        """A log position from a position number or an event hash."""
+        ref = ref.strip().lower()
+        if ref.isdigit():
+            return int(ref)
+        return int(self.ledger.position_of(ref))
+
+    def inclusion(self, index: int, size: int | None = None) -> dict[str, Any]:
+        checkpoint = self.checkpoint(size)
+        if not 0 <= index < checkpoint.size:
+            raise NotFoundError(f"position {index} is not covered by the checkpoint of size {checkpoint.size}")
+        record = self.ledger.record_at(index)
+        proof = self.tree().inclusion_proof(index, checkpoint.size)
+        return {
+            "type": "inclusion", "index": index, "size": checkpoint.size,
+            "event_hash": record.event_hash,
+            "leaf_hash": base64.b64encode(merkle.leaf_hash(record.raw)).decode("ascii"),
+            "hashes": [base64.b64encode(h).decode("ascii") for h in proof],
+            "checkpoint": checkpoint.note,
+        }
+
+    def consistency(self, size1: int, size2: int | None = None) -> dict[str, Any]:
+        new = self.checkpoint(size2)
+        old = self.checkpoint(size1)
+        proof = self.tree().consistency_proof(old.size, new.size)
+        return {
+            "type": "consistency", "size1": old.size, "size2": new.size,
+            "hashes": [base64.b64encode(h).decode("ascii") for h in proof],
+            "checkpoint1": old.note, "checkpoint": new.note,
+        }
+
+
+def rebuild_tree(ledger: Any) -> int:
+    """Bring the stored tree up to the log (ledgers written before it existed)."""
+    with ledger.recorder.transaction(commit=True) as session:
+        have = tree_size(session)
+        total = int(session.execute(select(func.count()).select_from(log_table)).scalar() or 0)
+        if have == total:
+            return 0
+        leaves = [raw for _, raw in _raws(ledger, have, total)]
+        from ledger.store import append_to_tree
+
+        append_to_tree(session, have, leaves)
+        return total - have
+
+
+def _raws(ledger: Any, start: int, end: int) -> list[tuple[int, bytes]]:
+    return [(position, r.raw) for position, r in ledger.read(start, end - start)]
+
+
+def verify_proof(proof: dict[str, Any], log_name: str, log_public: bytes) -> str:
+    """Check a proof document (from ``ledger prove``); return a one-line summary or raise."""
+    try:
+        signed = note.parse(str(proof["checkpoint"]))
+        note.verify(signed, log_name, log_public)
+        checkpoint = note.parse_checkpoint(signed.text)
+        hashes = [base64.b64decode(h, validate=True) for h in proof["hashes"]]
+        if proof.get("type") == "inclusion":
+            if int(proof["size"]) != checkpoint.size:
+                raise merkle.ProofError("the proof's size is not the checkpoint's size")
+            leaf = base64.b64decode(proof["leaf_hash"], validate=True)
+            merkle.verify_inclusion(int(proof["index"]), checkpoint.size, leaf, hashes, checkpoint.root)
+            return f"record {proof['index']} is included in the log of size {checkpoint.size} ({log_name})"
+        if proof.get("type") == "consistency":
+            old_signed = note.parse(str(proof["checkpoint1"]))
+            note.verify(old_signed, log_name, log_public)
+            old = note.parse_checkpoint(old_signed.text)
+            if (old.size, checkpoint.size) != (int(proof["size1"]), int(proof["size2"])):
+                raise merkle.ProofError("the proof's sizes are not the checkpoints' sizes")
+            merkle.verify_consistency(old.size, checkpoint.size, old.root, checkpoint.root, hashes)
+            return f"the log of size {checkpoint.size} extends the log of size {old.size} ({log_name})"
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"proof does not verify: {exc}") from None
+    raise StoreError("proof does not verify: unknown proof type")
+
+
+__all__ = ["StoredCheckpoint", "TransparencyLog", "rebuild_tree", "rec", "verify_proof", "write_checkpoint"]
