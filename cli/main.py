@@ -32,6 +32,7 @@ cli.add_command(apply.apply)
 cli.add_command(tlog.checkpoint)
 cli.add_command(tlog.prove)
 cli.add_command(tlog.verify_proof)
+cli.add_command(tlog.witness)
 for group in (covenant.covenant, committee.committee, committee.meeting, motion.motion, fund.fund,
               milestone.milestone, dispute.dispute):
     cli.add_command(group)

@@ -112,6 +112,11 @@ def verify(bundle_file: str | None, trust: str | None, since_file: str | None, a
         elif checkpoint["records_after"]:
             click.echo(f"the latest checkpoint covers {checkpoint['size']} records; "
                        f"{checkpoint['records_after']} newer ones are not yet in a checkpoint", err=True)
+        witnesses = report.extra.get("witnesses")
+        if witnesses:
+            verdict = "met" if witnesses["met"] else "NOT met"
+            click.echo(f"witnesses: {len(witnesses['cosigned_by'])} of {witnesses['named']} named witnesses "
+                       f"cosigned the latest checkpoint; {witnesses['required']} required: {verdict}", err=True)
     else:
         for finding in sorted(report.findings, key=lambda f: (f.position, f.reason)):
             click.echo(finding.line())

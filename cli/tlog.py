@@ -89,3 +89,55 @@ def verify_proof(file: str, trust: str) -> None:
         raise InvalidInputError(f"{file} is not JSON: {exc.msg}") from None
     name, public = _trust(trust)
     click.echo(f"OK: {check(proof, name, public)}")
+
+
+@click.group()
+def witness() -> None:
+    """Witnesses: cosign checkpoints only if the log stayed append-only."""
+
+
+@witness.command("cosign")
+@click.argument("checkpoint_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--key", "key_path", required=True, metavar="FILE", help="The witness's private key.")
+@click.option("--name", required=True, help="The witness's key name, e.g. witness.clean-air-now.example.")
+@click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False),
+              help="The witness's own state directory (trusted log key, last cosigned checkpoint).")
+@click.option("--proof", "proof_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Consistency proof from the last cosigned checkpoint ('ledger prove consistency OLD NEW').")
+@click.option("--trust", default=None, metavar="VKEY", help="The log's verifier key (first use only).")
+def cosign(checkpoint_file: str, key_path: str, name: str, state_dir: str, proof_file: str | None,
+           trust: str | None) -> None:
+    """Cosign a checkpoint; refuse loudly, keeping both as evidence, on a fork.
+
+    Prints the cosigned checkpoint (give it back to the keeper: 'ledger witness add').
+    """
+    from ledger import load_signer
+    from ledger.witness import WitnessState, cosign_checkpoint, load_proof
+
+    trust_text = Path(trust).read_text().strip() if trust and Path(trust).is_file() else trust
+    cosigned = cosign_checkpoint(
+        Path(checkpoint_file).read_text(encoding="utf-8"), load_proof(Path(proof_file) if proof_file else None),
+        name, load_signer(key_path), WitnessState(Path(state_dir)), trust_text,
+    )
+    click.echo(cosigned, nl=False)
+
+
+@witness.command("add")
+@click.argument("cosigned_file", type=click.Path(exists=True, dir_okay=False))
+def add(cosigned_file: str) -> None:
+    """Store the witness cosignatures of a cosigned checkpoint in the ledger."""
+    from ledger.tlog import TransparencyLog
+
+    added = TransparencyLog(open_ledger()).add_cosignatures(Path(cosigned_file).read_text(encoding="utf-8"))
+    click.echo(f"added cosignatures by {', '.join(added)}" if added else "no new cosignatures")
+
+
+@witness.command("key")
+@click.argument("key_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--name", required=True, help="The witness's key name.")
+def witness_key(key_file: str, name: str) -> None:
+    """Print a witness's verifier key string (for the covenant's witness list)."""
+    from ledger.keys import load_public
+    from ledger.note import cosigner_vkey
+
+    click.echo(cosigner_vkey(name, load_public(key_file)))

@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ledger import commands as c
 from ledger.application import Ledger
@@ -33,7 +34,7 @@ PEOPLE = [
 
 
 def found_partnership(ledger: Ledger, signers: dict[str, Signer], log_key: Signer,
-                      echo: Callable[[str], None] = print) -> None:
+                      echo: Callable[[str], None] = print, terms: dict[str, Any] | None = None) -> None:
     """Genesis, keys and the whole partnership, in any (empty) ledger."""
     sec = signers["secretariat"]
     ledger.log_key = log_key  # a checkpoint after every command
@@ -41,7 +42,7 @@ def found_partnership(ledger: Ledger, signers: dict[str, Signer], log_key: Signe
                 log_public=log_key.public_bytes)
     for stem, holder, roles in PEOPLE[1:]:
         ledger.register_key(sec, signers[stem].public_b64, holder, roles)
-    record_partnership(ledger, signers, echo)
+    record_partnership(ledger, signers, echo, terms or COVENANT_TERMS)
 
 
 def build_demo(directory: Path, echo: Callable[[str], None] = print) -> tuple[Ledger, dict[str, str]]:
@@ -73,10 +74,11 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str], None]) -> None:
+def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str], None],
+                       terms: dict[str, Any]) -> None:
     """The partnership's first year, through the public commands."""
     sec = s["secretariat"]
-    covenant = c.draft_covenant(ledger, sec, "Riverside Clean Air Covenant", COVENANT_TERMS)
+    covenant = c.draft_covenant(ledger, sec, "Riverside Clean Air Covenant", terms)
     for stem, party in REPRESENTS.items():
         c.accede(ledger, s[stem], covenant, party)
     echo(f"{covenant} drafted and acceded to by all five parties: in force")

@@ -57,7 +57,8 @@ EVENTS_TABLE = "ledger_events"
 LOG_TABLE = "ledger_log"
 TREE_TABLE = "ledger_tree"
 CHECKPOINT_TABLE = "ledger_checkpoints"
-GUARDED_TABLES = (EVENTS_TABLE, LOG_TABLE, TREE_TABLE, CHECKPOINT_TABLE)
+COSIGNATURE_TABLE = "ledger_cosignatures"
+GUARDED_TABLES = (EVENTS_TABLE, LOG_TABLE, TREE_TABLE, CHECKPOINT_TABLE, COSIGNATURE_TABLE)
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
 LOCK_TIMEOUT_ENV = "LEDGER_LOCK_TIMEOUT"
@@ -205,6 +206,15 @@ checkpoint_table = Table(
     Column("note", Text(), nullable=False),
 )
 
+# Witnesses' cosignature lines, per checkpoint size and witness name.
+cosignature_table = Table(
+    COSIGNATURE_TABLE,
+    _metadata,
+    Column("size", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    Column("witness", String(255), primary_key=True),
+    Column("line", Text(), nullable=False),
+)
+
 
 def tree_nodes(session: Session, wanted: Any) -> dict[tuple[int, int], bytes]:
     """Fetch stored tree nodes by (level, idx), in one query."""
@@ -238,7 +248,7 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
 
     def __init__(self, datastore: SQLAlchemyDatastore) -> None:
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
-        self.tables += [log_table, tree_table, checkpoint_table]
+        self.tables += [log_table, tree_table, checkpoint_table, cosignature_table]
 
     def create_table(self) -> None:
         engine = self.datastore.engine

@@ -20,7 +20,7 @@ from ledger import merkle, note
 from ledger import record as rec
 from ledger.errors import NotFoundError, StoreError
 from ledger.keys import Signer
-from ledger.store import checkpoint_table, log_table, tree_nodes, tree_table
+from ledger.store import checkpoint_table, cosignature_table, log_table, tree_nodes, tree_table
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,33 @@ class TransparencyLog:
         if row is None:
             raise NotFoundError(f"there is no checkpoint of size {size}" if size is not None
                                 else "there is no checkpoint yet (run 'ledger checkpoint --log-key FILE')")
-        return StoredCheckpoint(int(row[0]), bytes(row[1]), str(row[2]))
+        with self._session() as session:
+            lines = session.execute(
+                select(cosignature_table.c.line).where(cosignature_table.c.size == int(row[0]))
+                .order_by(cosignature_table.c.witness)
+            ).scalars().all()
+        return StoredCheckpoint(int(row[0]), bytes(row[1]), str(row[2]) + "".join(lines))
+
+    def add_cosignatures(self, cosigned: str) -> list[str]:
+        """Store the witness lines of a cosigned copy of one of our checkpoints."""
+        try:
+            signed = note.parse(cosigned)
+            checkpoint = note.parse_checkpoint(signed.text)
+        except note.NoteError as exc:
+            raise StoreError(f"not a cosigned checkpoint: {exc}") from None
+        ours = self.checkpoint(checkpoint.size)
+        if note.parse(ours.note).text != signed.text:
+            raise StoreError(f"that is not this ledger's checkpoint of size {checkpoint.size}")
+        known = {s.line() for s in note.parse(ours.note).signatures}
+        added = []
+        with self.ledger.recorder.transaction(commit=True) as session:
+            for signature in signed.signatures:
+                if signature.line() in known or signature.name == checkpoint.origin:
+                    continue
+                session.execute(insert(cosignature_table).values(
+                    size=checkpoint.size, witness=signature.name, line=signature.line()))
+                added.append(signature.name)
+        return added
 
     def checkpoints(self) -> dict[int, bytes]:
         """Every stored checkpoint's size and root (for verification)."""

@@ -428,6 +428,35 @@ def _check_stored_log(ledger: Any, log: Any, verifier: Verifier, report: Report)
     except (note.NoteError, LedgerError, KeyError, ValueError) as exc:
         verifier._find(min(latest.size, size) - 1, "-", None, "-", f"the latest checkpoint does not verify: {exc}")
     report.extra["checkpoint"] = {"size": latest.size, "records_after": max(size - latest.size, 0)}
+    policy = _witness_policy(verifier.rules)
+    if policy is not None:
+        report.extra["witnesses"] = witness_status(latest.note, *policy)
+
+
+def _witness_policy(rules: Any) -> tuple[int, list[str]] | None:
+    """K and the N witness keys named by the newest covenant in force, if any."""
+    from ledger.domain.covenant import Covenant
+
+    covenants = [a for a in getattr(rules, "aggregates", {}).values()
+                 if isinstance(a, Covenant) and a.status == "in_force" and a.terms.get("witnesses")]
+    if not covenants:
+        return None
+    witnesses = covenants[-1].terms["witnesses"]
+    return int(witnesses["required"]), [str(k) for k in witnesses["keys"]]
+
+
+def witness_status(checkpoint_note: str, required: int, keys: list[str]) -> dict[str, Any]:
+    """How many of the named witnesses validly cosigned this checkpoint."""
+    signed = note.parse(checkpoint_note)
+    valid = []
+    for vkey in keys:
+        name, _type, public = note.parse_vkey(vkey)
+        try:
+            note.verify_cosignature(signed, name, public)
+            valid.append(name)
+        except note.NoteError:
+            continue
+    return {"required": required, "named": len(keys), "cosigned_by": valid, "met": len(valid) >= required}
 
 
 def _paged(ledger: Any, topics: list[str]) -> Iterator[Any]:

@@ -103,6 +103,17 @@ def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
         parse_fraction(composition["max_share"], "composition max_share")
     if not isinstance(composition.get("min_civil_society_seats", 0), int):
         raise InvalidInputError("composition min_civil_society_seats must be a whole number")
+    witnesses = terms.get("witnesses")
+    if witnesses is not None:
+        from ledger.note import parse_vkey
+
+        keys = witnesses.get("keys") if isinstance(witnesses, dict) else None
+        required = witnesses.get("required") if isinstance(witnesses, dict) else None
+        if not isinstance(keys, list) or not isinstance(required, int) or not 0 <= required <= len(keys):
+            raise InvalidInputError("witnesses needs 'keys' (verifier key strings) and 'required' (0 to their count)")
+        for vkey in keys:
+            if parse_vkey(str(vkey))[1] != 0x04:
+                raise InvalidInputError("witness keys must be cosigner keys (type 0x04; see 'ledger witness key')")
     funding = terms.get("funding") or {}
     if "currency" in funding:
         check_currency(funding["currency"])

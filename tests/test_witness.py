@@ -1,0 +1,86 @@
+"""Witness cosigning: consistent checkpoints are cosigned; a fork is refused with evidence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger, Signer, load_signer
+from ledger import commands as c
+from ledger.note import cosigner_vkey, parse, verify_cosignature
+from ledger.tlog import TransparencyLog
+from ledger.verify import verify_ledger
+from ledger.witness import ForkError, WitnessState, cosign_checkpoint
+
+
+@pytest.fixture
+def keeper(tmp_path: Path) -> tuple[Ledger, Path]:
+    from ledger.demo import build_demo
+
+    ledger, paths = build_demo(tmp_path / "demo", echo=lambda _t: None)
+    ledger.log_key = load_signer(Path(paths["keys"]) / "log.key")
+    yield ledger, Path(paths["keys"])
+    ledger.close()
+
+
+def test_a_witness_cosigns_consistent_checkpoints_and_refuses_a_fork(keeper: tuple[Ledger, Path],
+                                                                    tmp_path: Path) -> None:
+    ledger, keys = keeper
+    log = TransparencyLog(ledger)
+    witness, state = Signer.generate(), WitnessState(tmp_path / "witness")
+    first = log.checkpoint()
+    cosigned = cosign_checkpoint(first.note, None, "witness.example", witness, state,
+                                 trust=ledger.registry().log_key, now=1_800_000_000)
+    assert verify_cosignature(parse(cosigned), "witness.example", witness.public_bytes) == 1_800_000_000
+    assert log.add_cosignatures(cosigned) == ["witness.example"]
+    assert log.checkpoint(first.size).note == cosigned
+
+    c.attach_dissent(ledger, load_signer(keys / "party.key"), "M-3", "A later statement.")
+    second = log.checkpoint()
+    proof = log.consistency(first.size, second.size)
+    again = cosign_checkpoint(second.note, proof, "witness.example", witness, state)
+    assert verify_cosignature(parse(again), "witness.example", witness.public_bytes)
+
+    # The keeper now shows the witness an older, different view: refused, with evidence kept.
+    with pytest.raises(ForkError, match="FORK: the log shrank from"):
+        cosign_checkpoint(first.note, None, "witness.example", witness, state)
+    evidence = list((tmp_path / "witness").glob("*.fork-*.txt"))
+    assert len(evidence) == 1
+    assert second.note.splitlines()[2] in evidence[0].read_text()
+
+
+def test_a_bad_consistency_proof_is_a_fork(keeper: tuple[Ledger, Path], tmp_path: Path) -> None:
+    ledger, keys = keeper
+    log = TransparencyLog(ledger)
+    witness, state = Signer.generate(), WitnessState(tmp_path / "witness")
+    first = log.checkpoint()
+    cosign_checkpoint(first.note, None, "w", witness, state, trust=ledger.registry().log_key)
+    c.attach_dissent(ledger, load_signer(keys / "party.key"), "M-3", "Another statement.")
+    proof = log.consistency(first.size)
+    proof["hashes"] = list(reversed(proof["hashes"]))
+    with pytest.raises(ForkError, match="not consistent"):
+        cosign_checkpoint(log.checkpoint().note, proof, "w", witness, state)
+
+
+def test_verify_reports_the_covenants_witness_requirement(tmp_path: Path) -> None:
+    from ledger.demo import COVENANT_TERMS, PEOPLE, found_partnership
+
+    w1, w2 = Signer.generate(), Signer.generate()
+    terms = dict(COVENANT_TERMS, witnesses={"required": 1, "keys": [
+        cosigner_vkey("w1.example", w1.public_bytes), cosigner_vkey("w2.example", w2.public_bytes)]})
+    ledger = Ledger(str(tmp_path / "l.db"), create=True)
+    signers = {stem: Signer.generate() for stem, _, _ in PEOPLE}
+    found_partnership(ledger, signers, Signer.generate(), lambda _t: None, terms=terms)
+    report = verify_ledger(ledger)
+    assert report.ok
+    assert report.extra["witnesses"] == {"required": 1, "named": 2, "cosigned_by": [], "met": False}
+    log = TransparencyLog(ledger)
+    cosigned = cosign_checkpoint(log.checkpoint().note, None, "w2.example", w2, WitnessState(tmp_path / "w"),
+                                 trust=ledger.registry().log_key)
+    log.add_cosignatures(cosigned)
+    assert verify_ledger(ledger).extra["witnesses"]["cosigned_by"] == ["w2.example"]
+    assert verify_ledger(ledger).extra["witnesses"]["met"] is True
+    ledger.close()
+    assert json.dumps(report.to_json())
