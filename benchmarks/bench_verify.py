@@ -32,14 +32,19 @@ from ledger import Ledger, Signer
 from ledger import record as rec
 
 
-def build(db: Path, records: int) -> None:
-    signer = Signer.generate()
+def build(db: Path, records: int) -> Path:
+    """A ledger of `records` records; returns the path of its log key file."""
+    from ledger.keys import write_key_pair
+
+    signer, log_key = Signer.generate(), Signer.generate()
+    key_path, _ = write_key_pair(log_key, db.with_name(db.stem + "-log"))
     ledger = Ledger(str(db), create=True)
     ledger.init(origin="bench.example/verify", name="Bench", founder=signer, holder="Bench",
-                roles=["secretariat"], log_public=Signer.generate().public_bytes)
+                roles=["secretariat"], log_public=log_key.public_bytes)
     ledger_commands(ledger, signer, (records - 1) // 10, 10)
     ledger_commands(ledger, signer, (records - 1) % 10, 1)
     ledger.close()
+    return key_path
 
 
 def triples(db: Path) -> list[tuple[Ed25519PublicKey, bytes, bytes]]:

@@ -155,6 +155,39 @@ def export(bundle_file: str, size: int | None) -> None:
     click.echo(f"exported {plural(written, 'record')} with their checkpoint to {bundle_file}")
 
 
+def _print_findings(report: Any, what: str) -> None:
+    for finding in sorted(report.findings, key=lambda f: (f.position, f.reason)):
+        click.echo(finding.line())
+    click.echo(f"{plural(len(report.findings), 'finding')}: {what}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+@click.command("import")
+@click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--trust", required=True, metavar="VKEY", help="The log key's verifier key string, or a file.")
+def import_(bundle_file: str, trust: str) -> None:
+    """Build a verified replica from a bundle, in the (empty) database --db."""
+    from cli.tlog import _trust
+    from ledger.bundle import import_bundle
+
+    report = import_bundle(open_ledger(create=True), Path(bundle_file), _trust(trust))
+    if not report.ok:
+        _print_findings(report, "nothing imported")
+    click.echo(f"imported {plural(report.records, 'record')}, verified against {_trust(trust)[0]}")
+
+
+@click.command("sync")
+@click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False))
+def sync(bundle_file: str) -> None:
+    """Extend a replica from a newer bundle, after checking it against the replica's checkpoint."""
+    from ledger.bundle import sync_bundle
+
+    report, added = sync_bundle(open_ledger(), Path(bundle_file))
+    if not report.ok:
+        _print_findings(report, "the bundle does not extend this replica's history; nothing added")
+    click.echo(f"added {plural(added, 'record')}; the replica now holds {report.records}")
+
+
 @click.command("log")
 @click.option("--from", "start", type=click.IntRange(min=0), default=0, show_default=True, help="First position.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="How many records.")
@@ -214,4 +247,4 @@ def demo(directory: str) -> None:
     click.echo(f"try: ledger --db {Path(directory) / 'ledger.db'} log")
 
 
-COMMANDS = [init, verify, export, log, show, demo]
+COMMANDS = [init, verify, export, import_, sync, log, show, demo]

@@ -230,6 +230,40 @@ class Ledger(Application[UUID]):
         self._seen_position = context.last_position
         return result
 
+    def append_verified(self, raws: list[bytes], checkpoint_note: str) -> int:
+        """Copy already-verified records onto the end of this log (a replica), with
+        the checkpoint that covers them; all in one transaction."""
+        from eventsourcing.persistence import StoredEvent
+        from sqlalchemy import insert
+
+        from ledger import note
+        from ledger.store import checkpoint_table, cosignature_table
+
+        signed = note.parse(checkpoint_note)
+        checkpoint = note.parse_checkpoint(signed.text)
+        with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
+            lock_for_write(session)
+            last = last_position(session)
+            context = Sealing(checkpoint.origin, None, lambda _type: None, last_position=last)
+            with sealing(context):
+                for start in range(0, len(raws), 1000):
+                    records = [rec.parse(raw) for raw in raws[start:start + 1000]]
+                    self.recorder.insert_events([
+                        StoredEvent(originator_id=UUID(r.stream), originator_version=r.seq, topic=r.type, state=r.raw)
+                        for r in records
+                    ])
+            if context.tree != (checkpoint.size, checkpoint.root):
+                raise StoreError("the copied records do not hash to the checkpoint's root")
+            log_line = [s for s in signed.signatures if s.name == checkpoint.origin]
+            session.execute(insert(checkpoint_table).values(
+                size=checkpoint.size, root=checkpoint.root, note=note.Note(signed.text, tuple(log_line)).render()))
+            for s in signed.signatures:
+                if s.name != checkpoint.origin:
+                    session.execute(insert(cosignature_table).values(size=checkpoint.size, witness=s.name,
+                                                                     line=s.line()))
+        self._origin, self._registry = checkpoint.origin, None
+        return len(raws)
+
     def _checkpoint(self, session: Any, context: Sealing) -> None:
         if self.log_key is not None and context.tree is not None:
             from ledger.tlog import write_checkpoint

@@ -148,3 +148,38 @@ def _since(text: str, name: str, public: bytes, verifier: Verifier) -> note.Chec
 
 
 __all__ = ["MAGIC", "merkle", "verify_bundle", "write_bundle"]
+
+
+def bundle_records(path: Path) -> tuple[list[bytes], str]:
+    """The record lines and the checkpoint note of a (verified) bundle."""
+    _header, footer, count = _frame(path)
+    return [raw for _, raw in _records(path, count)], str(footer["checkpoint"])
+
+
+def import_bundle(ledger: Any, path: Path, trust: tuple[str, bytes]) -> Report:
+    """Build a verified replica in an empty ledger; returns the bundle's report."""
+    if ledger.size():
+        raise InvalidInputError("import needs an empty database; use 'ledger sync' to extend a replica")
+    report = verify_bundle(path, trust)
+    if report.ok:
+        raws, checkpoint = bundle_records(path)
+        ledger.append_verified(raws, checkpoint)
+    return report
+
+
+def sync_bundle(ledger: Any, path: Path) -> tuple[Report, int]:
+    """Extend a replica from a newer bundle, only if consistent with its latest checkpoint."""
+    from ledger.keys import parse_verifier_key
+    from ledger.tlog import TransparencyLog
+
+    name, _, public = parse_verifier_key(ledger.registry().log_key)
+    latest = TransparencyLog(ledger).checkpoint()
+    # Equal roots over the first `latest.size` records prove the bundle begins
+    # with exactly the records this replica already holds.
+    report = verify_bundle(path, (name, public), since=latest.note)
+    if not report.ok:
+        return report, 0
+    raws, checkpoint = bundle_records(path)
+    if len(raws) <= ledger.size():
+        return report, 0
+    return report, ledger.append_verified(raws[ledger.size():], checkpoint)

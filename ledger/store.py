@@ -40,8 +40,9 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    and_,
+    or_,
     text,
-    tuple_,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -94,7 +95,7 @@ class Sealing:
     """What the mapper needs to sign the events of one command."""
 
     origin: str
-    signer: Signer
+    signer: Signer | None  # None only when copying already-signed records (replicas)
     authorise: Callable[[str], None]
     last_position: int | None = None  # known under the write lock; None: ask the database
     tree: tuple[int, bytes] | None = None  # (size, root) after this command's records
@@ -126,6 +127,8 @@ class RecordMapper(Mapper[UUID]):
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         context = current_sealing()
+        if context.signer is None:
+            raise RuntimeError("a replica copies signed records; it cannot sign new ones")
         record_type = TYPE_OF_CLASS[type(domain_event)]
         context.authorise(record_type)
         data = {k: v for k, v in vars(domain_event).items() if k not in ENVELOPE}
@@ -218,12 +221,18 @@ cosignature_table = Table(
 
 def tree_nodes(session: Session, wanted: Any) -> dict[tuple[int, int], bytes]:
     """Fetch stored tree nodes by (level, idx), in one query."""
-    wanted = list(wanted)
-    if not wanted:
+    by_level: dict[int, list[int]] = {}
+    for level, idx in wanted:
+        by_level.setdefault(level, []).append(idx)
+    if not by_level:
         return {}
+    # One (level = L AND idx IN (...)) term per level, OR'ed: SQLite answers it
+    # with index searches; a row-value IN list would scan the whole table.
     rows = session.execute(
-        select(tree_table.c.level, tree_table.c.idx, tree_table.c.hash)
-        .where(tuple_(tree_table.c.level, tree_table.c.idx).in_(wanted))
+        select(tree_table.c.level, tree_table.c.idx, tree_table.c.hash).where(or_(*(
+            and_(tree_table.c.level == level, tree_table.c.idx.in_(sorted(set(idxs))))
+            for level, idxs in by_level.items()
+        )))
     ).all()
     return {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
 
