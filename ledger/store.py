@@ -36,12 +36,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     event,
     func,
     insert,
-    select,
-    and_,
     or_,
+    select,
     text,
 )
 from sqlalchemy.engine import Engine

@@ -72,3 +72,22 @@ def test_starting_your_own_ledger_works_as_written(tmp_path: Path) -> None:
         result = subprocess.run([*ledger_program(), *shlex.split(command)[1:]], capture_output=True, text=True,
                                 cwd=tmp_path, env=env, timeout=120)
         assert result.returncode == 0, f"{command}\n{result.stderr}"
+
+
+def test_the_audit_section_works_as_written(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    subprocess.run([*ledger_program(), "demo", "--dir", str(demo)], capture_output=True, check=True, cwd=ROOT)
+    program = ledger_program()
+    bindir = Path(program[0]).parent if len(program) == 1 else None
+    env = {**os.environ, "LEDGER_DB": "ledger.db", "PYTHONPATH": str(ROOT)}
+    if bindir is None:
+        pytest.skip("the ledger program is not installed as a script in this environment")
+    env["PATH"] = f"{bindir}:{env['PATH']}"
+    text = (ROOT / "README.md").read_text().split("## Audit without trusting the keeper", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```sh\n(.+?)\n```", text, re.S)
+    for line in block.splitlines():
+        command = line.split("  #")[0].strip()
+        result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=demo, env=env,
+                                timeout=120)
+        assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+    assert (demo / "proof.json").exists()
