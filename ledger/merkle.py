@@ -127,15 +127,13 @@ def root_of_data(leaves: Iterable[bytes]) -> bytes:
     """
     sha = hashlib.sha256
     peaks: list[bytes] = []
-    size = 0
-    for data in leaves:
+    for size, data in enumerate(leaves):
         node = sha(b"\x00" + data).digest()
         n = size
         while n & 1:
             node = sha(b"\x01" + peaks.pop() + node).digest()
             n >>= 1
         peaks.append(node)
-        size += 1
     return fold(peaks) if peaks else EMPTY_ROOT
 
 
