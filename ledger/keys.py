@@ -167,20 +167,10 @@ def verifier_key_string(name: str, public: bytes) -> str:
 
 
 def parse_verifier_key(text: str) -> tuple[str, bytes, bytes]:
-    """Parse a C2SP Ed25519 verifier key string into (name, key id, public key)."""
-    # The name may not contain '+', but base64 may: split on the first two only.
-    parts = text.strip().split("+", 2)
-    if len(parts) != 3:
-        raise InvalidInputError("verifier key must look like name+hex8+base64")
-    name, hex_id, b64 = parts
-    try:
-        kid = bytes.fromhex(hex_id)
-        blob = base64.b64decode(b64, validate=True)
-    except (ValueError, binascii.Error):
-        raise InvalidInputError("verifier key has a bad key id or base64 part") from None
-    if len(kid) != 4 or len(blob) != 33 or blob[0] != 0x01:
-        raise InvalidInputError("verifier key is not an Ed25519 (type 0x01) key")
-    public = blob[1:]
-    if note_key_id(name, public) != kid:
-        raise InvalidInputError("verifier key id does not match its name and key")
-    return name, kid, public
+    """Parse a C2SP Ed25519 (type 0x01) verifier key string into (name, key id, public key)."""
+    from ledger.note import parse_vkey  # the one parser of verifier key strings
+
+    name, type_byte, public = parse_vkey(text)
+    if type_byte != 0x01:
+        raise InvalidInputError("verifier key is not an Ed25519 (type 0x01) signing key")
+    return name, note_key_id(name, public), public
