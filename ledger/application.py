@@ -86,6 +86,7 @@ class Ledger(Application[UUID]):
         self._registry: Registry | None = None
         self._seen_position: int | None = None  # the log's last position when _registry was current
         self._batch_depth = 0
+        self._tree_peaks: tuple[int, list[bytes]] | None = None  # (last position, peaks) after our last write
         # The log key signs a checkpoint after every command, when the keeper
         # has it here (``LEDGER_LOG_KEY``); otherwise `ledger checkpoint` does.
         self.log_key = log_key
@@ -192,6 +193,7 @@ class Ledger(Application[UUID]):
                     self._batch_depth -= 1
         except BaseException:
             self._registry = None
+            self._tree_peaks = None
             raise
 
     def _run_once(self, signer: Signer, action: Callable[[Context], tuple[T, Sequence[Aggregate]]]) -> T:
@@ -200,6 +202,7 @@ class Ledger(Application[UUID]):
         except BaseException:
             # The action may have changed the cached registry before failing.
             self._registry = None
+            self._tree_peaks = None
             raise
 
     def _run_locked(self, signer: Signer, action: Callable[[Context], tuple[T, Sequence[Aggregate]]]) -> T:
@@ -223,11 +226,16 @@ class Ledger(Application[UUID]):
                 # command retiring its own signer is still signed validly.
                 _authorise(signer_info, record_type)
 
-            context = Sealing(self.origin, signer, authorise, last_position=last)
+            fresh = self._tree_peaks is not None and self._tree_peaks[0] == last
+            context = Sealing(self.origin, signer, authorise, last_position=last,
+                              peaks=self._tree_peaks[1] if fresh and self._tree_peaks else None,
+                              last_position_before=last)
             with sealing(context):
                 self.save(*aggregates)
             self._checkpoint(session, context)
         self._seen_position = context.last_position
+        if context.peaks is not None and context.last_position is not None:
+            self._tree_peaks = (context.last_position, context.peaks)
         return result
 
     def append_verified(self, raws: list[bytes], checkpoint_note: str) -> int:

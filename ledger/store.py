@@ -99,6 +99,8 @@ class Sealing:
     authorise: Callable[[str], None]
     last_position: int | None = None  # known under the write lock; None: ask the database
     tree: tuple[int, bytes] | None = None  # (size, root) after this command's records
+    peaks: list[bytes] | None = None  # the tree's peaks at last_position_before (if known), then after
+    last_position_before: int | None = None
     heads: dict[str, str | None] = field(default_factory=dict)
     sealed: list[rec.Record] = field(default_factory=list)
 
@@ -237,19 +239,26 @@ def tree_nodes(session: Session, wanted: Any) -> dict[tuple[int, int], bytes]:
     return {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
 
 
-def append_to_tree(session: Session, size_before: int, leaves: list[bytes]) -> tuple[int, bytes]:
-    """Add leaf data to the stored tree; return the new (size, root)."""
+def append_to_tree(session: Session, size_before: int, leaves: list[bytes],
+                   known_peaks: list[bytes] | None = None) -> tuple[int, bytes, list[bytes]]:
+    """Add leaf data to the stored tree; return the new (size, root, peaks).
+
+    ``known_peaks`` (the peaks after this writer's previous command, valid
+    when nobody has written since) saves reading them back.
+    """
     builder = merkle.RootBuilder()
-    peaks = merkle.range_nodes(0, size_before)
-    found = tree_nodes(session, peaks)
-    if len(found) != len(peaks):
-        raise StoreError("the Merkle tree is behind the log; run 'ledger checkpoint' to rebuild it")
-    builder.size, builder.peaks = size_before, [found[n] for n in peaks]
+    if known_peaks is None:
+        nodes = merkle.range_nodes(0, size_before)
+        found = tree_nodes(session, nodes)
+        if len(found) != len(nodes):
+            raise StoreError("the Merkle tree is behind the log; run 'ledger checkpoint' to rebuild it")
+        known_peaks = [found[n] for n in nodes]
+    builder.size, builder.peaks = size_before, list(known_peaks)
     rows = []
     for data in leaves:
         rows += [{"level": level, "idx": idx, "hash": h} for (level, idx), h in builder.add(merkle.leaf_hash(data))]
     session.execute(insert(tree_table), rows)
-    return builder.size, builder.root()
+    return builder.size, builder.root(), builder.peaks
 
 
 class LedgerRecorder(SQLAlchemyApplicationRecorder):
@@ -294,6 +303,8 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
         # Writers hold the write lock, so the last position cannot move under us.
         context = current_sealing()
         start = last_position(session) if context.last_position is None else context.last_position
+        if context.last_position_before is None:
+            context.last_position_before = start
         context.last_position = start + len(ids)
         session.execute(
             insert(log_table),
@@ -302,7 +313,9 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
                 for i, (nid, e) in enumerate(zip(ids, stored_events, strict=True))
             ],
         )
-        context.tree = append_to_tree(session, start + 1, [e.state for e in stored_events])
+        peaks = context.peaks if context.peaks is not None and context.last_position_before == start else None
+        size, root, context.peaks = append_to_tree(session, start + 1, [e.state for e in stored_events], peaks)
+        context.tree = (size, root)
         self._notify_channel(session)
         return ids
 
