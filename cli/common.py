@@ -75,7 +75,11 @@ def open_ledger(create: bool = False) -> Ledger:
     current = settings()
     if current.ledger is not None:
         return current.ledger  # type: ignore[no-any-return]
-    return Ledger(current.db, create=create, log_key=_log_key())
+    ledger = Ledger(current.db, create=create, log_key=_log_key())
+    from projections import views
+
+    views.attach(ledger)  # writing commands bring the views up to date in their own transaction
+    return ledger
 
 
 def _log_key() -> Signer | None:

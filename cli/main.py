@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli import apply, committee, covenant, dispute, fund, milestone, motion, tlog
+from cli import apply, committee, covenant, dispute, fund, milestone, motion, projections, tlog
 from cli import keys as keys_commands
 from cli import records as record_commands
 from cli.common import LedgerGroup, Settings
@@ -33,6 +33,8 @@ cli.add_command(tlog.checkpoint)
 cli.add_command(tlog.prove)
 cli.add_command(tlog.verify_proof)
 cli.add_command(tlog.witness)
+cli.add_command(projections.projections)
+cli.add_command(projections.audit)
 for group in (covenant.covenant, committee.committee, committee.meeting, motion.motion, fund.fund,
               milestone.milestone, dispute.dispute):
     cli.add_command(group)

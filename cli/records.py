@@ -236,7 +236,10 @@ def demo(directory: str) -> None:
 
     if settings().db:
         raise click.UsageError("the demo always makes its own SQLite ledger; use --dir, not --db")
+    from projections import views
+
     ledger, _paths = build_demo(Path(directory), echo=click.echo)
+    views.rebuild(ledger)
     report = verify_ledger(ledger)
     for finding in report.findings:
         click.echo(finding.line())

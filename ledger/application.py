@@ -87,6 +87,9 @@ class Ledger(Application[UUID]):
         self._seen_position: int | None = None  # the log's last position when _registry was current
         self._batch_depth = 0
         self._tree_peaks: tuple[int, list[bytes]] | None = None  # (last position, peaks) after our last write
+        # Read models that want to be updated in each command's own transaction
+        # (see projections.views.attach); called with the session after saving.
+        self.after_save: list[Callable[[Any], Any]] = []
         # The log key signs a checkpoint after every command, when the keeper
         # has it here (``LEDGER_LOG_KEY``); otherwise `ledger checkpoint` does.
         self.log_key = log_key
@@ -233,6 +236,8 @@ class Ledger(Application[UUID]):
             with sealing(context):
                 self.save(*aggregates)
             self._checkpoint(session, context)
+            for hook in self.after_save:
+                hook(session)
         self._seen_position = context.last_position
         if context.peaks is not None and context.last_position is not None:
             self._tree_peaks = (context.last_position, context.peaks)

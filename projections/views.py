@@ -1,0 +1,311 @@
+"""SQL read models rebuilt from the signed records.
+
+Views live in the ledger's own database (SQLite or PostgreSQL) and are pure
+derived data: ``ledger verify`` never reads them, and ``ledger projections
+rebuild`` can always recreate them.  Each view change is written together
+with the views' tracking position in one transaction, so a crash never
+leaves a view ahead of or behind its position.  A ledger with views attached
+(``attach``) updates them inside each writing command's own transaction.
+
+Views: ``view_keys`` (who holds each key), ``view_streams`` (readable refs),
+``view_audit`` (one row per record), ``view_motions`` (decisions register),
+``view_votes`` (every vote on record), ``view_funds`` (money per fund).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table, Text, delete, insert, select
+from sqlalchemy import update as sql_update
+
+from ledger import record as rec
+
+NAME = "views"
+metadata = MetaData()
+BIG = BigInteger().with_variant(Integer(), "sqlite")
+
+tracking = Table("view_tracking", metadata, Column("name", String(32), primary_key=True),
+                 Column("position", BIG, nullable=False))
+keys = Table("view_keys", metadata, Column("key_id", String(64), primary_key=True),
+             Column("holder", Text, nullable=False), Column("roles", Text, nullable=False),
+             Column("status", String(16), nullable=False))
+streams = Table("view_streams", metadata, Column("stream", String(36), primary_key=True),
+                Column("kind", String(32), nullable=False), Column("ref", Text, nullable=False))
+audit = Table("view_audit", metadata, Column("position", BIG, primary_key=True, autoincrement=False),
+              Column("at", String(27), nullable=False, index=True), Column("actor", String(64), nullable=False),
+              Column("holder", Text, nullable=False), Column("roles", Text, nullable=False),
+              Column("type", String(64), nullable=False, index=True), Column("summary", Text, nullable=False),
+              Column("stream", String(36), nullable=False, index=True), Column("seq", BIG, nullable=False),
+              Column("ref", Text, nullable=False), Column("event_hash", String(64), nullable=False))
+motions = Table("view_motions", metadata, Column("ref", String(32), primary_key=True),
+                Column("meeting", String(32), nullable=False), Column("committee", String(32), nullable=False),
+                Column("decision_class", String(40), nullable=False), Column("text", Text, nullable=False),
+                Column("status", String(16), nullable=False), Column("result", String(8), nullable=False),
+                Column("yes", Integer, nullable=False), Column("no", Integer, nullable=False),
+                Column("abstain", Integer, nullable=False), Column("present", Integer, nullable=False),
+                Column("seated", Integer, nullable=False), Column("rule", Text, nullable=False),
+                Column("explanation", Text, nullable=False), Column("dissents", Integer, nullable=False),
+                Column("decided_at", String(27), nullable=False))
+votes = Table("view_votes", metadata, Column("position", BIG, primary_key=True, autoincrement=False),
+              Column("motion", String(32), nullable=False, index=True), Column("member", String(64), nullable=False),
+              Column("holder", Text, nullable=False), Column("choice", String(8), nullable=False),
+              Column("on_behalf", Boolean, nullable=False))
+funds = Table("view_funds", metadata, Column("ref", String(32), primary_key=True),
+              Column("currency", String(3), nullable=False), Column("pledged", String(24), nullable=False),
+              Column("received", String(24), nullable=False), Column("matching_owed", String(24), nullable=False),
+              Column("allocated", String(24), nullable=False), Column("disbursed", String(24), nullable=False),
+              Column("balance", String(24), nullable=False))
+VIEWS = [keys, streams, audit, motions, votes, funds]
+
+
+# --- the audit trail: one pure function, used by the view and by --as-of ---------
+
+class AuditState:
+    """What the audit trail needs to remember while reading records in order."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, tuple[str, str]] = {}  # key id -> (holder, roles)
+        self.refs: dict[str, tuple[str, str]] = {}  # stream -> (kind, ref)
+
+    def row(self, position: int, record: rec.Record) -> dict[str, Any]:
+        data = record.data
+        if record.type == "ledger.genesis":
+            for entry in data.get("keys", []):
+                self.keys[entry["key_id"]] = (entry["holder"], ",".join(entry["roles"]))
+            self.refs[record.stream] = ("ledger", data.get("origin", ""))
+        elif record.type == "key.registered":
+            self.keys[data["key_id"]] = (data["holder"], ",".join(data["roles"]))
+        elif record.type == "key.roles_changed" and data.get("key_id") in self.keys:
+            self.keys[data["key_id"]] = (self.keys[data["key_id"]][0], ",".join(data["roles"]))
+        if "ref" in data and record.seq == 1:
+            self.refs[record.stream] = (record.type.split(".")[0], str(data["ref"]))
+        holder, roles = self.keys.get(record.actor, ("(unknown key)", ""))
+        ref = self.refs.get(record.stream, ("", ""))[1]
+        return {"position": position, "at": record.at, "actor": record.actor, "holder": holder, "roles": roles,
+                "type": record.type, "summary": summarise(record, ref, self.keys), "stream": record.stream,
+                "seq": record.seq, "ref": ref, "event_hash": record.event_hash}
+
+
+def summarise(record: rec.Record, ref: str, holders: dict[str, tuple[str, str]]) -> str:
+    """A readable line for a record: what happened, to what."""
+    data = record.data
+
+    def who(key: object) -> str:
+        return holders.get(str(key), (str(key)[:12], ""))[0]
+
+    kind = record.type.split(".", 1)[1].replace("_", " ")
+    if record.type == "motion.vote_cast":
+        return f"{who(data['member'])} voted {data['choice']} on {ref}" + (" (recorded by the secretariat)"
+                                                                         if data.get("on_behalf") else "")
+    if record.type == "motion.closed":
+        return f"{ref} {data['result']}: {data.get('explanation', '')}"
+    if record.type in ("fund.pledged", "fund.received"):
+        return f"{data['party']} {kind} {data['amount']} to {ref}"
+    if record.type in ("fund.allocated", "fund.disbursed", "fund.returned"):
+        return f"{data['allocation']} {kind} {data['amount']}" + (f" citing {data['decision']}"
+                                                                  if "decision" in data else "")
+    if record.type == "key.registered":
+        return f"key for {data['holder']} registered ({', '.join(data['roles'])})"
+    if "ref" in data and record.seq == 1:
+        return f"{data['ref']} {kind}"
+    return f"{ref or record.stream[:8]} {kind}".strip()
+
+
+def audit_rows(records: Iterable[tuple[int, rec.Record]]) -> Iterator[dict[str, Any]]:
+    state = AuditState()
+    for position, record in records:
+        yield state.row(position, record)
+
+
+# --- keeping the views current ------------------------------------------------------
+
+def create(engine: Any) -> None:
+    metadata.create_all(engine, checkfirst=True)
+
+
+def position(session: Any) -> int:
+    found = session.execute(select(tracking.c.position).where(tracking.c.name == NAME)).scalar()
+    return -1 if found is None else int(found)
+
+
+class Updater:
+    """Applies records, in order, to the view tables of one session."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.audit = AuditState()
+        for key_id, holder, roles in session.execute(select(keys.c.key_id, keys.c.holder, keys.c.roles)):
+            self.audit.keys[key_id] = (holder, roles)
+        for stream, kind, ref in session.execute(select(streams.c.stream, streams.c.kind, streams.c.ref)):
+            self.audit.refs[stream] = (kind, ref)
+
+    def apply(self, position: int, record: rec.Record) -> None:
+        before_keys, before_refs = dict(self.audit.keys), dict(self.audit.refs)
+        row = self.audit.row(position, record)
+        self.session.execute(insert(audit).values(**row))
+        for key_id, (holder, roles) in self.audit.keys.items():
+            if before_keys.get(key_id) != (holder, roles):
+                self.session.execute(delete(keys).where(keys.c.key_id == key_id))
+                self.session.execute(insert(keys).values(key_id=key_id, holder=holder, roles=roles, status="active"))
+        if record.type in ("key.retired", "key.revoked"):
+            status = "retired" if record.type == "key.retired" else "revoked"
+            self.session.execute(sql_update(keys).where(keys.c.key_id == record.data["key_id"]).values(status=status))
+        for stream, (kind, ref) in self.audit.refs.items():
+            if stream not in before_refs:
+                self.session.execute(insert(streams).values(stream=stream, kind=kind, ref=ref))
+        handler = HANDLERS.get(record.type)
+        if handler:
+            handler(self, position, record, row["ref"])
+
+    def finish(self, last: int) -> None:
+        if self.session.execute(select(tracking.c.name).where(tracking.c.name == NAME)).first():
+            self.session.execute(sql_update(tracking).where(tracking.c.name == NAME).values(position=last))
+        else:
+            self.session.execute(insert(tracking).values(name=NAME, position=last))
+
+
+def _motion_proposed(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    d = record.data
+    u.session.execute(insert(motions).values(
+        ref=d["ref"], meeting=d["meeting"], committee="", decision_class=d["decision_class"], text=d["text"],
+        status="proposed", result="", yes=0, no=0, abstain=0, present=0, seated=0, rule="", explanation="",
+        dissents=0, decided_at=""))
+
+
+def _motion_status(status: str) -> Callable[[Updater, int, rec.Record, str], None]:
+    def handler(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+        u.session.execute(sql_update(motions).where(motions.c.ref == ref).values(status=status))
+    return handler
+
+
+def _vote_opened(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    d = record.data
+    u.session.execute(sql_update(motions).where(motions.c.ref == ref).values(
+        status="voting", committee=d["committee"], rule=json.dumps(d["rule"], sort_keys=True),
+        present=len(d["present"]), seated=len(d["seated"])))
+
+
+def _vote_cast(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    d = record.data
+    u.session.execute(insert(votes).values(position=position, motion=ref, member=d["member"],
+                                           holder=u.audit.keys.get(d["member"], ("?", ""))[0],
+                                           choice=d["choice"], on_behalf=bool(d["on_behalf"])))
+
+
+def _closed(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    d = record.data
+    tally = d["tally"]
+    u.session.execute(sql_update(motions).where(motions.c.ref == ref).values(
+        status="closed", result=d["result"], yes=tally["yes"], no=tally["no"], abstain=tally["abstain"],
+        present=tally["present"], seated=tally["seated"], explanation=d["explanation"], decided_at=record.at))
+
+
+def _dissent(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    u.session.execute(sql_update(motions).where(motions.c.ref == ref).values(dissents=motions.c.dissents + 1))
+
+
+# How each money record moves the fund's figures: (column, sign) pairs.
+FUND_MOVES: dict[str, list[tuple[str, int]]] = {
+    "fund.pledged": [("pledged", 1)],
+    "fund.received": [("received", 1), ("balance", 1)],
+    "fund.allocated": [("allocated", 1), ("balance", -1)],
+    "fund.disbursed": [("disbursed", 1)],
+    "fund.returned": [("allocated", -1), ("balance", 1)],
+}
+
+
+def _fund(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    row = u.session.execute(select(funds).where(funds.c.ref == ref)).mappings().first()
+    if row is None:
+        return
+    amount = Decimal(record.data["amount"])
+    values = {column: str(Decimal(row[column]) + sign * amount) for column, sign in FUND_MOVES[record.type]}
+    if record.type == "fund.received":
+        owed = sum((Decimal(v) for v in record.data.get("matching", {}).values()), Decimal(0))
+        values["matching_owed"] = str(Decimal(row["matching_owed"]) + owed)
+    u.session.execute(sql_update(funds).where(funds.c.ref == ref).values(**values))
+
+
+def _fund_established(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    zero = "0"
+    u.session.execute(insert(funds).values(ref=record.data["ref"], currency=record.data["currency"], pledged=zero,
+                                           received=zero, matching_owed=zero, allocated=zero, disbursed=zero,
+                                           balance=zero))
+
+
+HANDLERS: dict[str, Callable[[Updater, int, rec.Record, str], None]] = {
+    "motion.proposed": _motion_proposed,
+    "motion.seconded": _motion_status("seconded"),
+    "motion.withdrawn": _motion_status("withdrawn"),
+    "motion.vote_opened": _vote_opened,
+    "motion.vote_cast": _vote_cast,
+    "motion.closed": _closed,
+    "motion.dissent_attached": _dissent,
+    "fund.established": _fund_established,
+    **dict.fromkeys(FUND_MOVES, _fund),
+}
+
+
+def catch_up(ledger: Any, session: Any, progress: Callable[[int], None] | None = None) -> int:
+    """Apply every record after the views' position, in this session's transaction."""
+    start = position(session) + 1
+    updater = Updater(session)
+    applied = 0
+    while True:
+        batch = ledger.read(start + applied, 1000)
+        for pos, record in batch:
+            updater.apply(pos, record)
+        applied += len(batch)
+        if progress and batch:
+            progress(len(batch))
+        if len(batch) < 1000:
+            break
+    if applied:
+        updater.finish(start + applied - 1)
+    return applied
+
+
+def attach(ledger: Any) -> None:
+    """Keep the views current inside every writing command's transaction."""
+    create(ledger.factory.datastore.engine)
+    ledger.after_save.append(lambda session: catch_up(ledger, session))
+
+
+def rebuild(ledger: Any, progress: Callable[[int], None] | None = None) -> int:
+    """Drop and rebuild every view from the records."""
+    engine = ledger.factory.datastore.engine
+    metadata.drop_all(engine, tables=[*VIEWS, tracking], checkfirst=True)
+    create(engine)
+    with ledger.recorder.transaction(commit=True) as session:
+        return catch_up(ledger, session, progress)
+
+
+def digest(ledger: Any) -> dict[str, str]:
+    """A content digest per view: identical after an incremental run and a rebuild."""
+    out = {}
+    with ledger.recorder.transaction(commit=False) as session:
+        for table in VIEWS:
+            order = list(table.primary_key.columns)
+            h = hashlib.sha256()
+            for row in session.execute(select(table).order_by(*order)).mappings():
+                h.update(json.dumps({k: _plain(v) for k, v in row.items()}, sort_keys=True).encode() + b"\n")
+            out[table.name] = h.hexdigest()
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return bool(value) if isinstance(value, bool) else value
+
+
+def status(ledger: Any) -> dict[str, int]:
+    with ledger.recorder.transaction(commit=False) as session:
+        try:
+            pos = position(session)
+        except Exception:
+            pos = -1
+    return {"position": pos, "log_size": ledger.size()}

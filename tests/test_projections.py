@@ -1,0 +1,118 @@
+"""Read models: incremental equals rebuilt, crashes leave them consistent, --as-of equals truncation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from ledger import Ledger, Signer
+from ledger import commands as c
+from ledger.demo import PEOPLE, found_partnership
+from projections import views
+from tests.helpers import drop_guards, snapshot
+
+
+def test_incremental_views_equal_a_rebuild(db_url: str, open_ledgers: list[Ledger]) -> None:
+    ledger = Ledger(db_url, create=True)
+    open_ledgers.append(ledger)
+    views.attach(ledger)  # kept current by every command, one transaction each
+    signers = {stem: Signer.generate() for stem, _, _ in PEOPLE}
+    found_partnership(ledger, signers, Signer.generate(), lambda _t: None)
+    assert views.status(ledger) == {"position": ledger.size() - 1, "log_size": ledger.size()}
+    incremental = views.digest(ledger)
+    assert views.rebuild(ledger) == ledger.size()
+    assert views.digest(ledger) == incremental
+
+
+def test_the_views_say_what_the_records_say(tmp_path: Path) -> None:
+    ledger = Ledger(str(tmp_path / "l.db"), create=True)
+    views.attach(ledger)
+    found_partnership(ledger, {stem: Signer.generate() for stem, _, _ in PEOPLE}, Signer.generate(),
+                      lambda _t: None)
+    from sqlalchemy import select
+
+    with ledger.recorder.transaction(commit=False) as session:
+        motion = session.execute(select(views.motions).where(views.motions.c.ref == "M-3")).mappings().one()
+        fund = session.execute(select(views.funds).where(views.funds.c.ref == "F-1")).mappings().one()
+        m3_votes = session.execute(select(views.votes).where(views.votes.c.motion == "M-3")).mappings().all()
+    assert (motion["result"], motion["yes"], motion["no"], motion["dissents"]) == ("fail", 2, 2, 1)
+    assert [v["on_behalf"] for v in m3_votes].count(True) == 1
+    assert (fund["received"], fund["allocated"], fund["disbursed"], fund["balance"], fund["matching_owed"]) == (
+        "55000.00", "40000.00", "25000.00", "15000.00", "15000.00")
+    ledger.close()
+
+
+def test_a_crash_between_view_and_tracking_writes_leaves_everything_consistent(tmp_path: Path) -> None:
+    ledger = Ledger(str(tmp_path / "l.db"), create=True)
+    views.attach(ledger)
+    signers = {stem: Signer.generate() for stem, _, _ in PEOPLE}
+    found_partnership(ledger, signers, Signer.generate(), lambda _t: None)
+    before, digest = snapshot(ledger), views.digest(ledger)
+
+    original = views.Updater.finish
+
+    def crash(self: views.Updater, last: int) -> None:
+        raise OSError("power cut after the view rows, before the tracking row")
+
+    views.Updater.finish = crash  # type: ignore[method-assign]
+    try:
+        with pytest.raises(OSError, match="power cut"):
+            c.attach_dissent(ledger, signers["party"], "M-1", "Lost in the crash.")
+    finally:
+        views.Updater.finish = original  # type: ignore[method-assign]
+    assert snapshot(ledger) == before  # the records were rolled back with the views
+    assert views.digest(ledger) == digest
+    assert views.status(ledger)["position"] == ledger.size() - 1
+    c.attach_dissent(ledger, signers["party"], "M-1", "After the restart.")
+    assert views.status(ledger)["position"] == ledger.size() - 1
+    ledger.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("asof") / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(directory)], catch_exceptions=False)
+    assert result.exit_code == 0
+    return directory
+
+
+def audit_json(db: Path, *args: str) -> list[dict[str, object]]:
+    result = CliRunner().invoke(cli, ["--db", str(db), "audit", "--limit", "1000", "--json", *args],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    records: list[dict[str, object]] = json.loads(result.stdout)["records"]
+    return records
+
+
+@pytest.mark.parametrize("position", [0, 7, 40, 77])
+def test_as_of_equals_the_ledger_truncated_at_that_position(demo: Path, tmp_path: Path, position: int) -> None:
+    truncated = tmp_path / "truncated.db"
+    shutil.copy(demo / "ledger.db", truncated)
+    drop_guards(truncated)
+    with sqlite3.connect(truncated) as conn:
+        nid = conn.execute("SELECT notification_id FROM ledger_log WHERE position = ?", (position,)).fetchone()[0]
+        conn.execute("DELETE FROM ledger_events WHERE id > ?", (nid,))
+        conn.execute("DELETE FROM ledger_log WHERE position > ?", (position,))
+    as_of = audit_json(demo / "ledger.db", "--as-of", str(position))
+    assert as_of == audit_json(truncated)
+    assert as_of[-1]["position"] == position
+    by_hash = audit_json(demo / "ledger.db", "--as-of", str(as_of[-1]["event_hash"]))
+    assert by_hash == as_of
+
+
+def test_as_of_a_time_and_filters(demo: Path) -> None:
+    everything = audit_json(demo / "ledger.db")
+    moment = str(everything[50]["at"])
+    assert audit_json(demo / "ledger.db", "--as-of", moment)[-1]["at"] <= moment
+    votes = audit_json(demo / "ledger.db", "--type", "motion.vote_cast", "--ref", "M-3")
+    assert len(votes) == 4
+    assert all("on M-3" in str(v["summary"]) for v in votes)
+    bad = CliRunner().invoke(cli, ["--db", str(demo / "ledger.db"), "audit", "--as-of", "yesterday-ish"])
+    assert bad.exit_code == 1
+    assert bad.stderr == "error: --as-of 'yesterday-ish' is not a position, an event hash or a time\n"
