@@ -57,6 +57,8 @@ from ledger.store import (
 from ledger.types import CREATED_TYPE
 
 T = TypeVar("T")
+CONFLICT_MESSAGE = ("another writer was changing the ledger at the same time; "
+                    "nothing was written, try the command again")
 ATTEMPTS = 5
 PAGE = 1000
 
@@ -354,10 +356,7 @@ class Ledger(Application[UUID]):
                 if not _is_conflict(exc):
                     raise StoreError(f"database error: {_first_line(exc)}") from None
                 if number == ATTEMPTS:
-                    raise ConflictError(
-                        "another writer was changing the ledger at the same time; "
-                        "nothing was written, try the command again"
-                    ) from None
+                    raise ConflictError(CONFLICT_MESSAGE) from None
                 time.sleep(0.05 * number)
         raise AssertionError("unreachable")
 

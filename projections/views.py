@@ -272,7 +272,18 @@ def catch_up(ledger: Any, session: Any, progress: Callable[[int], None] | None =
 
 def attach(ledger: Any) -> None:
     """Keep the views current inside every writing command's transaction."""
-    create(ledger.factory.datastore.engine)
+    import sqlalchemy.exc
+
+    from ledger.application import CONFLICT_MESSAGE
+    from ledger.errors import ConflictError
+
+    try:
+        create(ledger.factory.datastore.engine)
+    except sqlalchemy.exc.OperationalError as exc:
+        # Creating the view tables waits for the write lock like any writer.
+        if "locked" in str(exc).lower() or "lock timeout" in str(exc).lower():
+            raise ConflictError(CONFLICT_MESSAGE) from None
+        raise
     ledger.after_save.append(lambda session: catch_up(ledger, session))
 
 

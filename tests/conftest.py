@@ -17,7 +17,7 @@ from ledger import Ledger, Signer
 
 VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
 PG_ADMIN_URL = os.environ.get("LEDGER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-PG_TEST_DB = "ledger_pytest"
+PG_TEST_DB = f"ledger_pytest_{os.getpid()}"  # one per test session: runs may overlap
 ORIGIN = "ledger.example.org/test-partnership"
 
 
@@ -27,7 +27,7 @@ def _pg_url_for(database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> str:
+def pg_server() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session; skip (or fail in CI) if none."""
     try:
         import psycopg
@@ -40,7 +40,11 @@ def pg_server() -> str:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI but unreachable: {exc}")
         pytest.skip(f"no PostgreSQL server: {exc}")
-    return _pg_url_for(PG_TEST_DB)
+    yield _pg_url_for(PG_TEST_DB)
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)")
 
 
 def reset_pg(url: str) -> None:
