@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.common import json_option, key_option, open_ledger, show, signer_and_ledger
+from cli.common import as_of_option, as_of_point, json_option, key_option, open_ledger, show, signer_and_ledger
 
 MEMBER_HELP = "A member: holder name, key id or key id prefix."
 
@@ -74,13 +74,15 @@ def vacate(ref: str, member: str, reason: str, key_path: str | None) -> None:
 
 @committee.command("show")
 @click.argument("ref", default="K-1")
+@as_of_option
 @json_option
-def show_committee(ref: str, as_json: bool) -> None:
+def show_committee(ref: str, as_of: str | None, as_json: bool) -> None:
     """Show committee REF: seats, rotation, meetings held."""
     from ledger.domain.committee import Committee
     from projections.describe import describe, load
 
-    show(describe(load(open_ledger(), Committee, ref)), as_json)
+    ledger = open_ledger()
+    show(describe(load(ledger, Committee, ref, as_of_point(ledger, as_of)[0])), as_json)
 
 
 @click.group()
@@ -179,10 +181,12 @@ def minutes(ref: str, decision: str, digest: str, key_path: str | None) -> None:
 
 @meeting.command("show")
 @click.argument("ref")
+@as_of_option
 @json_option
-def show_meeting(ref: str, as_json: bool) -> None:
+def show_meeting(ref: str, as_of: str | None, as_json: bool) -> None:
     """Show meeting REF: chair, agenda, attendance, conflicts, minutes."""
     from ledger.domain.committee import Meeting
     from projections.describe import describe, load
 
-    show(describe(load(open_ledger(), Meeting, ref)), as_json)
+    ledger = open_ledger()
+    show(describe(load(ledger, Meeting, ref, as_of_point(ledger, as_of)[0])), as_json)

@@ -186,3 +186,22 @@ def _no_float(text: str) -> Any:
     from ledger.errors import InvalidInputError
 
     raise InvalidInputError(f"{text} is a float; write amounts and fractions as strings")
+
+
+def as_of_option(func: Any) -> Any:
+    return click.option(
+        "--as-of", "as_of", default=None, metavar="POSITION|EVENT_HASH|TIME",
+        help="Answer as the ledger stood then: a log position, an event hash, or a time.",
+    )(func)
+
+
+def as_of_point(ledger: Any, as_of: str | None) -> tuple[int | None, Any]:
+    """(log position, moment) for --as-of; (None, now) without it."""
+    from datetime import UTC, datetime
+
+    if as_of is None:
+        return None, datetime.now(UTC)
+    from projections.history import resolve_as_of
+
+    position = resolve_as_of(ledger, as_of)
+    return position, ledger.record_at(position).moment

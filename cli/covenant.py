@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from cli.common import (
+    as_of_option,
+    as_of_point,
     emit_json,
     json_option,
     key_option,
@@ -108,13 +110,15 @@ def terminate(ref: str, decision: str, reason: str, key_path: str | None) -> Non
 @covenant.command("show")
 @click.argument("ref", default="C-1")
 @click.option("--version", "version", type=click.IntRange(min=1), help="Show the clauses of this version.")
+@as_of_option
 @json_option
-def show_covenant(ref: str, version: int | None, as_json: bool) -> None:
+def show_covenant(ref: str, version: int | None, as_of: str | None, as_json: bool) -> None:
     """Show covenant REF (default C-1) as it stands: parties, status, clauses, rules."""
     from ledger.domain.covenant import Covenant
     from projections.describe import describe, load
 
-    found = load(open_ledger(), Covenant, ref)
+    ledger = open_ledger()
+    found = load(ledger, Covenant, ref, as_of_point(ledger, as_of)[0])
     body = describe(found)
     body.pop("versions", None)
     number = version or found.clause_version
@@ -130,13 +134,15 @@ def show_covenant(ref: str, version: int | None, as_json: bool) -> None:
 @click.argument("ref")
 @click.argument("old", type=click.IntRange(min=1))
 @click.argument("new", type=click.IntRange(min=1))
+@as_of_option
 @json_option
-def diff(ref: str, old: int, new: int, as_json: bool) -> None:
+def diff(ref: str, old: int, new: int, as_of: str | None, as_json: bool) -> None:
     """Clause-by-clause differences between versions OLD and NEW of covenant REF."""
     from ledger.domain.covenant import Covenant
     from projections.describe import load
 
-    changes = load(open_ledger(), Covenant, ref).diff(old, new)
+    ledger = open_ledger()
+    changes = load(ledger, Covenant, ref, as_of_point(ledger, as_of)[0]).diff(old, new)
     if as_json:
         emit_json({"covenant": ref.upper(), "from": old, "to": new, "changes": changes})
         return

@@ -7,7 +7,17 @@ from typing import Any
 
 import click
 
-from cli.common import emit_json, json_option, key_option, open_ledger, show, signer_and_ledger, table
+from cli.common import (
+    as_of_option,
+    as_of_point,
+    emit_json,
+    json_option,
+    key_option,
+    open_ledger,
+    show,
+    signer_and_ledger,
+    table,
+)
 
 
 @click.group()
@@ -107,41 +117,43 @@ def assign(ref: str, assignee: str, capacity: str, key_path: str | None) -> None
 
 @dispute.command("show")
 @click.argument("ref")
+@as_of_option
 @json_option
-def show_dispute(ref: str, as_json: bool) -> None:
+def show_dispute(ref: str, as_of: str | None, as_json: bool) -> None:
     """Show dispute REF: stage, parties, contested records, findings, deadlines."""
-    from datetime import UTC, datetime
 
     from ledger.domain.covenant import Covenant
     from ledger.domain.dispute import Dispute
     from projections.describe import describe, load
 
     ledger = open_ledger()
-    found = load(ledger, Dispute, ref)
-    covenant = load(ledger, Covenant, found.covenant)
+    position, moment = as_of_point(ledger, as_of)
+    found = load(ledger, Dispute, ref, position)
+    covenant = load(ledger, Covenant, found.covenant, position)
     body = describe(found)
     body["deadlines"] = found.deadlines(covenant)
-    body["overdue"] = found.overdue(covenant, datetime.now(UTC))
+    body["overdue"] = found.overdue(covenant, moment)
     show(body, as_json)
 
 
 @dispute.command("list")
+@as_of_option
 @json_option
-def list_disputes(as_json: bool) -> None:
+def list_disputes(as_of: str | None, as_json: bool) -> None:
     """Every dispute with its stage, deadlines and what is overdue."""
-    from datetime import UTC, datetime
 
     from ledger.domain.covenant import Covenant
     from ledger.domain.dispute import Dispute
     from projections.describe import load, refs
 
     ledger = open_ledger()
+    position, moment = as_of_point(ledger, as_of)
     rows = []
-    for ref in refs(ledger, Dispute):
-        found = load(ledger, Dispute, ref)
-        covenant = load(ledger, Covenant, found.covenant)
+    for ref in refs(ledger, Dispute, position):
+        found = load(ledger, Dispute, ref, position)
+        covenant = load(ledger, Covenant, found.covenant, position)
         rows.append({"ref": ref, "stage": found.stage, "complainant": found.complainant["name"],
-                     **found.deadlines(covenant), "overdue": found.overdue(covenant, datetime.now(UTC))})
+                     **found.deadlines(covenant), "overdue": found.overdue(covenant, moment)})
     if as_json:
         emit_json({"disputes": rows})
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.common import json_option, key_option, open_ledger, show, signer_and_ledger
+from cli.common import as_of_option, as_of_point, json_option, key_option, open_ledger, show, signer_and_ledger
 
 EVIDENCE_HELP = "SHA-256 digest (64 hex digits) of the evidence document."
 
@@ -112,13 +112,15 @@ def return_funds(ref: str, allocation: str, amount: str, reason: str, key_path: 
 
 @fund.command("show")
 @click.argument("ref", default="F-1")
+@as_of_option
 @json_option
-def show_fund(ref: str, as_json: bool) -> None:
+def show_fund(ref: str, as_of: str | None, as_json: bool) -> None:
     """Show fund REF: pledges, receipts, matching, allocations, balance."""
     from ledger.domain.funding import Fund
     from projections.describe import describe, load
 
-    found = load(open_ledger(), Fund, ref)
+    ledger = open_ledger()
+    found = load(ledger, Fund, ref, as_of_point(ledger, as_of)[0])
     body = describe(found)
     body["balance"] = found.fmt(found.balance())
     show(body, as_json)

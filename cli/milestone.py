@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import click
 
-from cli.common import emit_json, json_option, key_option, open_ledger, show, signer_and_ledger, table
+from cli.common import (
+    as_of_option,
+    as_of_point,
+    emit_json,
+    json_option,
+    key_option,
+    open_ledger,
+    show,
+    signer_and_ledger,
+    table,
+)
 
 
 @click.group()
@@ -64,29 +74,32 @@ def evaluate(ref: str, assessment: str, key_path: str | None) -> None:
 
 @milestone.command("show")
 @click.argument("ref")
+@as_of_option
 @json_option
-def show_milestone(ref: str, as_json: bool) -> None:
+def show_milestone(ref: str, as_of: str | None, as_json: bool) -> None:
     """Show milestone REF with its reports, evaluations and derived status."""
     from ledger.domain.milestone import Milestone
     from projections.describe import describe, load
 
-    show(describe(load(open_ledger(), Milestone, ref)), as_json)
+    ledger = open_ledger()
+    position, moment = as_of_point(ledger, as_of)
+    show(describe(load(ledger, Milestone, ref, position), moment.date()), as_json)
 
 
 @milestone.command("list")
+@as_of_option
 @json_option
-def list_milestones(as_json: bool) -> None:
+def list_milestones(as_of: str | None, as_json: bool) -> None:
     """Every milestone with its latest value and derived status."""
-    from datetime import UTC, datetime
-
     from ledger.domain.milestone import Milestone
     from projections.describe import load, refs
 
     ledger = open_ledger()
-    today = datetime.now(UTC).date()
+    position, moment = as_of_point(ledger, as_of)
+    today = moment.date()
     rows = []
-    for ref in refs(ledger, Milestone):
-        found = load(ledger, Milestone, ref)
+    for ref in refs(ledger, Milestone, position):
+        found = load(ledger, Milestone, ref, position)
         latest = found.reports[-1]["value"] if found.reports else None
         rows.append({"ref": ref, "title": found.title, "baseline": found.baseline, "target": found.target,
                      "latest": latest, "deadline": found.deadline, "status": found.status(today)})

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import click
 
-from cli.common import emit_json, json_option, key_option, open_ledger, read_data_file, show, signer_and_ledger, table
+from cli.common import (
+    as_of_option,
+    as_of_point,
+    emit_json,
+    json_option,
+    key_option,
+    open_ledger,
+    read_data_file,
+    show,
+    signer_and_ledger,
+    table,
+)
 
 MEMBER_HELP = "Record it on behalf of this member (secretariat only): holder name or key id."
 
@@ -128,26 +139,30 @@ def dissent(ref: str, statement: str, member: str | None, key_path: str | None) 
 
 @motion.command("show")
 @click.argument("ref")
+@as_of_option
 @json_option
-def show_motion(ref: str, as_json: bool) -> None:
+def show_motion(ref: str, as_of: str | None, as_json: bool) -> None:
     """Show motion REF with its votes, tally, result and statements."""
     from ledger.domain.motion import Motion
     from projections.describe import describe, load
 
-    show(describe(load(open_ledger(), Motion, ref)), as_json)
+    ledger = open_ledger()
+    show(describe(load(ledger, Motion, ref, as_of_point(ledger, as_of)[0])), as_json)
 
 
 @motion.command("list")
+@as_of_option
 @json_option
-def list_motions(as_json: bool) -> None:
+def list_motions(as_of: str | None, as_json: bool) -> None:
     """Every motion with its class, status and result."""
     from ledger.domain.motion import Motion
     from projections.describe import load, refs
 
     ledger = open_ledger()
+    position, _ = as_of_point(ledger, as_of)
     rows = []
-    for ref in refs(ledger, Motion):
-        found = load(ledger, Motion, ref)
+    for ref in refs(ledger, Motion, position):
+        found = load(ledger, Motion, ref, position)
         rows.append({"ref": ref, "meeting": found.meeting, "item": found.item, "class": found.decision_class,
                      "status": found.status, "result": found.result, "text": found.text})
     if as_json:

@@ -35,34 +35,67 @@ def plain(value: Any) -> Any:
     return value
 
 
-def load(ledger: Ledger, cls: type[LedgerAggregate], ref: str) -> Any:
+def load(ledger: Ledger, cls: type[LedgerAggregate], ref: str, as_of: int | None = None) -> Any:
+    """The object as it stands, or as it stood at log position ``as_of``.
+
+    Reads only the object's own stream (up to its version at that point), so
+    the cost grows with the stream, not with the ledger.
+    """
     from eventsourcing.application import AggregateNotFoundError
 
+    sid = stream_id(ledger.origin, cls.KIND, ref.strip().upper())
+    version = None if as_of is None else version_at(ledger, sid, as_of)
+    if as_of is not None and version is None:
+        raise NotFoundError(f"{cls.KIND} {ref} did not exist yet at position {as_of}")
     try:
-        return ledger.repository.get(stream_id(ledger.origin, cls.KIND, ref.strip().upper()))
+        return ledger.repository.get(sid, version=version)
     except AggregateNotFoundError:
         raise NotFoundError(f"{cls.KIND} {ref} does not exist") from None
 
 
-def describe(aggregate: Any) -> dict[str, Any]:
+def version_at(ledger: Ledger, sid: UUID, position: int) -> int | None:
+    """The stream's last seq at or before a log position (None: not yet created)."""
+    from sqlalchemy import func, select
+
+    from ledger.store import log_table
+
+    events = ledger.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+    with ledger.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
+        nid = session.execute(select(log_table.c.notification_id).where(log_table.c.position == position)).scalar()
+        if nid is None:
+            raise NotFoundError(f"there is no record at position {position}")
+        found = session.execute(select(func.max(events.c.originator_version)).where(
+            events.c.originator_id == sid, events.c.id <= nid)).scalar()
+    return None if found is None else int(found)
+
+
+def describe(aggregate: Any, today: date | None = None) -> dict[str, Any]:
     out = {"stream": str(aggregate.id), "seq": aggregate.version}
     for key, value in vars(aggregate).items():
         if not key.startswith("_") and key not in HIDDEN:
             out[key] = plain(value)
     if hasattr(aggregate, "status") and callable(aggregate.status):
-        out["status"] = aggregate.status(datetime.now(UTC).date())
+        out["status"] = aggregate.status(today or datetime.now(UTC).date())
     return out
 
 
-def refs(ledger: Ledger, cls: type[LedgerAggregate]) -> list[str]:
-    """Every ref of a kind, in creation order."""
+def refs(ledger: Ledger, cls: type[LedgerAggregate], as_of: int | None = None) -> list[str]:
+    """Every ref of a kind, in creation order (created at or before ``as_of``)."""
     from ledger import record as rec
 
     topic = CREATED_TYPE[cls.KIND]
     out = []
     start = None
+    stop = None
+    if as_of is not None:
+        from sqlalchemy import select
+
+        from ledger.store import log_table
+
+        with ledger.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
+            stop = session.execute(select(log_table.c.notification_id).where(log_table.c.position == as_of)).scalar()
     while True:
-        batch = ledger.recorder.select_notifications(start=start, limit=500, topics=[topic])
+        batch = ledger.recorder.select_notifications(start=start, limit=500, stop=stop, topics=[topic])
         out += [str(rec.parse(n.state).data["ref"]) for n in batch]
         if len(batch) < 500:
             return out

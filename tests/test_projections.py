@@ -116,3 +116,25 @@ def test_as_of_a_time_and_filters(demo: Path) -> None:
     bad = CliRunner().invoke(cli, ["--db", str(demo / "ledger.db"), "audit", "--as-of", "yesterday-ish"])
     assert bad.exit_code == 1
     assert bad.stderr == "error: --as-of 'yesterday-ish' is not a position, an event hash or a time\n"
+
+
+def run_json(db: Path, *args: str) -> object:
+    result = CliRunner().invoke(cli, ["--db", str(db), *args, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("position", [45, 60, 90])  # M-2 (the newest object queried) exists from ~35
+@pytest.mark.parametrize("command", [["motion", "list"], ["motion", "show", "M-2"], ["fund", "show", "F-1"],
+                                     ["covenant", "show", "C-1"], ["committee", "show", "K-1"]])
+def test_every_query_as_of_equals_the_truncated_ledger(demo: Path, tmp_path: Path, position: int,
+                                                      command: list[str]) -> None:
+    truncated = tmp_path / "truncated.db"
+    shutil.copy(demo / "ledger.db", truncated)
+    drop_guards(truncated)
+    with sqlite3.connect(truncated) as conn:
+        nid = conn.execute("SELECT notification_id FROM ledger_log WHERE position = ?", (position,)).fetchone()[0]
+        conn.execute("DELETE FROM ledger_events WHERE id > ?", (nid,))
+        conn.execute("DELETE FROM ledger_log WHERE position > ?", (position,))
+    expected = run_json(truncated, *command)
+    assert run_json(demo / "ledger.db", *command, "--as-of", str(position)) == expected
