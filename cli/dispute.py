@@ -136,6 +136,32 @@ def show_dispute(ref: str, as_of: str | None, as_json: bool) -> None:
     show(body, as_json)
 
 
+@dispute.command("replay")
+@click.argument("ref")
+@click.option("--step", "interactive", is_flag=True, help="Step through the timeline one record at a time.")
+@json_option
+def replay(ref: str, interactive: bool, as_json: bool) -> None:
+    """Replay dispute REF: its records and every record it contests, with what the signer could see.
+
+    JSON: {"dispute", "stage", "grounds", "contested", "steps": [{"position", "at", "type", "ref",
+    "signed_by", "roles", "key_id", "event_hash", "summary", "part", "context", "changed"}]}.
+    """
+    import sys
+
+    from projections.replay import render, timeline
+
+    body = timeline(open_ledger(), ref.upper())
+    if as_json:
+        emit_json(body)
+        return
+    click.echo(f"{body['dispute']} ({body['stage']}): {body['grounds']}")
+    stepping = interactive and sys.stdin.isatty()
+    for number, step in enumerate(body["steps"], start=1):
+        click.echo(render(step, body["holders"]))
+        if stepping and number < len(body["steps"]) and not click.confirm("next?", default=True):
+            break
+
+
 @dispute.command("list")
 @as_of_option
 @json_option
