@@ -9,7 +9,9 @@ leaves a view ahead of or behind its position.  A ledger with views attached
 
 Views: ``view_keys`` (who holds each key), ``view_streams`` (readable refs),
 ``view_audit`` (one row per record), ``view_motions`` (decisions register),
-``view_votes`` (every vote on record), ``view_funds`` (money per fund).
+``view_votes`` (every vote on record), ``view_funds`` (money per fund),
+``view_covenants``, ``view_committees``, ``view_meetings``, ``view_milestones``
+and ``view_disputes`` (their current state).
 """
 
 from __future__ import annotations
@@ -60,7 +62,33 @@ funds = Table("view_funds", metadata, Column("ref", String(32), primary_key=True
               Column("received", String(24), nullable=False), Column("matching_owed", String(24), nullable=False),
               Column("allocated", String(24), nullable=False), Column("disbursed", String(24), nullable=False),
               Column("balance", String(24), nullable=False))
-VIEWS = [keys, streams, audit, motions, votes, funds]
+covenants = Table("view_covenants", metadata, Column("ref", String(32), primary_key=True),
+                  Column("title", Text, nullable=False), Column("status", String(16), nullable=False),
+                  Column("clause_version", Integer, nullable=False), Column("parties", Text, nullable=False),
+                  Column("acceded", Text, nullable=False), Column("term_end", String(10), nullable=False),
+                  Column("reviews", Text, nullable=False), Column("reviews_done", Text, nullable=False))
+committees = Table("view_committees", metadata, Column("ref", String(32), primary_key=True),
+                   Column("covenant", String(32), nullable=False), Column("name", Text, nullable=False),
+                   Column("seats", Text, nullable=False), Column("meetings", Integer, nullable=False),
+                   Column("current_chair", Text, nullable=False))
+meetings = Table("view_meetings", metadata, Column("ref", String(32), primary_key=True),
+                 Column("committee", String(32), nullable=False), Column("number", Integer, nullable=False),
+                 Column("starts_at", String(27), nullable=False), Column("chair_party", Text, nullable=False),
+                 Column("chair_delegate", Text, nullable=False), Column("agenda_items", Integer, nullable=False),
+                 Column("present", Integer, nullable=False), Column("conflicts", Integer, nullable=False),
+                 Column("minutes", Text, nullable=False))
+milestones = Table("view_milestones", metadata, Column("ref", String(32), primary_key=True),
+                   Column("title", Text, nullable=False), Column("owner", Text, nullable=False),
+                   Column("baseline", String(32), nullable=False), Column("target", String(32), nullable=False),
+                   Column("deadline", String(10), nullable=False), Column("latest", String(32), nullable=False),
+                   Column("latest_date", String(10), nullable=False), Column("reports", Integer, nullable=False),
+                   Column("evaluations", Integer, nullable=False))
+disputes = Table("view_disputes", metadata, Column("ref", String(32), primary_key=True),
+                 Column("covenant", String(32), nullable=False), Column("complainant", Text, nullable=False),
+                 Column("stage", String(16), nullable=False), Column("filed_at", String(27), nullable=False),
+                 Column("acknowledged_at", String(27), nullable=False), Column("assignee", Text, nullable=False),
+                 Column("upheld", String(8), nullable=False))
+VIEWS = [keys, streams, audit, motions, votes, funds, covenants, committees, meetings, milestones, disputes]
 
 
 # --- the audit trail: one pure function, used by the view and by --as-of ---------
@@ -238,7 +266,113 @@ def _fund_established(u: Updater, position: int, record: rec.Record, ref: str) -
                                            balance=zero))
 
 
+def _set(table: Table, **values: Any) -> Callable[[Updater, int, rec.Record, str], None]:
+    """A handler that sets columns (values may be functions of the record)."""
+    def handler(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+        resolved = {k: (v(u, record) if callable(v) else v) for k, v in values.items()}
+        u.session.execute(sql_update(table).where(table.c.ref == ref).values(**resolved))
+    return handler
+
+
+def _add_json(table: Table, column: str, item: Callable[[rec.Record], Any]) -> Callable[..., None]:
+    def handler(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+        current = u.session.execute(select(table.c[column]).where(table.c.ref == ref)).scalar()
+        items = json.loads(current or "[]")
+        items.append(item(record))
+        u.session.execute(sql_update(table).where(table.c.ref == ref).values(**{column: json.dumps(items)}))
+    return handler
+
+
+def _covenant_drafted(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    d, terms = record.data, record.data["terms"]
+    u.session.execute(insert(covenants).values(
+        ref=d["ref"], title=d["title"], status="drafted", clause_version=1,
+        parties=json.dumps(sorted(p["id"] for p in terms["parties"])), acceded="[]",
+        term_end=terms["term"]["end"], reviews=json.dumps(terms.get("reviews", [])), reviews_done="[]"))
+
+
+def _acceded(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    row = u.session.execute(select(covenants).where(covenants.c.ref == ref)).mappings().one()
+    acceded = sorted({*json.loads(row["acceded"]), record.data["party"]})
+    status = "in_force" if acceded == json.loads(row["parties"]) else row["status"]
+    u.session.execute(sql_update(covenants).where(covenants.c.ref == ref)
+                      .values(acceded=json.dumps(acceded), status=status))
+
+
+def _committee_established(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    d = record.data
+    u.session.execute(insert(committees).values(ref=d["ref"], covenant=d["covenant"], name=d["name"],
+                                                seats=json.dumps(d["seats"], sort_keys=True), meetings=0,
+                                                current_chair=""))
+
+
+def _seats(change: str) -> Callable[[Updater, int, rec.Record, str], None]:
+    def handler(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+        seats = json.loads(u.session.execute(select(committees.c.seats).where(committees.c.ref == ref)).scalar())
+        if change == "assign":
+            seats[record.data["member"]] = record.data["party"]
+        else:
+            seats.pop(record.data["member"], None)
+        u.session.execute(sql_update(committees).where(committees.c.ref == ref)
+                          .values(seats=json.dumps(seats, sort_keys=True)))
+    return handler
+
+
+def _meeting_scheduled(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    d = record.data
+    u.session.execute(insert(meetings).values(ref=d["ref"], committee=d["committee"], number=d["number"],
+                                              starts_at=d["starts_at"], chair_party=d["chair_party"],
+                                              chair_delegate="", agenda_items=0, present=0, conflicts=0,
+                                              minutes=""))
+    u.session.execute(sql_update(committees).where(committees.c.ref == d["committee"])
+                      .values(meetings=d["number"], current_chair=d["chair_party"]))
+
+
+def _milestone_defined(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    d = record.data
+    u.session.execute(insert(milestones).values(ref=d["ref"], title=d["title"], owner=d["owner"],
+                                                baseline=d["baseline"], target=d["target"], deadline=d["deadline"],
+                                                latest="", latest_date="", reports=0, evaluations=0))
+
+
+def _dispute_filed(u: Updater, position: int, record: rec.Record, ref: str) -> None:
+    d = record.data
+    u.session.execute(insert(disputes).values(ref=d["ref"], covenant=d["covenant"],
+                                              complainant=d["complainant"]["name"], stage="filed",
+                                              filed_at=record.at, acknowledged_at="", assignee="", upheld=""))
+
+
 HANDLERS: dict[str, Callable[[Updater, int, rec.Record, str], None]] = {
+    "covenant.drafted": _covenant_drafted,
+    "covenant.acceded": _acceded,
+    "covenant.reviewed": _add_json(covenants, "reviews_done", lambda r: r.data["review_date"]),
+    "covenant.amended": _set(covenants, clause_version=lambda u, r: covenants.c.clause_version + 1),
+    "covenant.renewed": _set(covenants, term_end=lambda u, r: r.data["new_end"]),
+    "covenant.terminated": _set(covenants, status="terminated"),
+    "committee.established": _committee_established,
+    "committee.seat_assigned": _seats("assign"),
+    "committee.seat_vacated": _seats("vacate"),
+    "meeting.scheduled": _meeting_scheduled,
+    "meeting.chair_delegated": _set(meetings, chair_delegate=lambda u, r: u.audit.keys.get(
+        r.data["to_member"], (r.data["to_member"], ""))[0]),
+    "meeting.agenda_published": _set(meetings, agenda_items=lambda u, r: len(r.data["items"])),
+    "meeting.attendance_recorded": _set(meetings, present=lambda u, r: len(r.data["present"])),
+    "meeting.conflict_declared": _set(meetings, conflicts=lambda u, r: meetings.c.conflicts + 1),
+    "meeting.minutes_adopted": _set(meetings, minutes=lambda u, r: r.data["decision"]),
+    "milestone.defined": _milestone_defined,
+    "milestone.progress_reported": _set(milestones, latest=lambda u, r: r.data["value"],
+                                        latest_date=lambda u, r: r.data["report_date"],
+                                        reports=lambda u, r: milestones.c.reports + 1),
+    "milestone.evaluated": _set(milestones, evaluations=lambda u, r: milestones.c.evaluations + 1),
+    "dispute.filed": _dispute_filed,
+    "dispute.acknowledged": _set(disputes, stage="acknowledged", acknowledged_at=lambda u, r: r.at),
+    "dispute.assigned": _set(disputes, stage="assigned", assignee=lambda u, r: u.audit.keys.get(
+        r.data["assignee"], (r.data["assignee"], ""))[0]),
+    "dispute.finding_recorded": _set(disputes, stage="found",
+                                     upheld=lambda u, r: "yes" if r.data["upheld"] else "no"),
+    "dispute.remedy_ordered": _set(disputes, stage="remedied"),
+    "dispute.closed": _set(disputes, stage="closed"),
+    "dispute.appealed": _set(disputes, stage="appealed"),
     "motion.proposed": _motion_proposed,
     "motion.seconded": _motion_status("seconded"),
     "motion.withdrawn": _motion_status("withdrawn"),
