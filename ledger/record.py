@@ -241,6 +241,19 @@ def parse(raw: bytes) -> Record:
     return record
 
 
+def load_stored(raw: bytes) -> Record:
+    """A stored record, read without re-checking it (for derived views).
+
+    Views and listings read the ledger's own records; checking them is
+    ``ledger verify``'s job (see :func:`parse`), and a view is never trusted.
+    """
+    obj = json.loads(raw)
+    return Record(
+        ledger=obj["ledger"], stream=obj["stream"], seq=obj["seq"], type=obj["type"], at=obj["at"],
+        actor=obj["actor"], prev=obj["prev"], data=obj["data"], sig=obj["sig"], raw=raw,
+    )
+
+
 def _is_signature(sig: str) -> bool:
     try:
         decoded = base64.b64decode(sig, validate=True)

@@ -99,19 +99,29 @@ class AuditState:
     def __init__(self) -> None:
         self.keys: dict[str, tuple[str, str]] = {}  # key id -> (holder, roles)
         self.refs: dict[str, tuple[str, str]] = {}  # stream -> (kind, ref)
+        # What the last row() changed, for the views to copy (not rescanned).
+        self.changed_keys: list[str] = []
+        self.new_ref: str | None = None
+
+    def _key(self, key_id: str, holder: str, roles: str) -> None:
+        self.keys[key_id] = (holder, roles)
+        self.changed_keys.append(key_id)
 
     def row(self, position: int, record: rec.Record) -> dict[str, Any]:
         data = record.data
+        self.changed_keys, self.new_ref = [], None
         if record.type == "ledger.genesis":
             for entry in data.get("keys", []):
-                self.keys[entry["key_id"]] = (entry["holder"], ",".join(entry["roles"]))
+                self._key(entry["key_id"], entry["holder"], ",".join(entry["roles"]))
             self.refs[record.stream] = ("ledger", data.get("origin", ""))
+            self.new_ref = record.stream
         elif record.type == "key.registered":
-            self.keys[data["key_id"]] = (data["holder"], ",".join(data["roles"]))
+            self._key(data["key_id"], data["holder"], ",".join(data["roles"]))
         elif record.type == "key.roles_changed" and data.get("key_id") in self.keys:
-            self.keys[data["key_id"]] = (self.keys[data["key_id"]][0], ",".join(data["roles"]))
+            self._key(data["key_id"], self.keys[data["key_id"]][0], ",".join(data["roles"]))
         if "ref" in data and record.seq == 1:
             self.refs[record.stream] = (record.type.split(".")[0], str(data["ref"]))
+            self.new_ref = record.stream
         holder, roles = self.keys.get(record.actor, ("(unknown key)", ""))
         ref = self.refs.get(record.stream, ("", ""))[1]
         return {"position": position, "at": record.at, "actor": record.actor, "holder": holder, "roles": roles,
@@ -166,6 +176,7 @@ class Updater:
 
     def __init__(self, session: Any) -> None:
         self.session = session
+        self.pending: list[dict[str, Any]] = []
         self.audit = AuditState()
         for key_id, holder, roles in session.execute(select(keys.c.key_id, keys.c.holder, keys.c.roles)):
             self.audit.keys[key_id] = (holder, roles)
@@ -173,24 +184,31 @@ class Updater:
             self.audit.refs[stream] = (kind, ref)
 
     def apply(self, position: int, record: rec.Record) -> None:
-        before_keys, before_refs = dict(self.audit.keys), dict(self.audit.refs)
         row = self.audit.row(position, record)
-        self.session.execute(insert(audit).values(**row))
-        for key_id, (holder, roles) in self.audit.keys.items():
-            if before_keys.get(key_id) != (holder, roles):
-                self.session.execute(delete(keys).where(keys.c.key_id == key_id))
-                self.session.execute(insert(keys).values(key_id=key_id, holder=holder, roles=roles, status="active"))
+        self.pending.append(row)  # inserted in batches: one row per record adds up
+        for key_id in self.audit.changed_keys:
+            holder, roles = self.audit.keys[key_id]
+            self.session.execute(delete(keys).where(keys.c.key_id == key_id))
+            self.session.execute(insert(keys).values(key_id=key_id, holder=holder, roles=roles, status="active"))
         if record.type in ("key.retired", "key.revoked"):
             status = "retired" if record.type == "key.retired" else "revoked"
             self.session.execute(sql_update(keys).where(keys.c.key_id == record.data["key_id"]).values(status=status))
-        for stream, (kind, ref) in self.audit.refs.items():
-            if stream not in before_refs:
-                self.session.execute(insert(streams).values(stream=stream, kind=kind, ref=ref))
+        if self.audit.new_ref is not None:
+            kind, ref = self.audit.refs[self.audit.new_ref]
+            self.session.execute(insert(streams).values(stream=self.audit.new_ref, kind=kind, ref=ref))
         handler = HANDLERS.get(record.type)
         if handler:
             handler(self, position, record, row["ref"])
+        if len(self.pending) >= 1000:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.session.execute(insert(audit), self.pending)
+            self.pending = []
 
     def finish(self, last: int) -> None:
+        self.flush()
         if self.session.execute(select(tracking.c.name).where(tracking.c.name == NAME)).first():
             self.session.execute(sql_update(tracking).where(tracking.c.name == NAME).values(position=last))
         else:
@@ -391,7 +409,7 @@ def catch_up(ledger: Any, session: Any, progress: Callable[[int], None] | None =
     updater = Updater(session)
     applied = 0
     while True:
-        batch = ledger.read(start + applied, 1000)
+        batch = ledger.read(start + applied, 1000, check=False)
         for pos, record in batch:
             updater.apply(pos, record)
         applied += len(batch)
