@@ -3,6 +3,7 @@ incrementally are identical to views rebuilt from the records."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -62,10 +63,8 @@ def test_incremental_views_equal_rebuilt_views(demo: Path, tmp_path_factory: pyt
     views.attach(ledger)
     try:
         for op in ops:
-            try:
+            with contextlib.suppress(LedgerError):  # refused by the rules: nothing written, views untouched
                 op(ledger, keys)
-            except LedgerError:
-                pass  # refused by the rules: nothing written, views untouched
         assert views.status(ledger) == {"position": ledger.size() - 1, "log_size": ledger.size()}
         incremental = views.digest(ledger)
         views.rebuild(ledger)
