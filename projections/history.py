@@ -30,11 +30,15 @@ def resolve_as_of(ledger: Any, text: str) -> int:
         moment = format_time(parse_user_time(value))
     except InvalidInputError:
         raise InvalidInputError(f"--as-of {text!r} is not a position, an event hash or a time") from None
-    last = -1
-    for position, record in ledger.read(0, size):
-        if record.at > moment:
-            break
-        last = position
-    if last < 0:
+    # Writers are serialised and stamp `at` while holding the lock, so times
+    # rise with positions: a binary search reads O(log n) records.
+    low, high = 0, size - 1
+    if size == 0 or ledger.record_at(0).at > moment:
         raise NotFoundError(f"the ledger had no records at {moment}")
-    return last
+    while low < high:
+        middle = (low + high + 1) // 2
+        if ledger.record_at(middle).at <= moment:
+            low = middle
+        else:
+            high = middle - 1
+    return low

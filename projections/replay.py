@@ -15,7 +15,7 @@ from ledger.domain.base import stream_id
 from ledger.domain.covenant import Covenant
 from ledger.domain.dispute import Dispute
 from projections.describe import describe, load, plain, version_at
-from projections.views import AuditState
+from projections.views import summarise
 
 
 def _state(ledger: Any, stream: str, position: int) -> dict[str, Any] | None:
@@ -38,30 +38,66 @@ def _changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dic
             if k not in ("seq",) and before.get(k) != v}
 
 
+def _positions_of_stream(ledger: Any, stream: str) -> list[int]:
+    """The log positions of one stream's records (reads only that stream)."""
+    from uuid import UUID
+
+    from sqlalchemy import select
+
+    from ledger.store import log_table
+
+    events = ledger.recorder.events_record_cls.__table__
+    with ledger.recorder.transaction(commit=False) as session:
+        rows = session.execute(
+            select(log_table.c.position).join(events, events.c.id == log_table.c.notification_id)
+            .where(events.c.originator_id == UUID(stream)).order_by(log_table.c.position)
+        ).all()
+    return [int(r[0]) for r in rows]
+
+
+def _signer(ledger: Any, registry_sid: Any, key_id: str, position: int) -> tuple[str, list[str]]:
+    """Holder and roles of a key as the registry stood at ``position``."""
+    version = version_at(ledger, registry_sid, position)
+    registry = ledger.repository.get(registry_sid, version=version)
+    info = registry.keys.get(key_id)
+    return (info.holder, list(info.roles)) if info else ("(unknown key)", [])
+
+
 def timeline(ledger: Any, ref: str) -> dict[str, Any]:
-    """The replay of dispute ``ref`` as a JSON-ready dict."""
+    """The replay of dispute ``ref`` as a JSON-ready dict.
+
+    Reads the dispute's own stream, the contested records and the key
+    registry as it stood at each: its cost grows with the dispute, not with
+    the ledger.
+    """
+    from ledger.domain.identity import registry_id
+
     dispute = load(ledger, Dispute, ref)
     own = str(stream_id(ledger.origin, Dispute.KIND, dispute.ref))
     contested = {ledger.position_of(h): h for h in dispute.contested}
-    last = ledger.size() - 1
-    audit = AuditState()
-    steps = []
+    registry_sid = registry_id(ledger.origin)
     covenant_id = stream_id(ledger.origin, Covenant.KIND, dispute.covenant)
-    for position, record in ledger.read(0, last + 1):
-        row = audit.row(position, record)
-        if record.stream != own and position not in contested:
-            continue
+    holders: dict[str, str] = {}
+    steps = []
+    for position in sorted({*_positions_of_stream(ledger, own), *contested}):
+        record = ledger.record_at(position)
+        holder, roles = _signer(ledger, registry_sid, record.actor, position)
+        holders[record.actor] = holder
+        ref_of_stream = _ref_of(ledger, record.stream, position)
+        _name_keys(ledger, registry_sid, _keys_in(record.data), position, holders)
+        key_names = {k: (v, "") for k, v in holders.items()}
         step: dict[str, Any] = {
-            "position": position, "at": record.at, "type": record.type, "ref": row["ref"],
-            "signed_by": row["holder"], "roles": row["roles"].split(",") if row["roles"] else [],
-            "key_id": record.actor, "event_hash": record.event_hash, "summary": row["summary"],
+            "position": position, "at": record.at, "type": record.type, "ref": ref_of_stream,
+            "signed_by": holder, "roles": roles, "key_id": record.actor, "event_hash": record.event_hash,
+            "summary": summarise(record, ref_of_stream, key_names),
             "part": "contested" if position in contested else "dispute",
         }
         if position in contested:
             before = _state(ledger, record.stream, position - 1)
             after = _state(ledger, record.stream, position)
-            covenant_version = version_at(ledger, covenant_id, position)
+            _name_keys(ledger, registry_sid, _keys_in(before) | _keys_in(after), position, holders)
             context: dict[str, Any] = {"state_before": before, "data": plain(record.data)}
+            covenant_version = version_at(ledger, covenant_id, position)
             if covenant_version is not None:
                 covenant = ledger.repository.get(covenant_id, version=covenant_version)
                 context["covenant_version"] = covenant.clause_version
@@ -72,8 +108,37 @@ def timeline(ledger: Any, ref: str) -> dict[str, Any]:
             step["changed"] = _changes(before, after)
         steps.append(step)
     return {"dispute": dispute.ref, "stage": dispute.stage, "grounds": dispute.grounds,
-            "contested": [contested[p] for p in sorted(contested)], "steps": steps,
-            "holders": {key_id: holder for key_id, (holder, _roles) in audit.keys.items()}}
+            "contested": [contested[p] for p in sorted(contested)], "steps": steps, "holders": holders}
+
+
+def _name_keys(ledger: Any, registry_sid: Any, candidates: set[str], position: int, holders: dict[str, str]) -> None:
+    """Name the candidates that are registered keys (event hashes look alike and are left alone)."""
+    for key in candidates - set(holders):
+        holder, roles = _signer(ledger, registry_sid, key, position)
+        if roles:
+            holders[key] = holder
+
+
+def _ref_of(ledger: Any, stream: str, position: int) -> str:
+    """The readable ref of a stream, from its first record."""
+    first = _positions_of_stream(ledger, stream)[0]
+    return str(ledger.record_at(first).data.get("ref", ""))
+
+
+def _keys_in(value: Any) -> set[str]:
+    """Every key id (64 lowercase hex) mentioned in a value, for naming holders."""
+    import re
+
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found |= _keys_in(k) | _keys_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= _keys_in(v)
+    elif isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value):
+        found.add(value)
+    return found
 
 
 def _named(value: Any, holders: dict[str, str]) -> Any:
