@@ -53,6 +53,7 @@ def init(origin: str, name: str, key_path: str | None, holder: str | None, roles
         others.append(key_entry(pub, parts[1], [r for r in parts[2].split(",") if r]))
     log_signer = _log_key(Path(log_key_path))
     ledger = open_ledger(create=True)
+    ledger.log_key = log_signer  # the genesis record gets the first checkpoint
     genesis = ledger.init(
         origin=origin, name=name, founder=signer, holder=holder or Path(str(key_path)).stem,
         roles=list(roles), other_founders=others, log_public=log_signer.public_bytes,

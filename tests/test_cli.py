@@ -207,3 +207,11 @@ def test_a_missing_ledger_is_one_line_from_a_real_process(tmp_path: Path) -> Non
     missing = tmp_path / "none.db"
     assert result.stderr == f"error: no ledger at {missing} (create one with 'ledger init' or 'ledger demo')\n"
     assert "Traceback" not in result.stderr
+
+
+def test_init_signs_the_first_checkpoint(workdir: Path) -> None:
+    run(["keys", "new", "sec"])
+    assert run(["init", "--origin", ORIGIN, "--name", "CLI Test", "--key", "sec.key"]).exit_code == 0
+    note = run(["checkpoint", "--show"]).stdout
+    assert note.startswith(f"{ORIGIN}\n1\n")
+    assert f"\u2014 {ORIGIN} " in note
