@@ -84,3 +84,32 @@ def test_import_refuses_a_damaged_bundle_and_writes_nothing(keeper: tuple[Ledger
     assert not report.ok
     assert replica.size() == 0
     replica.close()
+
+
+@pytest.mark.postgres
+def test_round_trip_to_sqlite_and_postgres_replicas_gives_identical_views(
+    keeper: tuple[Ledger, Path], tmp_path: Path, pg_server: str
+) -> None:
+    from projections import views
+    from tests.conftest import reset_pg
+
+    ledger, keys = keeper
+    views.rebuild(ledger)
+    bundle = export(ledger, tmp_path / "b1.jsonl")
+    reset_pg(pg_server)
+    replicas = [Ledger(str(tmp_path / "replica.db"), create=True), Ledger(pg_server, create=True)]
+    try:
+        for replica in replicas:
+            assert import_bundle(replica, bundle, trust(ledger)).ok
+        c.attach_dissent(ledger, load_signer(keys / "party.key"), "M-3", "A newer record to sync.")
+        views.rebuild(ledger)
+        newer = export(ledger, tmp_path / "b2.jsonl")
+        for replica in replicas:
+            report, added = sync_bundle(replica, newer)
+            assert (report.ok, added) == (True, 1)
+            views.rebuild(replica)
+        digests = [views.digest(replica) for replica in replicas]
+        assert digests[0] == digests[1] == views.digest(ledger)
+    finally:
+        for replica in replicas:
+            replica.close()
