@@ -151,20 +151,44 @@ def show_motion(ref: str, as_of: str | None, as_json: bool) -> None:
 
 
 @motion.command("list")
+@click.option("--committee", default=None, help="Only motions of this committee (e.g. K-1).")
+@click.option("--class", "decision_class", default=None, help="Only this decision class.")
+@click.option("--result", type=click.Choice(["pass", "fail"]), default=None, help="Only decisions with this result.")
+@click.option("--since", default=None, help="Only decisions taken at or after this time (RFC 3339 or date).")
+@click.option("--until", default=None, help="Only decisions taken before this time.")
 @as_of_option
 @json_option
-def list_motions(as_of: str | None, as_json: bool) -> None:
-    """Every motion with its class, status and result."""
+def list_motions(committee: str | None, decision_class: str | None, result: str | None, since: str | None,
+                 until: str | None, as_of: str | None, as_json: bool) -> None:
+    """The decisions register: every motion with its class, status and result (filterable).
+
+    JSON: {"motions": [{"ref", "meeting", "committee", "item", "class", "status", "result",
+    "decided_at", "text"}]}.
+    """
+    from ledger.domain.committee import Meeting
     from ledger.domain.motion import Motion
+    from ledger.record import format_time
+    from ledger.timeparse import parse_user_time
     from projections.describe import load, refs
 
     ledger = open_ledger()
     position, _ = as_of_point(ledger, as_of)
+    low, high = (format_time(parse_user_time(t)) if t else None for t in (since, until))
     rows = []
     for ref in refs(ledger, Motion, position):
         found = load(ledger, Motion, ref, position)
-        rows.append({"ref": ref, "meeting": found.meeting, "item": found.item, "class": found.decision_class,
-                     "status": found.status, "result": found.result, "text": found.text})
+        its_committee = found.committee or load(ledger, Meeting, found.meeting, position).committee
+        row = {"ref": ref, "meeting": found.meeting, "committee": its_committee, "item": found.item,
+               "class": found.decision_class, "status": found.status, "result": found.result,
+               "decided_at": found.decided_at, "text": found.text}
+        if committee and its_committee != committee.upper():
+            continue
+        if (decision_class and found.decision_class != decision_class) or (result and found.result != result):
+            continue
+        if (low or high) and (found.decided_at is None or (low and found.decided_at < low)
+                              or (high and found.decided_at >= high)):
+            continue
+        rows.append(row)
     if as_json:
         emit_json({"motions": rows})
         return

@@ -43,7 +43,13 @@ def test_motion_list_json_shape(demo: Path) -> None:
     assert [(m["ref"], m["class"], m["result"]) for m in body["motions"]] == [
         ("M-1", "ordinary", "pass"), ("M-2", "funding", "pass"), ("M-3", "ordinary", "fail"),
         ("M-4", "amendment", "pass"), ("M-5", "minutes", "pass"), ("M-6", "ordinary", "fail")]
-    assert set(body["motions"][0]) == {"ref", "meeting", "item", "class", "status", "result", "text"}
+    assert set(body["motions"][0]) == {"ref", "meeting", "committee", "item", "class", "status", "result",
+                                       "decided_at", "text"}
+    passed = json.loads(run("motion", "list", "--result", "pass", "--class", "ordinary", "--json").stdout)
+    assert [m["ref"] for m in passed["motions"]] == ["M-1"]
+    assert len(json.loads(run("motion", "list", "--committee", "K-1", "--since", "2000-01-01",
+                              "--json").stdout)["motions"]) == 6
+    assert json.loads(run("motion", "list", "--until", "2000-01-01", "--json").stdout)["motions"] == []
 
 
 def test_covenant_show_versions_and_diff(demo: Path) -> None:

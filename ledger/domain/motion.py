@@ -22,6 +22,7 @@ from ledger.domain.covenant import Covenant, check_text, validate_changes
 from ledger.domain.decisions import CHOICES, count, decide, parse_rule
 from ledger.errors import InvalidInputError
 from ledger.money import check_currency, parse_amount
+from ledger.record import format_time
 from ledger.types import register_aggregate
 
 OPEN = ("proposed", "seconded")
@@ -88,6 +89,7 @@ class Motion(LedgerAggregate):
         self.dissents: list[dict[str, str]] = []
         self.covenant = ""
         self.committee = ""
+        self.decided_at: str | None = None
 
     @classmethod
     def propose(cls, ctx: Context, meeting: Meeting, item: int, decision_class: str, text: str,
@@ -274,6 +276,7 @@ class Motion(LedgerAggregate):
             motion.status = "closed"
             motion.tally = self.tally
             motion.result = self.result
+            motion.decided_at = format_time(self.timestamp)
 
     def close(self) -> tuple[str, str]:
         require(self.status == "voting", f"{self.ref} is {self.status}, not being voted on")
