@@ -78,11 +78,18 @@ def vacate(ref: str, member: str, reason: str, key_path: str | None) -> None:
 @json_option
 def show_committee(ref: str, as_of: str | None, as_json: bool) -> None:
     """Show committee REF: seats, rotation, meetings held."""
-    from ledger.domain.committee import Committee
+    from ledger.domain.committee import Committee, composition_problem
+    from ledger.domain.covenant import Covenant
     from projections.describe import describe, load
 
     ledger = open_ledger()
-    show(describe(load(ledger, Committee, ref, as_of_point(ledger, as_of)[0])), as_json)
+    position = as_of_point(ledger, as_of)[0]
+    found = load(ledger, Committee, ref, position)
+    body = describe(found)
+    problem = composition_problem(load(ledger, Covenant, found.covenant, position), found.seats)
+    body["composition"] = problem or "meets the covenant's composition rules"
+    body["current_chair"] = found.chair_party(found.meetings) if found.meetings else None
+    show(body, as_json)
 
 
 @click.group()

@@ -58,6 +58,9 @@ def digest(as_json: bool) -> None:
 @click.option("--holder", default=None, help="Only records signed by this holder (substring, case-insensitive).")
 @click.option("--type", "record_type", default=None, help="Only this record type, or a prefix such as 'motion.'.")
 @click.option("--ref", default=None, help="Only records about this object (e.g. M-3, F-1).")
+@click.option("--stream", default=None, help="Only records of this stream (its UUID).")
+@click.option("--organisation", default=None,
+              help="Only records signed by representatives of this party (its id in the covenant).")
 @click.option("--role", default=None, help="Only records signed by a key with this role.")
 @click.option("--since", default=None, help="Only records at or after this time (RFC 3339 or date).")
 @click.option("--until", default=None, help="Only records before this time.")
@@ -65,8 +68,9 @@ def digest(as_json: bool) -> None:
               help="Answer as the ledger stood then (computed from the records, not the views).")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @json_option
-def audit(holder: str | None, record_type: str | None, ref: str | None, role: str | None, since: str | None,
-          until: str | None, as_of: str | None, limit: int, as_json: bool) -> None:
+def audit(holder: str | None, record_type: str | None, ref: str | None, stream: str | None,
+          organisation: str | None, role: str | None, since: str | None, until: str | None, as_of: str | None,
+          limit: int, as_json: bool) -> None:
     """The audit trail: who signed what, when, in which role.
 
     JSON: {"records": [{"position", "at", "actor", "holder", "roles", "type",
@@ -80,8 +84,13 @@ def audit(holder: str | None, record_type: str | None, ref: str | None, role: st
     ledger = open_ledger()
     bounds = [format_time(parse_user_time(t)) if t else None for t in (since, until)]
     end = resolve_as_of(ledger, as_of) if as_of else ledger.size() - 1
+    members = _representatives(ledger, organisation) if organisation else None
     rows: list[dict[str, Any]] = []
-    for row in audit_rows(ledger.read(0, end + 1)):
+    for row in audit_rows(ledger.read(0, end + 1, check=False)):
+        if stream and row["stream"] != stream.lower():
+            continue
+        if members is not None and row["actor"] not in members:
+            continue
         if _keep(row, holder, record_type, ref, role, bounds):
             rows.append(row)
     rows = rows[-limit:]
@@ -90,6 +99,23 @@ def audit(holder: str | None, record_type: str | None, ref: str | None, role: st
         return
     click.echo(table([[r["position"], r["at"][:19], r["holder"][:30], r["type"], r["summary"][:60]] for r in rows],
                      ["POS", "AT", "SIGNED BY", "TYPE", "WHAT"]))
+
+
+def _representatives(ledger: Any, party: str) -> set[str]:
+    """Keys named as representatives of a party in any covenant."""
+    from ledger.domain.covenant import Covenant
+    from projections.describe import load, refs
+
+    keys: set[str] = set()
+    for ref in refs(ledger, Covenant):
+        found = load(ledger, Covenant, ref).parties.get(party)
+        if found:
+            keys |= set(found["representatives"])
+    if not keys:
+        from ledger.errors import NotFoundError
+
+        raise NotFoundError(f"no covenant names a party {party!r}")
+    return keys
 
 
 def _keep(row: dict[str, Any], holder: str | None, record_type: str | None, ref: str | None, role: str | None,

@@ -88,7 +88,16 @@ disputes = Table("view_disputes", metadata, Column("ref", String(32), primary_ke
                  Column("stage", String(16), nullable=False), Column("filed_at", String(27), nullable=False),
                  Column("acknowledged_at", String(27), nullable=False), Column("assignee", Text, nullable=False),
                  Column("upheld", String(8), nullable=False))
-VIEWS = [keys, streams, audit, motions, votes, funds, covenants, committees, meetings, milestones, disputes]
+fund_parties = Table("view_fund_parties", metadata, Column("fund", String(32), primary_key=True),
+                     Column("party", String(64), primary_key=True), Column("pledged", String(24), nullable=False),
+                     Column("received", String(24), nullable=False),
+                     Column("matching_owed", String(24), nullable=False))
+allocations = Table("view_allocations", metadata, Column("allocation", String(48), primary_key=True),
+                    Column("fund", String(32), nullable=False), Column("project", Text, nullable=False),
+                    Column("decision", String(32), nullable=False), Column("amount", String(24), nullable=False),
+                    Column("disbursed", String(24), nullable=False), Column("returned", String(24), nullable=False))
+VIEWS = [keys, streams, audit, motions, votes, funds, covenants, committees, meetings, milestones, disputes,
+         fund_parties, allocations]
 
 
 # --- the audit trail: one pure function, used by the view and by --as-of ---------
@@ -265,10 +274,40 @@ FUND_MOVES: dict[str, list[tuple[str, int]]] = {
 }
 
 
+def _add_amount(u: Updater, table: Table, where: Any, column: str, amount: Decimal,
+                defaults: dict[str, Any]) -> None:
+    """Add to a money column of one row, creating the row (zeros) if needed."""
+    current = u.session.execute(select(table.c[column]).where(where)).scalar()
+    if current is None:
+        u.session.execute(insert(table).values(**defaults))
+        current = "0"
+    u.session.execute(sql_update(table).where(where).values(**{column: str(Decimal(current) + amount)}))
+
+
+def _fund_detail(u: Updater, record: rec.Record, ref: str, amount: Decimal) -> None:
+    """Per-party and per-allocation figures."""
+    d = record.data
+    if record.type in ("fund.pledged", "fund.received"):
+        zeros = {"fund": ref, "party": d["party"], "pledged": "0", "received": "0", "matching_owed": "0"}
+        where = (fund_parties.c.fund == ref) & (fund_parties.c.party == d["party"])
+        _add_amount(u, fund_parties, where, record.type.split(".")[1], amount, zeros)
+        for matcher, owed in (d.get("matching") or {}).items():
+            where = (fund_parties.c.fund == ref) & (fund_parties.c.party == matcher)
+            _add_amount(u, fund_parties, where, "matching_owed", Decimal(owed), dict(zeros, party=matcher))
+    elif record.type == "fund.allocated":
+        u.session.execute(insert(allocations).values(allocation=d["allocation"], fund=ref, project=d["project"],
+                                                     decision=d["decision"], amount=d["amount"], disbursed="0",
+                                                     returned="0"))
+    else:
+        column = "disbursed" if record.type == "fund.disbursed" else "returned"
+        _add_amount(u, allocations, allocations.c.allocation == d["allocation"], column, amount, {})
+
+
 def _fund(u: Updater, position: int, record: rec.Record, ref: str) -> None:
     row = u.session.execute(select(funds).where(funds.c.ref == ref)).mappings().first()
     if row is None:
         return
+    _fund_detail(u, record, ref, Decimal(record.data["amount"]))
     amount = Decimal(record.data["amount"])
     values = {column: str(Decimal(row[column]) + sign * amount) for column, sign in FUND_MOVES[record.type]}
     if record.type == "fund.received":
@@ -465,10 +504,13 @@ def _plain(value: Any) -> Any:
     return bool(value) if isinstance(value, bool) else value
 
 
-def status(ledger: Any) -> dict[str, int]:
+def status(ledger: Any) -> dict[str, Any]:
+    """The views' position against the log (all views move together, in one transaction)."""
+    import sqlalchemy.exc
+
     with ledger.recorder.transaction(commit=False) as session:
         try:
             pos = position(session)
-        except Exception:
+        except sqlalchemy.exc.SQLAlchemyError:  # no views yet
             pos = -1
-    return {"position": pos, "log_size": ledger.size()}
+    return {"position": pos, "log_size": ledger.size(), "views": {table.name: pos for table in VIEWS}}

@@ -161,3 +161,26 @@ def test_apply_dry_run_writes_nothing(demo: Path) -> None:
     result = run("apply", "m.ledger", "--key", "keys/secretariat.key", "--dry-run")
     assert result.stdout == "checked 10 entries from m.ledger; nothing written (--dry-run)\n"
     assert (demo / "ledger.db").read_bytes() == before
+
+
+def test_audit_filters_by_organisation_and_stream(demo: Path) -> None:
+    mine = json.loads(run("audit", "--organisation", "cycle-forward", "--limit", "500", "--json").stdout)["records"]
+    assert mine and {r["holder"] for r in mine} == {MEI}
+    one = mine[0]["stream"]
+    assert {r["stream"] for r in json.loads(run("audit", "--stream", one, "--json").stdout)["records"]} == {one}
+    missing = run("audit", "--organisation", "nobody")
+    assert missing.exit_code == 1
+    assert missing.stderr == "error: no covenant names a party 'nobody'\n"
+
+
+def test_covenant_reviews_and_committee_composition(demo: Path) -> None:
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    scheduled = ["2026-06-30", "2027-06-30", "2028-06-30"]  # the demo records none of them as held
+    covenant = json.loads(run("covenant", "show", "C-1", "--json").stdout)
+    assert covenant["overdue_reviews"] == [d for d in scheduled if d < today]
+    assert covenant["next_review"] == min((d for d in scheduled if d >= today), default=None)
+    committee = json.loads(run("committee", "show", "K-1", "--json").stdout)
+    assert committee["composition"] == "meets the covenant's composition rules"
+    assert committee["current_chair"] == "tenants-union"

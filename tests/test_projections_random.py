@@ -65,7 +65,8 @@ def test_incremental_views_equal_rebuilt_views(demo: Path, tmp_path_factory: pyt
         for op in ops:
             with contextlib.suppress(LedgerError):  # refused by the rules: nothing written, views untouched
                 op(ledger, keys)
-        assert views.status(ledger) == {"position": ledger.size() - 1, "log_size": ledger.size()}
+        assert {k: v for k, v in views.status(ledger).items() if k != "views"} == {
+            "position": ledger.size() - 1, "log_size": ledger.size()}
         incremental = views.digest(ledger)
         views.rebuild(ledger)
         assert views.digest(ledger) == incremental
