@@ -276,7 +276,8 @@ class Ledger(Application[UUID]):
                 if s.name != checkpoint.origin:
                     session.execute(insert(cosignature_table).values(size=checkpoint.size, witness=s.name,
                                                                      line=s.line()))
-        self._origin, self._registry = checkpoint.origin, None
+        # The log moved without a command of ours: forget what we cached about it.
+        self._origin, self._registry, self._seen_position, self._tree_peaks = checkpoint.origin, None, None, None
         return len(raws)
 
     def _checkpoint(self, session: Any, context: Sealing) -> None:

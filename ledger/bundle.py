@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from ledger import merkle, note
+from ledger import note
 from ledger.errors import InvalidInputError, LedgerError
 from ledger.verify import Entry, Report, Verifier, revocations_from
 
@@ -147,7 +147,7 @@ def _since(text: str, name: str, public: bytes, verifier: Verifier) -> note.Chec
         return None
 
 
-__all__ = ["MAGIC", "merkle", "verify_bundle", "write_bundle"]
+__all__ = ["MAGIC", "import_bundle", "sync_bundle", "verify_bundle", "write_bundle"]
 
 
 def bundle_records(path: Path) -> tuple[list[bytes], str]:

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from ledger import merkle, note
-from ledger import record as rec
 from ledger.errors import NotFoundError, StoreError
 from ledger.keys import Signer
 from ledger.store import checkpoint_table, cosignature_table, log_table, tree_nodes, tree_table
@@ -188,4 +187,4 @@ def verify_proof(proof: dict[str, Any], log_name: str, log_public: bytes) -> str
     raise StoreError("proof does not verify: unknown proof type")
 
 
-__all__ = ["StoredCheckpoint", "TransparencyLog", "rebuild_tree", "rec", "verify_proof", "write_checkpoint"]
+__all__ = ["StoredCheckpoint", "TransparencyLog", "rebuild_tree", "verify_proof", "write_checkpoint"]
