@@ -128,7 +128,9 @@ def show_covenant(ref: str, version: int | None, as_of: str | None, as_json: boo
     body["clauses"] = found.versions[number - 1]
     body["decision_rules"] = body.pop("rules")
     today = as_of_point(ledger, as_of)[1].date().isoformat()
-    pending = [d for d in found.terms.get("reviews", []) if d not in found.reviews_done]
+    # Each review held settles the earliest review point still outstanding
+    # (reviews are often held a little late).
+    pending = sorted(found.terms.get("reviews", []))[len(found.reviews_done):]
     body["next_review"] = min((d for d in pending if d >= today), default=None)
     body["overdue_reviews"] = sorted(d for d in pending if d < today)
     show(body, as_json)

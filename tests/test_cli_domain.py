@@ -181,6 +181,11 @@ def test_covenant_reviews_and_committee_composition(demo: Path) -> None:
     covenant = json.loads(run("covenant", "show", "C-1", "--json").stdout)
     assert covenant["overdue_reviews"] == [d for d in scheduled if d < today]
     assert covenant["next_review"] == min((d for d in scheduled if d >= today), default=None)
+    # A review held late settles the earliest outstanding point.
+    assert run("covenant", "review", "C-1", "--date", "2026-07-02", "--notes", "First review, held late.",
+               "--key", "keys/secretariat.key").exit_code == 0
+    after = json.loads(run("covenant", "show", "C-1", "--json").stdout)
+    assert after["overdue_reviews"] == [d for d in scheduled[1:] if d < today]
     committee = json.loads(run("committee", "show", "K-1", "--json").stdout)
     assert committee["composition"] == "meets the covenant's composition rules"
     assert committee["current_chair"] == "tenants-union"
