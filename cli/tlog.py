@@ -23,7 +23,8 @@ def _trust(value: str) -> tuple[str, bytes]:
 @click.option("--log-key", "log_key_path", envvar="LEDGER_LOG_KEY", metavar="FILE",
               help="The ledger's log key (or LEDGER_LOG_KEY), to sign a new checkpoint.")
 @click.option("--show", is_flag=True, help="Only print the latest checkpoint, as a signed note.")
-def checkpoint(log_key_path: str | None, show: bool) -> None:
+@click.option("--vkey", is_flag=True, help="Only print the log key's verifier key string (for --trust).")
+def checkpoint(log_key_path: str | None, show: bool, vkey: bool) -> None:
     """Sign a checkpoint (C2SP signed tree head) of the whole log, and print it.
 
     Writing commands sign one automatically when LEDGER_LOG_KEY is set.
@@ -32,6 +33,9 @@ def checkpoint(log_key_path: str | None, show: bool) -> None:
     from ledger.tlog import TransparencyLog
 
     ledger = open_ledger()
+    if vkey:
+        click.echo(ledger.registry().log_key)
+        return
     if show:
         click.echo(TransparencyLog(ledger).checkpoint().note, nl=False)
         return
