@@ -142,12 +142,31 @@ def _verify_bundle(bundle_file: str, trust: str | None, since_file: str | None) 
 
 
 @click.command("export")
-@click.option("--bundle", "bundle_file", required=True, type=click.Path(dir_okay=False),
+@click.option("--bundle", "bundle_file", type=click.Path(dir_okay=False), default=None,
               help="Write a bundle (JSON Lines: header, records, checkpoint) to this file.")
 @click.option("--size", type=click.IntRange(min=1), default=None,
               help="Export the first N records (needs a checkpoint of that size; default: the latest).")
-def export(bundle_file: str, size: int | None) -> None:
-    """Export the log as a verifiable bundle for offline audit or a replica."""
+@click.option("--format", "fmt", type=click.Choice(["popolo", "360giving", "csv-motions", "csv-votes",
+                                                     "csv-allocations", "audit-jsonl"]), default=None,
+              help="Open data instead of a bundle: Popolo, 360Giving, CSV registers or the audit trail.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None,
+              help="With --format: write to this file instead of standard output.")
+def export(bundle_file: str | None, size: int | None, fmt: str | None, out_file: str | None) -> None:
+    """Export the log as a verifiable bundle, or as open data (--format).
+
+    Every open-data item carries the event hash of the record it came from.
+    """
+    if fmt:
+        from projections.opendata import export as open_data
+
+        text = open_data(open_ledger(), fmt)
+        if out_file:
+            Path(out_file).write_text(text, encoding="utf-8")
+        else:
+            click.echo(text, nl=False)
+        return
+    if not bundle_file:
+        raise click.UsageError("give --bundle FILE, or --format FORMAT for open data")
     from ledger.bundle import write_bundle
 
     ledger = open_ledger()

@@ -1,0 +1,202 @@
+"""Open-data exports in the field's standards, built from the records.
+
+* Popolo JSON: organizations (the covenant's parties), persons (key holders),
+  memberships (committee seats), motions, vote events with counts and votes.
+* 360Giving JSON: one grant per allocation, co-funders (the parties whose
+  money was received) in ``fundingOrganization``, disbursements as
+  transactions.
+* CSV registers and the audit trail as JSON Lines.
+
+Every item carries ``ledger:event_hash``, the hash of the record it came
+from, so a reader can prove it with ``ledger prove inclusion HASH``.  What a
+standard cannot say (the machine-readable decision rule) goes in fields
+namespaced ``ledger:``.  Amounts are written as exact decimal numbers, never
+through a float.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from typing import Any
+
+from ledger.domain.covenant import Covenant
+from ledger.domain.funding import Fund
+from ledger.domain.motion import Motion
+from projections.describe import load, refs
+from projections.views import audit_rows
+
+FORMATS = ("popolo", "360giving", "csv-motions", "csv-votes", "csv-allocations", "audit-jsonl")
+
+
+def _hashes(ledger: Any) -> tuple[dict[tuple[str, str], str], list[dict[str, Any]]]:
+    """Event hash of each (ref, type) creation-or-decision record, and the audit rows."""
+    rows = list(audit_rows(ledger.read(0, ledger.size(), check=False)))
+    first: dict[tuple[str, str], str] = {}
+    for row in rows:
+        first.setdefault((row["ref"], row["type"]), row["event_hash"])
+    return first, rows
+
+
+def popolo(ledger: Any) -> dict[str, Any]:
+    hashes, rows = _hashes(ledger)
+    registry = ledger.registry()
+    organizations, memberships, motions, vote_events = [], [], [], []
+    for ref in refs(ledger, Covenant):
+        covenant = load(ledger, Covenant, ref)
+        for party in covenant.parties.values():
+            organizations.append({"id": f"party:{party['id']}", "name": party["name"],
+                                  "classification": party["kind"],
+                                  "ledger:event_hash": hashes[(ref, "covenant.drafted")]})
+    persons = [{"id": f"person:{k.key_id}", "name": k.holder, "ledger:key_id": k.key_id,
+                "ledger:roles": list(k.roles)} for k in registry.keys.values()]
+    from ledger.domain.committee import Committee
+
+    for ref in refs(ledger, Committee):
+        committee = load(ledger, Committee, ref)
+        organizations.append({"id": f"committee:{ref}", "name": committee.name, "classification": "committee",
+                              "ledger:event_hash": hashes[(ref, "committee.established")]})
+        for member, party in sorted(committee.seats.items()):
+            memberships.append({"id": f"seat:{ref}:{member[:16]}", "person_id": f"person:{member}",
+                                "organization_id": f"committee:{ref}", "on_behalf_of_id": f"party:{party}",
+                                "role": "member", "ledger:event_hash": hashes[(ref, "committee.established")]})
+    votes_by_motion: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["type"] == "motion.vote_cast":
+            votes_by_motion.setdefault(row["ref"], []).append(row)
+    for ref in refs(ledger, Motion):
+        motion = load(ledger, Motion, ref)
+        motions.append({
+            "id": f"motion:{ref}", "organization_id": f"committee:{motion.committee}" if motion.committee else None,
+            "creator_id": f"person:{motion.proposer}", "text": motion.text, "identifier": ref,
+            "classification": motion.decision_class, "result": motion.result,
+            "ledger:event_hash": hashes[(ref, "motion.proposed")],
+            "ledger:decision_rule": motion.snapshot.get("rule"),
+        })
+        if motion.status != "closed":
+            continue
+        tally = motion.tally
+        event: dict[str, Any] = {
+            "id": f"vote_event:{ref}", "motion_id": f"motion:{ref}", "identifier": ref,
+            "organization_id": f"committee:{motion.committee}", "result": motion.result,
+            "end_date": motion.decided_at, "counts": [
+                {"option": option, "value": tally[option]} for option in ("yes", "no", "abstain")],
+            "votes": [{"id": f"vote:{row['position']}", "voter_id": f"person:{_member(ledger, row)}",
+                       "option": _choice(ledger, row), "ledger:event_hash": row["event_hash"]}
+                      for row in votes_by_motion.get(ref, [])],
+            "ledger:event_hash": hashes[(ref, "motion.closed")],
+            "ledger:decision_rule": motion.snapshot["rule"],
+            "ledger:explanation": next((r["summary"] for r in rows if r["ref"] == ref
+                                        and r["type"] == "motion.closed"), ""),
+        }
+        vote_events.append(event)
+    return {"organizations": organizations, "persons": persons, "memberships": memberships,
+            "motions": motions, "vote_events": vote_events}
+
+
+def _vote_record(ledger: Any, row: dict[str, Any]) -> Any:
+    return ledger.record_at(row["position"])
+
+
+def _member(ledger: Any, row: dict[str, Any]) -> str:
+    return str(_vote_record(ledger, row).data["member"])
+
+
+def _choice(ledger: Any, row: dict[str, Any]) -> str:
+    return str(_vote_record(ledger, row).data["choice"])
+
+
+def threesixtygiving(ledger: Any) -> dict[str, Any]:
+    _, rows = _hashes(ledger)
+    grants = []
+    for fund_ref in refs(ledger, Fund):
+        fund = load(ledger, Fund, fund_ref)
+        covenant = load(ledger, Covenant, fund.covenant)
+        funders = [{"id": f"XI-LEDGER-{party}", "name": covenant.parties[party]["name"]}
+                   for party in sorted(fund.received)] or [{"id": f"XI-LEDGER-{fund_ref}", "name": fund.name}]
+        for allocation, entry in fund.allocations.items():
+            disbursed = [r for r in rows if r["type"] == "fund.disbursed" and allocation in r["summary"]]
+            allocated_row = next(r for r in rows if r["type"] == "fund.allocated" and allocation in r["summary"])
+            grants.append({
+                "id": f"360G-ledger-{allocation.replace('/', '-')}",
+                "title": entry["project"], "description": f"{entry['project']}, authorised by {entry['decision']}",
+                "currency": fund.currency,
+                "amountAwarded": _Number(entry["amount"]),
+                "amountDisbursed": _Number(entry["disbursed"]),
+                "awardDate": allocated_row["at"],
+                "fundingOrganization": funders,
+                "recipientOrganization": [{"id": f"XI-LEDGER-{entry['project'].lower().replace(' ', '-')}",
+                                           "name": entry["project"]}],
+                "disbursementTransaction": [
+                    {"amount": _Number(ledger.record_at(r["position"]).data["amount"]),
+                     "transactionDate": r["at"], "ledger:event_hash": r["event_hash"]} for r in disbursed],
+                "ledger:event_hash": allocated_row["event_hash"],
+                "ledger:decision": entry["decision"],
+                "ledger:matching_owed": {k: _Number(v) for k, v in fund.matching_owed.items()},
+            })
+    return {"grants": grants}
+
+
+class _Number:
+    """An exact decimal to be written as a JSON number (never via a float)."""
+
+    def __init__(self, value: Decimal | str) -> None:
+        self.text = str(Decimal(value))
+
+
+def dumps(value: Any) -> str:
+    """JSON with _Number values written as exact number tokens."""
+    numbers: list[str] = []
+
+    def mark(obj: Any) -> Any:
+        if isinstance(obj, _Number):
+            numbers.append(obj.text)
+            return f"\x00number{len(numbers) - 1}\x00"
+        if isinstance(obj, dict):
+            return {k: mark(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [mark(v) for v in obj]
+        return obj
+
+    text = json.dumps(mark(value), indent=2, ensure_ascii=False)
+    for index, number in enumerate(numbers):
+        text = text.replace(f'"\\u0000number{index}\\u0000"', number)
+    return text
+
+
+def csv_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def export(ledger: Any, fmt: str) -> str:
+    """The text of one export format."""
+    if fmt == "popolo":
+        return dumps(popolo(ledger)) + "\n"
+    if fmt == "360giving":
+        return dumps(threesixtygiving(ledger)) + "\n"
+    if fmt == "audit-jsonl":
+        _, rows = _hashes(ledger)
+        return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    data = popolo(ledger)
+    if fmt == "csv-motions":
+        rows = [{**m, "event_hash": m["ledger:event_hash"]} for m in data["motions"]]
+        return csv_table(rows, ["identifier", "classification", "result", "text", "event_hash"])
+    if fmt == "csv-votes":
+        rows = [{"motion": e["identifier"], "voter": v["voter_id"], "option": v["option"],
+                 "event_hash": v["ledger:event_hash"]} for e in data["vote_events"] for v in e["votes"]]
+        return csv_table(rows, ["motion", "voter", "option", "event_hash"])
+    if fmt == "csv-allocations":
+        grants = threesixtygiving(ledger)["grants"]
+        rows = [{"allocation": g["id"], "project": g["title"], "currency": g["currency"],
+                 "awarded": g["amountAwarded"].text, "disbursed": g["amountDisbursed"].text,
+                 "decision": g["ledger:decision"], "event_hash": g["ledger:event_hash"]} for g in grants]
+        return csv_table(rows, ["allocation", "project", "currency", "awarded", "disbursed", "decision",
+                                "event_hash"])
+    raise ValueError(fmt)
