@@ -162,6 +162,19 @@ def replay(ref: str, interactive: bool, as_json: bool) -> None:
             break
 
 
+@dispute.command("report")
+@click.argument("ref")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
+def report(ref: str, out_file: str) -> None:
+    """Write a printable HTML report of dispute REF for the ombudsperson."""
+    from pathlib import Path
+
+    from projections.report import dispute_report
+
+    Path(out_file).write_text(dispute_report(open_ledger(), ref.upper()), encoding="utf-8")
+    click.echo(f"wrote the report of {ref.upper()} to {out_file}")
+
+
 @dispute.command("list")
 @as_of_option
 @json_option
