@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 from pathlib import Path
@@ -58,7 +59,7 @@ def test_the_report_is_self_contained_with_headings_in_order(demo: Path, tmp_pat
     assert not re.search(r"""(src|href)=["']?https?:""", text)
     assert "<script" not in text
     levels = [int(h) for h in re.findall(r"<h([1-6])", text)]
-    assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False))
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in itertools.pairwise(levels))
     assert "<th scope=" in text
 
 
