@@ -270,4 +270,19 @@ def demo(directory: str) -> None:
     click.echo(f"try: ledger --db {Path(directory) / 'ledger.db'} log")
 
 
-COMMANDS = [init, verify, export, import_, sync, log, show, demo]
+@click.command("publish")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--as-of", "as_of", default=None, metavar="POSITION|EVENT_HASH|TIME",
+              help="Publish the ledger as it stood then.")
+def publish(directory: str, as_of: str | None) -> None:
+    """Write the public transparency site (static HTML, no JavaScript) into DIRECTORY."""
+    from projections.history import resolve_as_of
+    from projections.site import publish as write_site
+
+    ledger = open_ledger()
+    point = resolve_as_of(ledger, as_of) if as_of else None
+    written = write_site(ledger, Path(directory), point)
+    click.echo(f"published {plural(len(written), 'file')} to {directory}")
+
+
+COMMANDS = [init, verify, export, import_, sync, log, show, demo, publish]

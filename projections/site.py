@@ -1,0 +1,230 @@
+"""The public transparency site: static, self-contained pages from the records.
+
+``ledger publish DIR`` writes plain HTML (no JavaScript, no network
+requests), a stylesheet, charts as inline SVG with text alternatives, and the
+bundle anyone can verify.  Pages are rendered from Jinja2 templates with
+autoescaping; every figure comes from the records as of the chosen point.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from decimal import Decimal
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ledger.domain.committee import Committee, Meeting, composition_problem
+from ledger.domain.covenant import Covenant
+from ledger.domain.dispute import Dispute
+from ledger.domain.funding import Fund
+from ledger.domain.milestone import Milestone
+from ledger.domain.motion import Motion
+from ledger.errors import NotFoundError
+from projections.describe import load, refs
+from projections.views import audit_rows
+
+AUDIT_PAGE = 200
+_env = Environment(loader=PackageLoader("projections", "templates"), autoescape=select_autoescape(["html", "j2"]))
+
+
+def publish(ledger: Any, directory: Path, as_of: int | None = None) -> list[Path]:
+    """Write the site into ``directory``; return the files written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "motions").mkdir(exist_ok=True)
+    end = ledger.size() - 1 if as_of is None else as_of
+    moment = ledger.record_at(end).moment
+    holders = {k.key_id: k.holder for k in ledger.registry().keys.values()}
+    common = {"name": ledger.registry().name, "origin": ledger.origin, "size": end + 1, "as_of": as_of}
+    written: list[Path] = []
+
+    def page(name: str, template: str, title: str, root: str = "", **values: Any) -> None:
+        path = directory / name
+        path.write_text(_env.get_template(template).render(title=title, root=root, **common, **values),
+                        encoding="utf-8")
+        written.append(path)
+
+    covenants = [load(ledger, Covenant, r, end) for r in refs(ledger, Covenant, end)]
+    page("index.html", "site_index.html.j2", "The partnership", parties=_parties(covenants),
+         covenants=[_covenant(c, moment.date()) for c in covenants])
+    page("meetings.html", "site_meetings.html.j2", "Committees and meetings",
+         committees=[_committee(ledger, r, end, holders) for r in refs(ledger, Committee, end)])
+    motions = [load(ledger, Motion, r, end) for r in refs(ledger, Motion, end)]
+    page("decisions.html", "site_decisions.html.j2", "Decisions register", motions=motions)
+    for motion in motions:
+        page(f"motions/{motion.ref}.html", "site_motion.html.j2", f"Motion {motion.ref}", root="../",
+             m=_motion(ledger, motion, holders))
+    page("money.html", "site_money.html.j2", "Money",
+         funds=[_fund(ledger, load(ledger, Fund, r, end)) for r in refs(ledger, Fund, end)])
+    page("milestones.html", "site_milestones.html.j2", "Milestones",
+         milestones=[_milestone(load(ledger, Milestone, r, end), moment.date()) for r in refs(ledger, Milestone, end)])
+    page("disputes.html", "site_disputes.html.j2", "Disputes",
+         disputes=[_dispute(ledger, r, end) for r in refs(ledger, Dispute, end)])
+    rows = list(audit_rows(ledger.read(0, end + 1, check=False)))
+    pages = max(1, -(-len(rows) // AUDIT_PAGE))
+    for number in range(1, pages + 1):
+        chunk = rows[(number - 1) * AUDIT_PAGE:number * AUDIT_PAGE]
+        page(f"audit-{number}.html", "site_audit.html.j2", f"Audit trail, page {number} of {pages}", rows=chunk,
+             page=number, pages=pages, first=chunk[0]["position"] if chunk else 0,
+             last=chunk[-1]["position"] if chunk else 0)
+    page("verify.html", "site_verify.html.j2", "Verify it yourself", vkey=ledger.registry().log_key,
+         **_verification(ledger, directory, end, written))
+    shutil.copyfile(Path(__file__).parent / "templates" / "style.css", directory / "style.css")
+    written.append(directory / "style.css")
+    return written
+
+
+def _parties(covenants: list[Covenant]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for c in covenants:
+        for party in c.parties.values():
+            seen[party["id"]] = {"name": party["name"], "kind": party["kind"], "acceded": party["id"] in c.acceded}
+    return list(seen.values())
+
+
+def _covenant(c: Covenant, today: date) -> dict[str, Any]:
+    pending = sorted(c.terms.get("reviews", []))[len(c.reviews_done):]
+    diffs = [{"to": v, "decision": c.amendments[v - 2] if v - 2 < len(c.amendments) else "",
+              "changes": c.diff(v - 1, v)} for v in range(2, c.clause_version + 1)]
+    return {"ref": c.ref, "title": c.title, "status": c.status, "version": c.clause_version, "term_end": c.end,
+            "clauses": c.clauses, "diffs": diffs, "next_review": min((d for d in pending if d >= today.isoformat()),
+                                                                     default=None),
+            "overdue": [d for d in pending if d < today.isoformat()]}
+
+
+def _committee(ledger: Any, ref: str, end: int, holders: dict[str, str]) -> dict[str, Any]:
+    k = load(ledger, Committee, ref, end)
+    meetings = []
+    for mref in refs(ledger, Meeting, end):
+        m = load(ledger, Meeting, mref, end)
+        if m.committee != ref:
+            continue
+        chair = holders.get(m.chair_delegate, "") + " (delegated)" if m.chair_delegate else m.chair_party
+        meetings.append({"ref": m.ref, "starts_at": m.starts_at, "chair": chair, "agenda": m.agenda,
+                         "present": [holders.get(p, p[:12]) for p in m.present], "minutes": m.minutes})
+    problem = composition_problem(load(ledger, Covenant, k.covenant, end), k.seats)
+    return {"ref": k.ref, "name": k.name, "rotation": k.rotation["order"], "every": k.rotation["every"],
+            "composition": problem or "The seats meet the covenant's composition rules",
+            "seats": [{"holder": holders.get(m, m[:12]), "party": p} for m, p in sorted(k.seats.items())],
+            "meetings": meetings}
+
+
+def _motion(ledger: Any, m: Motion, holders: dict[str, str]) -> dict[str, Any]:
+    snap = m.snapshot or {}
+    votes = []
+    from ledger.domain.base import stream_id
+
+    sid = str(stream_id(ledger.origin, Motion.KIND, m.ref))
+    first = None
+    for row in _stream_rows(ledger, sid):
+        first = first or row
+        if row.type == "motion.vote_cast":
+            votes.append({"member": holders.get(row.data["member"], row.data["member"][:12]),
+                          "choice": row.data["choice"], "on_behalf": row.data["on_behalf"]})
+    explanation = next((r.data["explanation"] for r in _stream_rows(ledger, sid) if r.type == "motion.closed"), "")
+    return {"ref": m.ref, "text": m.text, "meeting": m.meeting, "item": m.item, "decision_class": m.decision_class,
+            "status": m.status, "result": m.result, "explanation": explanation, "rule": snap.get("rule"),
+            "seated": len(snap.get("seated", [])), "present": len(snap.get("present", [])),
+            "recused": [holders.get(r, r[:12]) for r in snap.get("recused", [])], "votes": votes,
+            "dissents": [{"member": holders.get(d["member"], d["member"][:12]), "statement": d["statement"]}
+                         for d in m.dissents], "event_hash": first.event_hash if first else ""}
+
+
+def _stream_rows(ledger: Any, stream: str) -> list[Any]:
+    from projections.replay import _positions_of_stream
+
+    return [ledger.record_at(p) for p in _positions_of_stream(ledger, stream)]
+
+
+def _fund(ledger: Any, f: Fund) -> dict[str, Any]:
+    parties = sorted(set(f.pledged) | set(f.received) | set(f.matching_owed))
+    zero = Decimal(0)
+    rows = [{"party": p, "pledged": f.fmt(f.pledged.get(p, zero)), "received": f.fmt(f.received.get(p, zero)),
+             "owed": f.fmt(f.matching_owed.get(p, zero))} for p in parties]
+    allocations = [{"ref": ref, "project": a["project"], "decision": a["decision"], "amount": f.fmt(a["amount"]),
+                    "disbursed": f.fmt(a["disbursed"]), "returned": f.fmt(a["returned"])}
+                   for ref, a in f.allocations.items()]
+    bars = [("Pledged", f.total(f.pledged)), ("Received", f.total(f.received)), ("Allocated", f.allocated()),
+            ("Disbursed", sum((a["disbursed"] for a in f.allocations.values()), Decimal(0)))]
+    text = "; ".join(f"{label} {f.fmt(value)} {f.currency}" for label, value in bars)
+    return {"ref": f.ref, "name": f.name, "currency": f.currency, "parties": rows, "allocations": allocations,
+            "balance": f.fmt(f.balance()), "chart": bar_chart(bars, f"{f.name}: money in and out", f.currency),
+            "chart_text": text}
+
+
+def _milestone(ms: Milestone, today: date) -> dict[str, Any]:
+    points = [(r["date"], Decimal(r["value"])) for r in ms.reports]
+    text = (f"From a baseline of {ms.baseline} to a target of {ms.target} {ms.unit}: "
+            + ", ".join(f"{d} {v}" for d, v in points)) if points else "No reports yet."
+    return {"ref": ms.ref, "title": ms.title, "metric": ms.metric, "unit": ms.unit, "baseline": ms.baseline,
+            "target": ms.target, "deadline": ms.deadline, "owner": ms.owner, "status": ms.status(today),
+            "reports": ms.reports, "evaluations": ms.evaluations,
+            "chart": line_chart(points, Decimal(ms.baseline), Decimal(ms.target), ms.title), "chart_text": text}
+
+
+def _dispute(ledger: Any, ref: str, end: int) -> dict[str, Any]:
+    d = load(ledger, Dispute, ref, end)
+    deadlines = d.deadlines(load(ledger, Covenant, d.covenant, end))
+    return {"ref": d.ref, "stage": d.stage, **deadlines, "findings": d.findings, "remedy": d.remedy}
+
+
+def _verification(ledger: Any, directory: Path, end: int, written: list[Path]) -> dict[str, Any]:
+    from ledger.bundle import write_bundle
+    from ledger.tlog import TransparencyLog
+
+    try:
+        checkpoint = TransparencyLog(ledger).checkpoint()
+    except NotFoundError:
+        return {"checkpoint": None, "bundle": None}
+    if checkpoint.size > end + 1:
+        return {"checkpoint": checkpoint.note, "bundle": None}
+    with (directory / "bundle.jsonl").open("wb") as out:
+        write_bundle(ledger, out, checkpoint.size)
+    written.append(directory / "bundle.jsonl")
+    return {"checkpoint": checkpoint.note, "bundle": "bundle.jsonl"}
+
+
+# --- charts as inline SVG, with a title and description for screen readers -----------
+
+def bar_chart(bars: list[tuple[str, Decimal]], title: str, unit: str) -> str:
+    top = max((v for _, v in bars), default=Decimal(1)) or Decimal(1)
+    height = 28 * len(bars) + 10
+    parts = [f'<svg role="img" aria-labelledby="t" viewBox="0 0 520 {height}" width="100%" '
+             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    for i, (label, value) in enumerate(bars):
+        width = float(Decimal(360) * value / top)  # pixels only: the figures themselves stay exact
+        y = 8 + 28 * i
+        parts.append(f'<text x="0" y="{y + 15}">{escape(label)}</text>'
+                     f'<rect x="90" y="{y}" width="{width:.1f}" height="20" fill="#1d3557"/>'
+                     f'<text x="{95 + width:.1f}" y="{y + 15}">{escape(str(value))} {escape(unit)}</text>')
+    return "".join(parts) + "</svg>"
+
+
+def line_chart(points: list[tuple[str, Decimal]], baseline: Decimal, target: Decimal, title: str) -> str:
+    values = [baseline, target, *[v for _, v in points]]
+    low, high = min(values), max(values)
+    span = (high - low) or Decimal(1)
+
+    def y(v: Decimal) -> float:
+        return float(10 + (high - v) / span * 150)
+
+    xs = [60 + i * (440 / max(len(points) - 1, 1)) for i in range(len(points))]
+    parts = [f'<svg role="img" viewBox="0 0 520 190" width="100%" xmlns="http://www.w3.org/2000/svg">'
+             f'<title>{escape(title)}</title>',
+             f'<line x1="60" x2="500" y1="{y(target):.1f}" y2="{y(target):.1f}" stroke="#1b5e20" '
+             f'stroke-dasharray="6 4"/><text x="0" y="{y(target) + 4:.1f}">target</text>',
+             f'<line x1="60" x2="500" y1="{y(baseline):.1f}" y2="{y(baseline):.1f}" stroke="#8a8a8a" '
+             f'stroke-dasharray="2 4"/><text x="0" y="{y(baseline) + 4:.1f}">baseline</text>']
+    if points:
+        path = " ".join(f"{x:.1f},{y(v):.1f}" for x, (_, v) in zip(xs, points, strict=True))
+        parts.append(f'<polyline points="{path}" fill="none" stroke="#1d3557" stroke-width="2"/>')
+        for x, (d, v) in zip(xs, points, strict=True):
+            parts.append(f'<circle cx="{x:.1f}" cy="{y(v):.1f}" r="4" fill="#1d3557"/>'
+                         f'<text x="{x - 20:.1f}" y="185">{escape(d)}</text>')
+    return "".join(parts) + "</svg>"
+
+
+__all__ = ["bar_chart", "line_chart", "publish"]

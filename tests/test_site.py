@@ -1,0 +1,122 @@
+"""The transparency site: self-contained, linked, accessible, and true to the records."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from ledger import Ledger
+from ledger.domain.funding import Fund
+from projections.describe import load
+
+
+class Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.sources: list[str] = []
+        self.headings: list[int] = []
+        self.tables = 0
+        self.th = 0
+        self.svgs = 0
+        self.svg_titles = 0
+        self.scripts = 0
+        self._in_svg = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "a" and values.get("href"):
+            self.links.append(str(values["href"]))
+        for key in ("src", "href"):
+            if tag != "a" and values.get(key):
+                self.sources.append(str(values[key]))
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+        self.tables += tag == "table"
+        self.th += tag == "th"
+        self.scripts += tag == "script"
+        if tag == "svg":
+            self.svgs += 1
+            self._in_svg = True
+        if tag == "title" and self._in_svg:
+            self.svg_titles += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "svg":
+            self._in_svg = False
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("site")
+    assert CliRunner().invoke(cli, ["demo", "--dir", str(base / "demo")], catch_exceptions=False).exit_code == 0
+    result = CliRunner().invoke(cli, ["--db", str(base / "demo" / "ledger.db"), "publish", str(base / "site")],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return base / "site", base / "demo" / "ledger.db"
+
+
+def pages(site: Path) -> dict[Path, Page]:
+    out = {}
+    for path in sorted(site.rglob("*.html")):
+        page = Page()
+        page.feed(path.read_text(encoding="utf-8"))
+        out[path] = page
+    return out
+
+
+def test_every_internal_link_resolves_and_nothing_is_external(site: tuple[Path, Path]) -> None:
+    root, _ = site
+    found = pages(root)
+    assert len(found) >= 14
+    for path, page in found.items():
+        assert page.scripts == 0, path
+        for target in page.links + page.sources:
+            assert not re.match(r"(?i)(https?:)?//", target), f"{path}: external {target}"
+            if target.startswith("#"):
+                continue
+            assert (path.parent / target.split("#")[0]).resolve().exists(), f"{path}: broken link {target}"
+
+
+def test_pages_are_accessible(site: tuple[Path, Path]) -> None:
+    for path, page in pages(site[0]).items():
+        assert page.headings[0] == 1, path
+        assert all(b - a <= 1 for a, b in zip(page.headings, page.headings[1:], strict=False)), path
+        if page.tables:
+            assert page.th > 0, path
+        assert page.svg_titles == page.svgs, f"{path}: a chart without a title"
+        text = path.read_text()
+        assert '<html lang="en">' in text and 'name="viewport"' in text
+
+
+def test_key_figures_match_the_ledger(site: tuple[Path, Path]) -> None:
+    root, db = site
+    ledger = Ledger(str(db))
+    try:
+        fund = load(ledger, Fund, "F-1")
+        balance = f"{fund.fmt(fund.balance())} {fund.currency}"
+        size = ledger.size()
+    finally:
+        ledger.close()
+    money = (root / "money.html").read_text()
+    assert re.search(rf'id="balance-F-1">{re.escape(balance)}<', money)
+    tie = (root / "motions" / "M-3.html").read_text()
+    assert 'class="fail">fail</span>: 2 yes of 4 cast: more than 1/2 was not reached' in tie
+    assert "the secretariat (roll call)" in tie
+    assert f"Published from {size} signed records" in (root / "index.html").read_text()
+    assert (root / "bundle.jsonl").exists()
+
+
+def test_publishing_as_of_a_past_point(site: tuple[Path, Path], tmp_path: Path) -> None:
+    _, db = site
+    result = CliRunner().invoke(cli, ["--db", str(db), "publish", str(tmp_path / "old"), "--as-of", "40"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0
+    decisions = (tmp_path / "old" / "decisions.html").read_text()
+    assert "M-1" in decisions and "M-3" not in decisions
+    assert "as of position 40" in decisions
