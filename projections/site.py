@@ -195,7 +195,7 @@ def bar_chart(bars: list[tuple[str, Decimal]], title: str, unit: str) -> str:
     parts = [f'<svg role="img" aria-labelledby="t" viewBox="0 0 520 {height}" width="100%" '
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
     for i, (label, value) in enumerate(bars):
-        width = float(Decimal(360) * value / top)  # pixels only: the figures themselves stay exact
+        width = float(Decimal(300) * value / top)  # pixels only: the figures themselves stay exact
         y = 8 + 28 * i
         parts.append(f'<text x="0" y="{y + 15}">{escape(label)}</text>'
                      f'<rect x="90" y="{y}" width="{width:.1f}" height="20" fill="#1d3557"/>'
@@ -211,7 +211,7 @@ def line_chart(points: list[tuple[str, Decimal]], baseline: Decimal, target: Dec
     def y(v: Decimal) -> float:
         return float(10 + (high - v) / span * 150)
 
-    xs = [60 + i * (440 / max(len(points) - 1, 1)) for i in range(len(points))]
+    xs = [110 + i * (340 / max(len(points) - 1, 1)) for i in range(len(points))]
     parts = [f'<svg role="img" viewBox="0 0 520 190" width="100%" xmlns="http://www.w3.org/2000/svg">'
              f'<title>{escape(title)}</title>',
              f'<line x1="60" x2="500" y1="{y(target):.1f}" y2="{y(target):.1f}" stroke="#1b5e20" '
@@ -223,7 +223,7 @@ def line_chart(points: list[tuple[str, Decimal]], baseline: Decimal, target: Dec
         parts.append(f'<polyline points="{path}" fill="none" stroke="#1d3557" stroke-width="2"/>')
         for x, (d, v) in zip(xs, points, strict=True):
             parts.append(f'<circle cx="{x:.1f}" cy="{y(v):.1f}" r="4" fill="#1d3557"/>'
-                         f'<text x="{x - 20:.1f}" y="185">{escape(d)}</text>')
+                         f'<text x="{x:.1f}" y="185" text-anchor="middle">{escape(d)}</text>')
     return "".join(parts) + "</svg>"
 
 
