@@ -147,7 +147,8 @@ def _verify_bundle(bundle_file: str, trust: str | None, since_file: str | None) 
 @click.option("--size", type=click.IntRange(min=1), default=None,
               help="Export the first N records (needs a checkpoint of that size; default: the latest).")
 @click.option("--format", "fmt", type=click.Choice(["popolo", "360giving", "csv-motions", "csv-votes",
-                                                     "csv-allocations", "audit-jsonl"]), default=None,
+                                                     "csv-allocations", "csv-funds", "csv-meetings",
+                                                     "csv-milestones", "csv-disputes", "audit-jsonl"]), default=None,
               help="Open data instead of a bundle: Popolo, 360Giving, CSV registers or the audit trail.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None,
               help="With --format: write to this file instead of standard output.")

@@ -28,7 +28,8 @@ from ledger.domain.motion import Motion
 from projections.describe import load, refs
 from projections.views import audit_rows
 
-FORMATS = ("popolo", "360giving", "csv-motions", "csv-votes", "csv-allocations", "audit-jsonl")
+FORMATS = ("popolo", "360giving", "csv-motions", "csv-votes", "csv-allocations", "csv-funds", "csv-meetings",
+           "csv-milestones", "csv-disputes", "audit-jsonl")
 
 
 def _hashes(ledger: Any) -> tuple[dict[tuple[str, str], str], list[dict[str, Any]]]:
@@ -50,8 +51,10 @@ def popolo(ledger: Any) -> dict[str, Any]:
             organizations.append({"id": f"party:{party['id']}", "name": party["name"],
                                   "classification": party["kind"],
                                   "ledger:event_hash": hashes[(ref, "covenant.drafted")]})
+    registered = _key_records(ledger, rows)
     persons = [{"id": f"person:{k.key_id}", "name": k.holder, "ledger:key_id": k.key_id,
-                "ledger:roles": list(k.roles)} for k in registry.keys.values()]
+                "ledger:roles": list(k.roles), "ledger:event_hash": registered[k.key_id]}
+               for k in registry.keys.values()]
     from ledger.domain.committee import Committee
 
     for ref in refs(ledger, Committee):
@@ -94,6 +97,18 @@ def popolo(ledger: Any) -> dict[str, Any]:
         vote_events.append(event)
     return {"organizations": organizations, "persons": persons, "memberships": memberships,
             "motions": motions, "vote_events": vote_events}
+
+
+def _key_records(ledger: Any, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Key id -> event hash of the record that brought the key in (genesis or key.registered)."""
+    out: dict[str, str] = {}
+    for row in rows:
+        if row["type"] == "ledger.genesis":
+            for entry in ledger.record_at(row["position"]).data["keys"]:
+                out.setdefault(entry["key_id"], row["event_hash"])
+        elif row["type"] == "key.registered":
+            out.setdefault(ledger.record_at(row["position"]).data["key_id"], row["event_hash"])
+    return out
 
 
 def _vote_record(ledger: Any, row: dict[str, Any]) -> Any:
@@ -199,4 +214,54 @@ def export(ledger: Any, fmt: str) -> str:
                  "decision": g["ledger:decision"], "event_hash": g["ledger:event_hash"]} for g in grants]
         return csv_table(rows, ["allocation", "project", "currency", "awarded", "disbursed", "decision",
                                 "event_hash"])
+    return _register(ledger, fmt)
+
+
+def _register(ledger: Any, fmt: str) -> str:
+    """The remaining CSV registers, one row per object, with the hash of the record that created it."""
+    from ledger.domain.committee import Meeting
+    from ledger.domain.dispute import Dispute
+    from ledger.domain.milestone import Milestone
+
+    hashes, _ = _hashes(ledger)
+    if fmt == "csv-funds":
+        rows = []
+        for ref in refs(ledger, Fund):
+            f = load(ledger, Fund, ref)
+            rows.append({"fund": ref, "name": f.name, "currency": f.currency, "pledged": f.fmt(f.total(f.pledged)),
+                         "received": f.fmt(f.total(f.received)), "matching_owed": f.fmt(f.total(f.matching_owed)),
+                         "allocated": f.fmt(f.allocated()), "balance": f.fmt(f.balance()),
+                         "event_hash": hashes[(ref, "fund.established")]})
+        return csv_table(rows, ["fund", "name", "currency", "pledged", "received", "matching_owed", "allocated",
+                                "balance", "event_hash"])
+    if fmt == "csv-meetings":
+        rows = []
+        for ref in refs(ledger, Meeting):
+            m = load(ledger, Meeting, ref)
+            rows.append({"meeting": ref, "committee": m.committee, "number": m.number, "starts_at": m.starts_at,
+                         "chair_party": m.chair_party, "agenda_items": len(m.agenda), "present": len(m.present),
+                         "minutes": m.minutes or "", "event_hash": hashes[(ref, "meeting.scheduled")]})
+        return csv_table(rows, ["meeting", "committee", "number", "starts_at", "chair_party", "agenda_items",
+                                "present", "minutes", "event_hash"])
+    if fmt == "csv-milestones":
+        from datetime import UTC, datetime
+
+        today = datetime.now(UTC).date()
+        rows = []
+        for ref in refs(ledger, Milestone):
+            ms = load(ledger, Milestone, ref)
+            rows.append({"milestone": ref, "title": ms.title, "unit": ms.unit, "baseline": ms.baseline,
+                         "target": ms.target, "deadline": ms.deadline,
+                         "latest": ms.reports[-1]["value"] if ms.reports else "", "status": ms.status(today),
+                         "event_hash": hashes[(ref, "milestone.defined")]})
+        return csv_table(rows, ["milestone", "title", "unit", "baseline", "target", "deadline", "latest", "status",
+                                "event_hash"])
+    if fmt == "csv-disputes":
+        rows = []
+        for ref in refs(ledger, Dispute):
+            d = load(ledger, Dispute, ref)
+            rows.append({"dispute": ref, "stage": d.stage, "complainant": d.complainant["name"],
+                         "upheld": "" if not d.findings else ("yes" if d.findings[-1]["upheld"] else "no"),
+                         "remedy": d.remedy["kind"] if d.remedy else "", "event_hash": hashes[(ref, "dispute.filed")]})
+        return csv_table(rows, ["dispute", "stage", "complainant", "upheld", "remedy", "event_hash"])
     raise ValueError(fmt)

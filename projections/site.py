@@ -142,8 +142,10 @@ def _stream_rows(ledger: Any, stream: str) -> list[Any]:
 def _fund(ledger: Any, f: Fund) -> dict[str, Any]:
     parties = sorted(set(f.pledged) | set(f.received) | set(f.matching_owed))
     zero = Decimal(0)
+    # A matcher meets its obligation with the money it has paid in, up to what it owes.
     rows = [{"party": p, "pledged": f.fmt(f.pledged.get(p, zero)), "received": f.fmt(f.received.get(p, zero)),
-             "owed": f.fmt(f.matching_owed.get(p, zero))} for p in parties]
+             "owed": f.fmt(f.matching_owed.get(p, zero)),
+             "met": f.fmt(min(f.received.get(p, zero), f.matching_owed.get(p, zero)))} for p in parties]
     allocations = [{"ref": ref, "project": a["project"], "decision": a["decision"], "amount": f.fmt(a["amount"]),
                     "disbursed": f.fmt(a["disbursed"]), "returned": f.fmt(a["returned"])}
                    for ref, a in f.allocations.items()]

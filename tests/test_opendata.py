@@ -83,6 +83,9 @@ def test_popolo_vote_events_match_the_decisions(demo: Path) -> None:
     assert tie["ledger:decision_rule"]["threshold"] == "1/2"
     hashes = {e["ledger:event_hash"] for e in body["vote_events"]} | {
         v["ledger:event_hash"] for e in body["vote_events"] for v in e["votes"]}
+    for key in ("organizations", "persons", "memberships", "motions"):
+        assert all("ledger:event_hash" in item for item in body[key]), key
+        hashes |= {item["ledger:event_hash"] for item in body[key]}
     in_ledger(demo, hashes)
 
 
@@ -103,6 +106,13 @@ def test_360giving_validates_with_exact_amounts(demo: Path) -> None:
     ("csv-motions", ["identifier", "classification", "result", "text", "event_hash"]),
     ("csv-votes", ["motion", "voter", "option", "event_hash"]),
     ("csv-allocations", ["allocation", "project", "currency", "awarded", "disbursed", "decision", "event_hash"]),
+    ("csv-funds", ["fund", "name", "currency", "pledged", "received", "matching_owed", "allocated", "balance",
+                   "event_hash"]),
+    ("csv-meetings", ["meeting", "committee", "number", "starts_at", "chair_party", "agenda_items", "present",
+                      "minutes", "event_hash"]),
+    ("csv-milestones", ["milestone", "title", "unit", "baseline", "target", "deadline", "latest", "status",
+                        "event_hash"]),
+    ("csv-disputes", ["dispute", "stage", "complainant", "upheld", "remedy", "event_hash"]),
 ])
 def test_csv_registers_have_stable_columns_and_provable_rows(demo: Path, fmt: str, columns: list[str]) -> None:
     rows = list(csv.DictReader(io.StringIO(export(demo, fmt))))

@@ -105,6 +105,9 @@ def test_key_figures_match_the_ledger(site: tuple[Path, Path]) -> None:
         ledger.close()
     money = (root / "money.html").read_text()
     assert re.search(rf'id="balance-F-1">{re.escape(balance)}<', money)
+    # civic-renewal owes 15000.00 in matching and has paid in 40000.00: met in full.
+    assert re.search(r"<td>civic-renewal</td>.*?<td class=\"num\">15000\.00</td><td class=\"num\">15000\.00</td>",
+                     money)
     tie = (root / "motions" / "M-3.html").read_text()
     assert 'class="fail">fail</span>: 2 yes of 4 cast: more than 1/2 was not reached' in tie
     assert "the secretariat (roll call)" in tie
