@@ -172,7 +172,13 @@ def audit_rows(records: Iterable[tuple[int, rec.Record]]) -> Iterator[dict[str, 
 # --- keeping the views current ------------------------------------------------------
 
 def create(engine: Any) -> None:
-    metadata.create_all(engine, checkfirst=True)
+    """Create missing view tables (one query when they all exist: every command calls this)."""
+    from sqlalchemy import inspect
+
+    existing = set(inspect(engine).get_table_names())
+    missing = [t for t in metadata.sorted_tables if t.name not in existing]
+    if missing:
+        metadata.create_all(engine, tables=missing, checkfirst=True)
 
 
 def position(session: Any) -> int:
