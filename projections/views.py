@@ -171,14 +171,14 @@ def audit_rows(records: Iterable[tuple[int, rec.Record]]) -> Iterator[dict[str, 
 
 # --- keeping the views current ------------------------------------------------------
 
-def create(engine: Any) -> None:
-    """Create missing view tables (one query when they all exist: every command calls this)."""
+def create(bind: Any) -> None:
+    """Create missing view tables (an engine, or a session's connection inside its transaction)."""
     from sqlalchemy import inspect
 
-    existing = set(inspect(engine).get_table_names())
+    existing = set(inspect(bind).get_table_names())
     missing = [t for t in metadata.sorted_tables if t.name not in existing]
     if missing:
-        metadata.create_all(engine, tables=missing, checkfirst=True)
+        metadata.create_all(bind, tables=missing, checkfirst=True)
 
 
 def position(session: Any) -> int:
@@ -468,20 +468,21 @@ def catch_up(ledger: Any, session: Any, progress: Callable[[int], None] | None =
 
 
 def attach(ledger: Any) -> None:
-    """Keep the views current inside every writing command's transaction."""
-    import sqlalchemy.exc
+    """Keep the views current inside every writing command's transaction.
 
-    from ledger.application import CONFLICT_MESSAGE
-    from ledger.errors import ConflictError
+    Nothing is written until a command writes: read-only commands (verify,
+    show, export...) leave the database untouched.  The first writing command
+    creates any missing view tables in its own transaction, under its lock.
+    """
+    state = {"ready": False}
 
-    try:
-        create(ledger.factory.datastore.engine)
-    except sqlalchemy.exc.OperationalError as exc:
-        # Creating the view tables waits for the write lock like any writer.
-        if "locked" in str(exc).lower() or "lock timeout" in str(exc).lower():
-            raise ConflictError(CONFLICT_MESSAGE) from None
-        raise
-    ledger.after_save.append(lambda session: catch_up(ledger, session))
+    def hook(session: Any) -> None:
+        if not state["ready"]:
+            create(session.connection())
+            state["ready"] = True
+        catch_up(ledger, session)
+
+    ledger.after_save.append(hook)
 
 
 def rebuild(ledger: Any, progress: Callable[[int], None] | None = None) -> int:
@@ -495,6 +496,12 @@ def rebuild(ledger: Any, progress: Callable[[int], None] | None = None) -> int:
 
 def digest(ledger: Any) -> dict[str, str]:
     """A content digest per view: identical after an incremental run and a rebuild."""
+    from sqlalchemy import inspect
+
+    from ledger.errors import StoreError
+
+    if not set(t.name for t in VIEWS) <= set(inspect(ledger.factory.datastore.engine).get_table_names()):
+        raise StoreError("this ledger has no views yet: run 'ledger projections rebuild'")
     out = {}
     with ledger.recorder.transaction(commit=False) as session:
         for table in VIEWS:

@@ -146,3 +146,22 @@ def test_every_query_as_of_equals_the_truncated_ledger(demo: Path, tmp_path: Pat
         conn.execute("DELETE FROM ledger_log WHERE position > ?", (position,))
     expected = run_json(truncated, *command)
     assert run_json(demo / "ledger.db", *command, "--as-of", str(position)) == expected
+
+
+def test_read_only_commands_write_nothing(tmp_path: Path) -> None:
+    from ledger.demo import build_demo
+
+    ledger, _ = build_demo(tmp_path / "demo", echo=lambda _t: None)  # the library: no views
+    ledger.close()
+    db = tmp_path / "demo" / "ledger.db"
+    before = db.read_bytes()
+    for args in (["verify"], ["show", "3"], ["motion", "list"], ["audit", "--limit", "3"], ["projections", "status"],
+                 ["checkpoint", "--show"]):
+        result = CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
+        assert result.exit_code == 0, (args, result.stderr)
+    assert db.read_bytes() == before
+    with sqlite3.connect(db) as conn:
+        assert not conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'view_%'").fetchall()
+    digest = CliRunner().invoke(cli, ["--db", str(db), "projections", "digest"])
+    assert digest.exit_code == 1
+    assert digest.stderr == "error: this ledger has no views yet: run 'ledger projections rebuild'\n"
