@@ -156,23 +156,33 @@ class Ledger(Application[UUID]):
         self._registry = cached
         return cached
 
-    def notifications(self, start: int | None = None, page: int = PAGE) -> Iterator[Notification]:
-        """Every stored record in log order, read a page at a time."""
+    def notifications(self, start: int | None = None, page: int = PAGE, topics: Sequence[str] = (),
+                      stop: int | None = None) -> Iterator[Notification]:
+        """Stored records in log order (optionally only some types, up to notification id ``stop``),
+        read a page at a time."""
         while True:
-            batch = self.recorder.select_notifications(start=start, limit=page)
+            batch = self.recorder.select_notifications(start=start, limit=page, stop=stop, topics=topics)
             yield from batch
             if len(batch) < page:
                 return
             start = batch[-1].id + 1
 
     def size(self) -> int:
-        """The number of records in the log."""
-        from sqlalchemy import func, select
+        """The number of records in the log (positions are dense: the last one plus one)."""
+        with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
+            return last_position(session) + 1
+
+    def notification_id(self, position: int) -> int | None:
+        """The storage id of the record at a log position (None if there is none)."""
+        from sqlalchemy import select
 
         from ledger.store import log_table
 
         with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
-            return int(session.execute(select(func.count()).select_from(log_table)).scalar() or 0)
+            found = session.execute(
+                select(log_table.c.notification_id).where(log_table.c.position == position)
+            ).scalar()
+        return None if found is None else int(found)
 
     # --- the command runner ----------------------------------------------
 
@@ -435,16 +445,9 @@ class Ledger(Application[UUID]):
         ``check=False`` skips re-validating each record (for derived views,
         which verification never trusts anyway).
         """
-        from sqlalchemy import select
-
-        from ledger.store import log_table
-
         if start < 0:
             raise InvalidInputError("positions start at 0")
-        with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
-            first = session.execute(
-                select(log_table.c.notification_id).where(log_table.c.position == start)
-            ).scalar()
+        first = self.notification_id(start)
         if first is None:
             return []
         found = self.recorder.select_notifications(start=first, limit=limit)

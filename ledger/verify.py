@@ -25,7 +25,7 @@ import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -385,7 +385,7 @@ def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
                   workers: int | None = None, rules: RuleChecker | None = None) -> Report:
     """Verify a ledger database (see the module docstring for the steps)."""
     revocations = revocations_from(
-        n.state for n in _paged(ledger, topics=["key.revoked"])
+        n.state for n in ledger.notifications(topics=["key.revoked"])
     )
     from ledger.store import iter_rows
 
@@ -457,13 +457,3 @@ def witness_status(checkpoint_note: str, required: int, keys: list[str]) -> dict
         except note.NoteError:
             continue
     return {"required": required, "named": len(keys), "cosigned_by": valid, "met": len(valid) >= required}
-
-
-def _paged(ledger: Any, topics: list[str]) -> Iterator[Any]:
-    start = None
-    while True:
-        batch = ledger.recorder.select_notifications(start=start, limit=1000, topics=topics)
-        yield from batch
-        if len(batch) < 1000:
-            return
-        start = batch[-1].id + 1

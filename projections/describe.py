@@ -57,13 +57,11 @@ def version_at(ledger: Ledger, sid: UUID, position: int) -> int | None:
     """The stream's last seq at or before a log position (None: not yet created)."""
     from sqlalchemy import func, select
 
-    from ledger.store import log_table
-
     events = ledger.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+    nid = ledger.notification_id(position)
+    if nid is None:
+        raise NotFoundError(f"there is no record at position {position}")
     with ledger.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
-        nid = session.execute(select(log_table.c.notification_id).where(log_table.c.position == position)).scalar()
-        if nid is None:
-            raise NotFoundError(f"there is no record at position {position}")
         found = session.execute(select(func.max(events.c.originator_version)).where(
             events.c.originator_id == sid, events.c.id <= nid)).scalar()
     return None if found is None else int(found)
@@ -83,20 +81,21 @@ def refs(ledger: Ledger, cls: type[LedgerAggregate], as_of: int | None = None) -
     """Every ref of a kind, in creation order (created at or before ``as_of``)."""
     from ledger import record as rec
 
-    topic = CREATED_TYPE[cls.KIND]
-    out = []
-    start = None
-    stop = None
-    if as_of is not None:
-        from sqlalchemy import select
+    stop = None if as_of is None else ledger.notification_id(as_of)
+    return [str(rec.parse(n.state).data["ref"])
+            for n in ledger.notifications(topics=[CREATED_TYPE[cls.KIND]], stop=stop)]
 
-        from ledger.store import log_table
 
-        with ledger.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
-            stop = session.execute(select(log_table.c.notification_id).where(log_table.c.position == as_of)).scalar()
-    while True:
-        batch = ledger.recorder.select_notifications(start=start, limit=500, stop=stop, topics=[topic])
-        out += [str(rec.parse(n.state).data["ref"]) for n in batch]
-        if len(batch) < 500:
-            return out
-        start = batch[-1].id + 1
+def positions_of_stream(ledger: Ledger, stream: str) -> list[int]:
+    """The log positions of one stream's records (reads only that stream)."""
+    from sqlalchemy import select
+
+    from ledger.store import log_table
+
+    events = ledger.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+    with ledger.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
+        rows = session.execute(
+            select(log_table.c.position).join(events, events.c.id == log_table.c.notification_id)
+            .where(events.c.originator_id == UUID(stream)).order_by(log_table.c.position)
+        ).all()
+    return [int(r[0]) for r in rows]

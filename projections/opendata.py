@@ -86,9 +86,7 @@ def popolo(ledger: Any) -> dict[str, Any]:
             "organization_id": f"committee:{motion.committee}", "result": motion.result,
             "end_date": motion.decided_at, "counts": [
                 {"option": option, "value": tally[option]} for option in ("yes", "no", "abstain")],
-            "votes": [{"id": f"vote:{row['position']}", "voter_id": f"person:{_member(ledger, row)}",
-                       "option": _choice(ledger, row), "ledger:event_hash": row["event_hash"]}
-                      for row in votes_by_motion.get(ref, [])],
+            "votes": [_vote(ledger, row) for row in votes_by_motion.get(ref, [])],
             "ledger:event_hash": hashes[(ref, "motion.closed")],
             "ledger:decision_rule": motion.snapshot["rule"],
             "ledger:explanation": next((r["summary"] for r in rows if r["ref"] == ref
@@ -111,16 +109,11 @@ def _key_records(ledger: Any, rows: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-def _vote_record(ledger: Any, row: dict[str, Any]) -> Any:
-    return ledger.record_at(row["position"])
-
-
-def _member(ledger: Any, row: dict[str, Any]) -> str:
-    return str(_vote_record(ledger, row).data["member"])
-
-
-def _choice(ledger: Any, row: dict[str, Any]) -> str:
-    return str(_vote_record(ledger, row).data["choice"])
+def _vote(ledger: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """A Popolo vote from the audit row of a motion.vote_cast record (one read)."""
+    data = ledger.record_at(row["position"]).data
+    return {"id": f"vote:{row['position']}", "voter_id": f"person:{data['member']}", "option": data["choice"],
+            "ledger:event_hash": row["event_hash"]}
 
 
 def threesixtygiving(ledger: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 from ledger.domain.base import stream_id
 from ledger.domain.covenant import Covenant
 from ledger.domain.dispute import Dispute
-from projections.describe import describe, load, plain, version_at
+from projections.describe import describe, load, plain, positions_of_stream, version_at
 from projections.views import summarise
 
 
@@ -36,23 +36,6 @@ def _changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dic
     before = before or {}
     return {k: {"before": before.get(k), "after": v} for k, v in after.items()
             if k not in ("seq",) and before.get(k) != v}
-
-
-def _positions_of_stream(ledger: Any, stream: str) -> list[int]:
-    """The log positions of one stream's records (reads only that stream)."""
-    from uuid import UUID
-
-    from sqlalchemy import select
-
-    from ledger.store import log_table
-
-    events = ledger.recorder.events_record_cls.__table__
-    with ledger.recorder.transaction(commit=False) as session:
-        rows = session.execute(
-            select(log_table.c.position).join(events, events.c.id == log_table.c.notification_id)
-            .where(events.c.originator_id == UUID(stream)).order_by(log_table.c.position)
-        ).all()
-    return [int(r[0]) for r in rows]
 
 
 def _signer(ledger: Any, registry_sid: Any, key_id: str, position: int) -> tuple[str, list[str]]:
@@ -79,7 +62,7 @@ def timeline(ledger: Any, ref: str) -> dict[str, Any]:
     covenant_id = stream_id(ledger.origin, Covenant.KIND, dispute.covenant)
     holders: dict[str, str] = {}
     steps = []
-    for position in sorted({*_positions_of_stream(ledger, own), *contested}):
+    for position in sorted({*positions_of_stream(ledger, own), *contested}):
         record = ledger.record_at(position)
         holder, roles = _signer(ledger, registry_sid, record.actor, position)
         holders[record.actor] = holder
@@ -121,7 +104,7 @@ def _name_keys(ledger: Any, registry_sid: Any, candidates: set[str], position: i
 
 def _ref_of(ledger: Any, stream: str, position: int) -> str:
     """The readable ref of a stream, from its first record."""
-    first = _positions_of_stream(ledger, stream)[0]
+    first = positions_of_stream(ledger, stream)[0]
     return str(ledger.record_at(first).data.get("ref", ""))
 
 

@@ -24,7 +24,7 @@ from ledger.domain.funding import Fund
 from ledger.domain.milestone import Milestone
 from ledger.domain.motion import Motion
 from ledger.errors import NotFoundError
-from projections.describe import load, refs
+from projections.describe import load, positions_of_stream, refs
 from projections.views import audit_rows
 
 AUDIT_PAGE = 200
@@ -117,14 +117,13 @@ def _motion(ledger: Any, m: Motion, holders: dict[str, str]) -> dict[str, Any]:
     votes = []
     from ledger.domain.base import stream_id
 
-    sid = str(stream_id(ledger.origin, Motion.KIND, m.ref))
-    first = None
-    for row in _stream_rows(ledger, sid):
-        first = first or row
+    records = _stream_rows(ledger, str(stream_id(ledger.origin, Motion.KIND, m.ref)))
+    first = records[0] if records else None
+    for row in records:
         if row.type == "motion.vote_cast":
             votes.append({"member": holders.get(row.data["member"], row.data["member"][:12]),
                           "choice": row.data["choice"], "on_behalf": row.data["on_behalf"]})
-    explanation = next((r.data["explanation"] for r in _stream_rows(ledger, sid) if r.type == "motion.closed"), "")
+    explanation = next((r.data["explanation"] for r in records if r.type == "motion.closed"), "")
     return {"ref": m.ref, "text": m.text, "meeting": m.meeting, "item": m.item, "decision_class": m.decision_class,
             "status": m.status, "result": m.result, "explanation": explanation, "rule": snap.get("rule"),
             "seated": len(snap.get("seated", [])), "present": len(snap.get("present", [])),
@@ -134,9 +133,7 @@ def _motion(ledger: Any, m: Motion, holders: dict[str, str]) -> dict[str, Any]:
 
 
 def _stream_rows(ledger: Any, stream: str) -> list[Any]:
-    from projections.replay import _positions_of_stream
-
-    return [ledger.record_at(p) for p in _positions_of_stream(ledger, stream)]
+    return [ledger.record_at(p) for p in positions_of_stream(ledger, stream)]
 
 
 def _fund(ledger: Any, f: Fund) -> dict[str, Any]:
