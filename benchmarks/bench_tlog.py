@@ -1,7 +1,7 @@
 """Benchmarks for the transparency log (issue 5), each against its baseline in one run.
 
 1. Inclusion and consistency proofs on a 1,000,000-leaf log, served from the
-   stored complete-subtree hashes (``ledger_tree`` in SQLite, through the same
+   stored complete-subtree hashes (``ledger_merkle`` in SQLite, through the same
    query the ledger uses); median over random proofs.  Target: < 10 ms each.
 2. Computing the root of 1,000,000 leaves (leaf hashing included) with
    ``ledger.merkle`` against a hashlib-only floor: the same SHA-256 calls in the
@@ -29,7 +29,7 @@ from ledger import merkle
 
 
 def _stored_tree(path: Path, leaves: int) -> None:
-    """A ledger_tree table holding every complete subtree of `leaves` leaves."""
+    """A Merkle node table (ledger_merkle) holding every complete subtree of `leaves` leaves."""
     from sqlalchemy import create_engine
 
     from ledger.store import _metadata, tree_table
@@ -39,13 +39,15 @@ def _stored_tree(path: Path, leaves: int) -> None:
     engine.dispose()
     builder = merkle.RootBuilder()
     with sqlite3.connect(path) as conn:
-        batch: list[tuple[int, int, bytes]] = []
+        batch: list[tuple[int, bytes]] = []
+        insert = f"INSERT INTO {tree_table.name} VALUES (?, ?)"
         for i in range(leaves):
-            batch += [(level, idx, h) for (level, idx), h in builder.add(merkle.leaf_hash(i.to_bytes(8, "big")))]
+            batch += [(merkle.node_id(level, idx), h)
+                      for (level, idx), h in builder.add(merkle.leaf_hash(i.to_bytes(8, "big")))]
             if len(batch) > 100_000:
-                conn.executemany("INSERT INTO ledger_tree VALUES (?, ?, ?)", batch)
+                conn.executemany(insert, batch)
                 batch = []
-        conn.executemany("INSERT INTO ledger_tree VALUES (?, ?, ?)", batch)
+        conn.executemany(insert, batch)
 
 
 def proofs(leaves: int, samples: int = 200) -> list[str]:

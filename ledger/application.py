@@ -298,7 +298,8 @@ class Ledger(Application[UUID]):
 
     def checkpoint(self) -> str:
         """Sign and store a checkpoint of the whole log now; return its note."""
-        from ledger.tlog import rebuild_tree, tree_size, write_checkpoint
+        from ledger.store import tree_size
+        from ledger.tlog import rebuild_tree, write_checkpoint
 
         if self.log_key is None:
             raise KeyFileError("give the log key (--log-key FILE or LEDGER_LOG_KEY) to sign a checkpoint")

@@ -3,7 +3,8 @@
 Leaf *i* of the ledger's log is record *i*'s canonical bytes; a leaf hash is
 ``SHA-256(0x00 || data)`` and an interior node ``SHA-256(0x01 || left ||
 right)``.  The store keeps the hash of every *complete* subtree, addressed as
-``(level, index)``: node ``(L, i)`` covers leaves ``[i * 2**L, (i + 1) * 2**L)``.
+``(level, index)``: node ``(L, i)`` covers leaves ``[i * 2**L, (i + 1) * 2**L)``
+(stored under :func:`node_id`).
 Any range hash is then a fold of at most ``log2(n)`` stored nodes, so proofs
 cost O(log n) reads and never a rebuild.
 
@@ -18,6 +19,33 @@ from collections.abc import Callable, Iterable, Sequence
 
 Node = tuple[int, int]  # (level, index)
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def node_id(level: int, index: int) -> int:
+    """The node's number in the order nodes complete as leaves are appended.
+
+    Appending leaf ``n - 1`` completes the nodes ending at leaf count ``n``,
+    from level 0 upwards, after the ``2(n-1) - popcount(n-1)`` nodes of the
+    smaller tree.  Storing nodes under this number makes every write an
+    append at the end of one index instead of one insert per tree level.
+    """
+    before = (index + 1) << level
+    before -= 1
+    return 2 * before - before.bit_count() + level
+
+
+def node_count(size: int) -> int:
+    """How many complete subtrees (stored nodes) a tree of ``size`` leaves has."""
+    return 2 * size - size.bit_count()
+
+
+def size_of(nodes: int) -> int | None:
+    """The tree size with exactly ``nodes`` complete subtrees (None if there is none)."""
+    # node_count(n) = 2n - popcount(n) with 1 <= popcount(n) <= 64 for n > 0.
+    for size in range((nodes + 1) // 2, (nodes + 64) // 2 + 1):
+        if node_count(size) == nodes:
+            return size
+    return None
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -99,7 +100,10 @@ def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds and ``Z``, as records require."""
     if moment.tzinfo is None:
         raise InvalidInputError("timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    if utc.year < 1000:  # isoformat (C code, on the write path) pads years to 4 digits too; strftime may not
+        raise InvalidInputError(f"time {moment} is before the year 1000")
+    return utc.isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:
@@ -148,6 +152,12 @@ def build_trusted(
             "type": type, "at": at, "actor": actor, "prev": prev, "data": data}
 
 
+def sign_record(unsigned: dict[str, Any], sign: Callable[[bytes], bytes]) -> Record:
+    """Sign validated content and seal it, encoding the content only once."""
+    content = canonical_record_bytes(unsigned)
+    return _sealed(unsigned, content, sign(SIGNING_DOMAIN + content))
+
+
 def seal(unsigned: dict[str, Any], signature: bytes) -> bytes:
     """Attach a signature; return the canonical bytes of the whole record."""
     return seal_record(unsigned, signature).raw
@@ -155,8 +165,12 @@ def seal(unsigned: dict[str, Any], signature: bytes) -> bytes:
 
 def seal_record(unsigned: dict[str, Any], signature: bytes) -> Record:
     """Attach a signature to validated content (from :func:`build_unsigned`)."""
+    return _sealed(unsigned, canonical_record_bytes(unsigned), signature)
+
+
+def _sealed(unsigned: dict[str, Any], content: bytes, signature: bytes) -> Record:
     sig = base64.b64encode(signature).decode("ascii")
-    raw = _with_sig(canonical_record_bytes(unsigned), sig)
+    raw = _with_sig(content, sig)
     if len(raw) > MAX_RECORD_BYTES:
         raise InvalidInputError(
             f"record of type {unsigned['type']} is {len(raw)} bytes; the limit is {MAX_RECORD_BYTES}"

@@ -36,11 +36,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     event,
     func,
-    insert,
-    or_,
     select,
     text,
 )
@@ -56,7 +53,7 @@ from ledger.types import AGGREGATE_TOPIC, EVENT_CLASSES, TYPE_OF_CLASS
 DEFAULT_DB = "ledger.db"
 EVENTS_TABLE = "ledger_events"
 LOG_TABLE = "ledger_log"
-TREE_TABLE = "ledger_tree"
+TREE_TABLE = "ledger_merkle"  # (was ledger_tree, keyed by level and idx)
 CHECKPOINT_TABLE = "ledger_checkpoints"
 COSIGNATURE_TABLE = "ledger_cosignatures"
 GUARDED_TABLES = (EVENTS_TABLE, LOG_TABLE, TREE_TABLE, CHECKPOINT_TABLE, COSIGNATURE_TABLE)
@@ -142,7 +139,7 @@ class RecordMapper(Mapper[UUID]):
             at=rec.format_time(domain_event.timestamp), actor=context.signer.key_id,
             prev=prev, data=data,
         )
-        sealed = rec.seal_record(unsigned, context.signer.sign(rec.signed_message(unsigned)))
+        sealed = rec.sign_record(unsigned, context.signer.sign)
         context.heads[stream] = sealed.event_hash
         context.sealed.append(sealed)
         return StoredEvent(
@@ -191,15 +188,19 @@ log_table = Table(
     _metadata,
     Column("position", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
     Column("notification_id", BigInteger().with_variant(Integer(), "sqlite"), nullable=False, unique=True),
-    Column("event_hash", String(64), nullable=False, unique=True),
+    # No index on event_hash: hashes are random, and keeping a B-tree of them
+    # sorted dirtied a page per record and doubled the cost of a commit.
+    # Lookups by hash (rare: --as-of HASH, grievances) scan this narrow table.
+    Column("event_hash", String(64), nullable=False),
 )
 # Every complete subtree of the Merkle tree over the log: node (level, idx)
-# covers leaves [idx * 2**level, (idx + 1) * 2**level).  See ledger/merkle.py.
+# covers leaves [idx * 2**level, (idx + 1) * 2**level) and is stored under
+# merkle.node_id(level, idx), its number in completion order, so a command's
+# new nodes are appended at the end of the table (see ledger/merkle.py).
 tree_table = Table(
     TREE_TABLE,
     _metadata,
-    Column("level", Integer(), primary_key=True, autoincrement=False),
-    Column("idx", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    Column("node", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
 )
 # Signed tree heads (C2SP checkpoints), one per size.
@@ -223,20 +224,22 @@ cosignature_table = Table(
 
 def tree_nodes(session: Session, wanted: Any) -> dict[tuple[int, int], bytes]:
     """Fetch stored tree nodes by (level, idx), in one query."""
-    by_level: dict[int, list[int]] = {}
-    for level, idx in wanted:
-        by_level.setdefault(level, []).append(idx)
-    if not by_level:
+    by_id = {merkle.node_id(level, idx): (level, idx) for level, idx in wanted}
+    if not by_id:
         return {}
-    # One (level = L AND idx IN (...)) term per level, OR'ed: SQLite answers it
-    # with index searches; a row-value IN list would scan the whole table.
     rows = session.execute(
-        select(tree_table.c.level, tree_table.c.idx, tree_table.c.hash).where(or_(*(
-            and_(tree_table.c.level == level, tree_table.c.idx.in_(sorted(set(idxs))))
-            for level, idxs in by_level.items()
-        )))
+        select(tree_table.c.node, tree_table.c.hash).where(tree_table.c.node.in_(sorted(by_id)))
     ).all()
-    return {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
+    return {by_id[int(node)]: bytes(h) for node, h in rows}
+
+
+def tree_size(session: Session) -> int:
+    """The number of leaves the stored tree covers."""
+    last = session.execute(select(func.max(tree_table.c.node))).scalar()
+    size = merkle.size_of(0 if last is None else int(last) + 1)
+    if size is None:
+        raise StoreError("the stored Merkle tree is incomplete; run 'ledger checkpoint' to rebuild it")
+    return size
 
 
 def append_to_tree(session: Session, size_before: int, leaves: list[bytes],
@@ -256,8 +259,8 @@ def append_to_tree(session: Session, size_before: int, leaves: list[bytes],
     builder.size, builder.peaks = size_before, list(known_peaks)
     rows = []
     for data in leaves:
-        rows += [{"level": level, "idx": idx, "hash": h} for (level, idx), h in builder.add(merkle.leaf_hash(data))]
-    session.execute(insert(tree_table), rows)
+        rows += [(merkle.node_id(level, idx), h) for (level, idx), h in builder.add(merkle.leaf_hash(data))]
+    DriverSQL(session).insert(TREE_TABLE, ("node", "hash"), rows)
     return builder.size, builder.root(), builder.peaks
 
 
@@ -287,37 +290,71 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
     def _insert_stored_events(
         self, session: Session, stored_events: Any, **kwargs: Any
     ) -> Any:
-        # A Core INSERT ... RETURNING (rather than the ORM unit of work the
-        # base class uses) into the same table: the write path's hottest step.
+        # Plain driver statements (rather than the ORM unit of work the base
+        # class uses) into the same tables: this is the write path's hottest
+        # step, and SQLAlchemy's per-statement work cost more than SQLite's.
         self._lock_table(session)
-        table = self.events_record_cls.__table__
-        result = session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True),
-            [
-                {"originator_id": e.originator_id, "originator_version": e.originator_version,
-                 "topic": e.topic, "state": e.state}
-                for e in stored_events
-            ],
-        )
-        ids = [row[0] for row in result]
+        sql = DriverSQL(session)
+        ids = sql.insert_events(self.events_table_name, stored_events)
         # Writers hold the write lock, so the last position cannot move under us.
         context = current_sealing()
-        start = last_position(session) if context.last_position is None else context.last_position
+        start = sql.last_position() if context.last_position is None else context.last_position
         if context.last_position_before is None:
             context.last_position_before = start
         context.last_position = start + len(ids)
-        session.execute(
-            insert(log_table),
-            [
-                {"position": start + 1 + i, "notification_id": nid, "event_hash": hashlib.sha256(e.state).hexdigest()}
-                for i, (nid, e) in enumerate(zip(ids, stored_events, strict=True))
-            ],
-        )
+        sql.insert(LOG_TABLE, ("position", "notification_id", "event_hash"), [
+            (start + 1 + i, nid, hashlib.sha256(e.state).hexdigest())
+            for i, (nid, e) in enumerate(zip(ids, stored_events, strict=True))
+        ])
         peaks = context.peaks if context.peaks is not None and context.last_position_before == start else None
         size, root, context.peaks = append_to_tree(session, start + 1, [e.state for e in stored_events], peaks)
         context.tree = (size, root)
         self._notify_channel(session)
         return ids
+
+
+class DriverSQL:
+    """The write path's own statements, sent straight to the database driver.
+
+    Fixed statements on the session's connection, so they share its
+    transaction; only the parameter style and UUID binding differ between
+    SQLite and PostgreSQL.
+    """
+
+    CHUNK = 500  # rows per multi-row INSERT, well inside both drivers' parameter limits
+
+    def __init__(self, session: Session) -> None:
+        connection = session.connection()
+        self.dialect = connection.dialect.name
+        self.cursor = connection.connection.cursor()
+        self.mark = "?" if self.dialect == "sqlite" else "%s"
+
+    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        marks = "(" + ",".join([self.mark] * len(columns)) + ")"
+        self.cursor.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES {marks}", rows)
+
+    def insert_events(self, table: str, stored_events: Any) -> list[int]:
+        """Insert stored events; return their notification ids in the events' order."""
+        ids: list[int] = []
+        binary = self.dialect == "sqlite"  # UUIDType stores 16 raw bytes there, a native uuid on PostgreSQL
+        for begin in range(0, len(stored_events), self.CHUNK):
+            chunk = stored_events[begin:begin + self.CHUNK]
+            marks = ",".join(["(" + ",".join([self.mark] * 4) + ")"] * len(chunk))
+            params: list[Any] = []
+            for e in chunk:
+                params += (e.originator_id.bytes if binary else e.originator_id, e.originator_version, e.topic, e.state)
+            self.cursor.execute(
+                f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES {marks} "
+                "RETURNING id", params)
+            # Neither database promises RETURNING's row order, but rows get
+            # increasing ids in VALUES order under the write lock: sort them.
+            ids += sorted(int(row[0]) for row in self.cursor.fetchall())
+        return ids
+
+    def last_position(self) -> int:
+        self.cursor.execute(f"SELECT max(position) FROM {LOG_TABLE}")
+        row = self.cursor.fetchone()
+        return -1 if row is None or row[0] is None else int(row[0])
 
 
 def _trigger_names() -> set[str]:
@@ -362,8 +399,7 @@ def iter_rows(recorder: LedgerRecorder, page: int = 1000) -> Iterator[tuple[str,
 
 def last_position(session: Session) -> int:
     """The position of the newest record, or -1 for an empty log."""
-    last = session.execute(select(func.max(log_table.c.position))).scalar()
-    return -1 if last is None else int(last)
+    return DriverSQL(session).last_position()
 
 
 def guard_message(table: str) -> str:

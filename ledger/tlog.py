@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select
 from ledger import merkle, note
 from ledger.errors import NotFoundError, StoreError
 from ledger.keys import Signer
-from ledger.store import checkpoint_table, cosignature_table, log_table, tree_nodes, tree_table
+from ledger.store import checkpoint_table, cosignature_table, log_table, tree_nodes, tree_size
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,6 @@ def write_checkpoint(session: Any, origin: str, size: int, root: bytes, signer: 
     text = note.sign_checkpoint(note.Checkpoint(origin, size, root), signer).render()
     session.execute(insert(checkpoint_table).values(size=size, root=root, note=text))
     return text
-
-
-def tree_size(session: Any) -> int:
-    return int(session.execute(select(func.count()).select_from(tree_table).where(tree_table.c.level == 0))
-               .scalar() or 0)
 
 
 class TransparencyLog:

@@ -33,7 +33,7 @@ def snapshot(ledger: Any) -> list[tuple[Any, ...]]:
 def drop_guards(path: Path) -> None:
     """What an attacker with the file would do first."""
     with sqlite3.connect(path) as conn:
-        for table in ("ledger_events", "ledger_log", "ledger_tree", "ledger_checkpoints"):
+        for table in ("ledger_events", "ledger_log", "ledger_merkle", "ledger_checkpoints"):
             for op in ("update", "delete"):
                 conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
 

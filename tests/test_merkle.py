@@ -95,3 +95,23 @@ def test_a_proof_for_another_leaf_fails() -> None:
     tree = _tree(leaves)
     with pytest.raises(merkle.ProofError):
         merkle.verify_inclusion(3, 10, leaves[4], tree.inclusion_proof(3, 10), tree.root(10))
+
+
+def test_node_ids_number_nodes_in_the_order_appends_complete_them() -> None:
+    # The store appends each command's new nodes at the end of one index; that
+    # only holds if node_id counts 0, 1, 2, ... as RootBuilder completes nodes.
+    builder, ids = merkle.RootBuilder(), []
+    for i in range(1500):
+        ids += [merkle.node_id(level, index) for (level, index), _ in builder.add(merkle.leaf_hash(bytes([i % 256])))]
+        assert len(ids) == merkle.node_count(i + 1)
+    assert ids == list(range(len(ids)))
+
+
+@given(st.integers(min_value=0, max_value=2**40))
+def test_size_of_inverts_node_count(size: int) -> None:
+    assert merkle.size_of(merkle.node_count(size)) == size
+
+
+def test_a_node_count_no_tree_has_is_refused() -> None:
+    # 2n - popcount(n) skips some numbers (e.g. no tree has exactly 2 nodes).
+    assert merkle.size_of(2) is None

@@ -160,3 +160,15 @@ def test_trusted_and_checked_builders_agree() -> None:
     assert rec.build_trusted(**fields) == rec.build_unsigned(**fields)
     with pytest.raises(InvalidInputError, match="floats are not allowed"):
         rec.build_trusted(**dict(fields, data={"x": 0.5}))
+
+
+def test_times_are_written_in_the_record_format_whatever_their_zone() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    plus_two = timezone(timedelta(hours=2))
+    assert rec.format_time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000000Z"
+    assert rec.format_time(datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=plus_two)) == "2026-01-02T01:04:05.000007Z"
+    with pytest.raises(InvalidInputError, match="timezone-aware"):
+        rec.format_time(datetime(2026, 1, 2))
+    with pytest.raises(InvalidInputError, match="before the year 1000"):
+        rec.format_time(datetime(999, 12, 31, tzinfo=UTC))
