@@ -9,7 +9,6 @@ It knows nothing of storage or of the governance domain.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import re
@@ -36,6 +35,9 @@ ORIGIN_RE = re.compile(r"^[\x21-\x2a\x2c-\x7e]{1,255}$")  # printable ASCII, no 
 TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 AT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+# Standard base64 of exactly 64 bytes: 86 characters, the last one carrying
+# 2 bits (so its 4 unused bits are zero: A, Q, g or w), then "==".
+SIG_RE = re.compile(r"^[A-Za-z0-9+/]{85}[AQgw]==$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -111,8 +113,9 @@ def parse_time(text: str) -> datetime:
     if not AT_RE.match(text):
         raise InvalidRecordError(f"time {text!r} is not RFC 3339 UTC with microseconds and Z")
     try:
-        # The regex fixed the layout; fromisoformat (C code) checks the date.
-        return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+        # The regex fixed the layout; fromisoformat (C code) checks the date
+        # and reads the Z as UTC.
+        return datetime.fromisoformat(text)
     except ValueError as exc:
         raise InvalidRecordError(f"time {text!r} is not a real date: {exc}") from None
 
@@ -202,6 +205,10 @@ def _reject_constant(text: str) -> Any:
     raise InvalidRecordError(f"{text} is not allowed in records")
 
 
+# Built once: json.loads with hooks builds a new decoder on every call.
+_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_constant)
+
+
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
@@ -232,7 +239,7 @@ def parse(raw: bytes) -> Record:
         text = raw.decode("utf-8")
         # Duplicate keys need no hook: json keeps one of them, so the bytes
         # cannot equal the canonical form checked below (and _explain says why).
-        obj = json.loads(text, parse_float=_reject_float, parse_constant=_reject_constant)
+        obj = _DECODER.decode(text)
     except UnicodeDecodeError:
         raise InvalidRecordError("record is not valid UTF-8") from None
     except json.JSONDecodeError as exc:
@@ -241,17 +248,22 @@ def parse(raw: bytes) -> Record:
         raise InvalidRecordError("record is not a JSON object")
     moment = _check_envelope(obj)
     sig = obj["sig"]
-    if not isinstance(sig, str) or not _is_signature(sig):
+    if not isinstance(sig, str) or not SIG_RE.match(sig):
         raise InvalidRecordError("sig is not standard base64 of 64 bytes")
     check_data(obj["data"])
     if canonical_record_bytes(obj) != raw:
         raise InvalidRecordError(_explain_non_canonical(text))
-    record = Record(
-        ledger=obj["ledger"], stream=obj["stream"], seq=obj["seq"], type=obj["type"],
-        at=obj["at"], actor=obj["actor"], prev=obj["prev"], data=obj["data"],
-        sig=sig, raw=raw,
-    )
-    record.__dict__["moment"] = moment  # parsed once, by _check_envelope
+    # The fields straight into the instance (verification parses every record;
+    # a frozen dataclass's __init__ sets each field through object.__setattr__),
+    # with moment and event_hash set now: every reader of parsed records needs
+    # both, and a cached_property lookup costs more than the work.
+    record: Record = object.__new__(Record)
+    fields = record.__dict__
+    fields.update(obj)
+    del fields["v"]
+    fields["raw"] = raw
+    fields["moment"] = moment
+    fields["event_hash"] = hashlib.sha256(raw).hexdigest()
     return record
 
 
@@ -266,14 +278,6 @@ def load_stored(raw: bytes) -> Record:
         ledger=obj["ledger"], stream=obj["stream"], seq=obj["seq"], type=obj["type"], at=obj["at"],
         actor=obj["actor"], prev=obj["prev"], data=obj["data"], sig=obj["sig"], raw=raw,
     )
-
-
-def _is_signature(sig: str) -> bool:
-    try:
-        decoded = base64.b64decode(sig, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return len(decoded) == 64 and base64.b64encode(decoded).decode("ascii") == sig
 
 
 _SIGNED_FIELDS = frozenset(FIELDS)
@@ -349,15 +353,31 @@ def check_data(value: Any, depth: int = 0) -> None:
         return
     if isinstance(value, list):
         for item in value:
-            check_data(item, depth + 1)
+            if not _is_plain_leaf(item):
+                check_data(item, depth + 1)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str) or not key.isascii():
                 raise InvalidRecordError(f"object key {key!r} is not an ASCII string")
-            check_data(item, depth + 1)
+            if not _is_plain_leaf(item):
+                check_data(item, depth + 1)
         return
     raise InvalidRecordError(f"{type(value).__name__} values are not allowed in records")
+
+
+def _is_plain_leaf(value: Any) -> bool:
+    """True for values that certainly pass: short ASCII text, safe integers, booleans, null.
+
+    Most fields are such; answering without a call per field keeps
+    verification fast.  Anything else gets the full checks.
+    """
+    kind = type(value)
+    if kind is str:
+        return len(value) <= MAX_STRING_CHARS and value.isascii()
+    if kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    return value is None or kind is bool
 
 
 def _check_encodable(text: str) -> None:

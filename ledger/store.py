@@ -155,7 +155,7 @@ class RecordMapper(Mapper[UUID]):
         cls = EVENT_CLASSES[record.type]
         state: dict[str, Any] = dict(_defaults(cls))  # type: ignore[arg-type]  # classes are hashable
         state.update(record.data)
-        state["originator_id"] = UUID(record.stream)
+        state["originator_id"] = _stream_uuid(record.stream)
         state["originator_version"] = record.seq
         state["timestamp"] = record.moment
         if record.type in AGGREGATE_TOPIC:
@@ -165,6 +165,13 @@ class RecordMapper(Mapper[UUID]):
         domain_event = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", state)
         return domain_event
+
+
+@functools.lru_cache(maxsize=65536)
+def _stream_uuid(stream: str) -> UUID:
+    # Replaying history turns each stream's id into a UUID once per record;
+    # streams repeat, so remember the recent ones.
+    return UUID(stream)
 
 
 @functools.cache
@@ -379,22 +386,32 @@ def schema_is_complete(engine: Engine) -> bool:
 def iter_rows(recorder: LedgerRecorder, page: int = 1000) -> Iterator[tuple[str, int, str, bytes]]:
     """Every stored row (stream, seq, topic, state) in log order, a page at a time.
 
-    Core queries with plain tuples: the verifier reads every row, and ORM
-    objects would cost more than checking them.
+    Plain driver queries: the verifier reads every row, and SQLAlchemy's
+    result processing (UUID objects, then strings) would cost more than
+    checking them.
     """
-    table = recorder.events_record_cls.__table__
-    columns = (table.c.id, table.c.originator_id, table.c.originator_version, table.c.topic, table.c.state)
+    table = recorder.events_table_name
     after = -1
     while True:
         with recorder.transaction(commit=False) as session:
-            batch = session.execute(
-                select(*columns).where(table.c.id > after).order_by(table.c.id).limit(page)
-            ).all()
+            sql = DriverSQL(session)
+            sql.cursor.execute(
+                f"SELECT id, originator_id, originator_version, topic, state FROM {table} "
+                f"WHERE id > {sql.mark} ORDER BY id LIMIT {int(page)}", (after,))
+            batch = sql.cursor.fetchall()
         for _id, stream, seq, topic, state in batch:
-            yield str(stream), seq, topic, bytes(state) if isinstance(state, memoryview) else state
+            yield _uuid_text(stream), seq, topic, bytes(state) if isinstance(state, memoryview) else state
         if len(batch) < page:
             return
         after = batch[-1][0]
+
+
+def _uuid_text(value: Any) -> str:
+    """A stored originator id (16 bytes in SQLite, a UUID from PostgreSQL) as a canonical string."""
+    if isinstance(value, bytes) and len(value) == 16:
+        h = value.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return str(value)
 
 
 def last_position(session: Session) -> int:

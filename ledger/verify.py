@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -38,7 +38,8 @@ from ledger import record as rec
 from ledger.errors import InvalidRecordError, LedgerError
 from ledger.sigcheck import bad_signatures
 
-CHUNK = 512
+CHUNK = 256
+QUEUED_PER_WORKER = 4
 INLINE_BELOW = 5000  # small ledgers: starting worker processes costs more than it saves
 
 
@@ -91,9 +92,10 @@ def _order(f: Finding) -> tuple[int, str]:
     return (f.position, f.reason)
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One stored record: its bytes and, from a database, the row's columns."""
+class Entry(NamedTuple):
+    """One stored record: its bytes and, from a database, the row's columns.
+
+    A named tuple because the verifier makes one per record."""
 
     raw: bytes
     stream: str | None = None
@@ -142,17 +144,18 @@ class Verifier:
 
     def run(self, entries: Iterable[Entry], expected: int | None = None) -> Report:
         started = time.perf_counter()
-        workers = self.workers
-        if workers is None:
-            workers = (os.cpu_count() or 1) if expected is None or expected >= INLINE_BELOW else 1
-        # Ed25519 verification in `cryptography` releases the GIL, so threads
-        # use every core while this thread parses and checks the chain.
-        # Signature checks run in worker processes: threads would do (the
-        # checks release the GIL) but fight this parsing thread for the GIL
-        # between checks, leaving cores idle.
+        cores = self.workers
+        if cores is None:
+            cores = (os.cpu_count() or 1) if expected is None or expected >= INLINE_BELOW else 1
+        # Signature checks (most of the work) go to cores - 1 worker processes,
+        # and this thread checks a chunk itself whenever they are all busy, so
+        # every core works and none is shared by two busy processes.  (Threads
+        # would need no copying, but between checks they wait for the GIL
+        # while this thread parses, and cores sit idle.)
+        workers = cores - 1
         pool = (
             ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-            if workers > 1 else None
+            if workers > 0 else None
         )
         pending: deque[tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]] = deque()
         chunk: list[tuple[int, rec.Record, bytes]] = []
@@ -163,15 +166,13 @@ class Verifier:
                 if record is not None:
                     chunk.append((position, record, self.keys[record.actor].raw))
                 if len(chunk) >= CHUNK:
-                    pending.append(self._submit(pool, chunk))
+                    self._dispatch(pool, workers, chunk, pending)
                     chunk = []
-                    while len(pending) > 2 * workers:
-                        self._collect(pending.popleft())
                 if self.progress and position % 1000 == 999:
                     self.progress(1000)
                 self.report.records = position + 1
             if chunk:
-                pending.append(self._submit(pool, chunk))
+                self._dispatch(pool, workers, chunk, pending)
             while pending:
                 self._collect(pending.popleft())
         finally:
@@ -184,8 +185,25 @@ class Verifier:
             self._find(0, "-", None, "-", "the ledger holds no records")
         return self.report
 
+    def _dispatch(self, pool: ProcessPoolExecutor | None, workers: int, chunk: list[tuple[int, rec.Record, bytes]],
+                  pending: deque[tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]]) -> None:
+        """Send a chunk's signature checks to an idle worker, or check them here."""
+        jobs = [(pub, record.signature(), record.signed_message()) for _, record, pub in chunk]
+        heads = [(position, record) for position, record, _ in chunk]
+        queued = sum(1 for _, outcome in pending if not isinstance(outcome, list) and not outcome.done())
+        # A few chunks queued per worker keep it fed while this thread works.
+        if pool is None or queued >= QUEUED_PER_WORKER * workers:
+            pending.append((heads, bad_signatures(jobs)))
+        else:
+            pending.append((heads, pool.submit(bad_signatures, jobs)))
+        # Report finished chunks in order, so that memory holds only a few.
+        while pending and (isinstance(pending[0][1], list) or pending[0][1].done()):
+            self._collect(pending.popleft())
+
     def _grow_tree(self, position: int, raw: Any) -> None:
-        self.tree.add(merkle.leaf_hash(raw if isinstance(raw, bytes) else str(raw).encode()))
+        self.tree.add_data(raw if isinstance(raw, bytes) else str(raw).encode())
+        if not self.checkpoints:
+            return
         expected = self.checkpoints.get(self.tree.size)
         if expected is not None and expected != self.tree.root():
             self._find(position, "-", None, "-",
@@ -200,14 +218,6 @@ class Verifier:
             self._find(size, "-", None, "-",
                        f"a checkpoint of size {beyond[-1]} was signed, but the log has {size} records: "
                        f"records {size} to {beyond[-1] - 1} are missing")
-
-    def _submit(self, pool: ProcessPoolExecutor | None, chunk: list[tuple[int, rec.Record, bytes]]
-                ) -> tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]:
-        jobs = [(pub, record.signature(), record.signed_message()) for _, record, pub in chunk]
-        heads = [(position, record) for position, record, _ in chunk]
-        if pool is None:
-            return heads, bad_signatures(jobs)
-        return heads, pool.submit(bad_signatures, jobs)
 
     def _collect(self, item: tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]) -> None:
         heads, outcome = item

@@ -115,3 +115,12 @@ def test_size_of_inverts_node_count(size: int) -> None:
 def test_a_node_count_no_tree_has_is_refused() -> None:
     # 2n - popcount(n) skips some numbers (e.g. no tree has exactly 2 nodes).
     assert merkle.size_of(2) is None
+
+
+def test_adding_leaf_data_gives_the_same_roots_as_adding_leaf_hashes() -> None:
+    by_hash, by_data = merkle.RootBuilder(), merkle.RootBuilder()
+    for i in range(300):
+        data = i.to_bytes(2, "big")
+        by_hash.add(merkle.leaf_hash(data))
+        by_data.add_data(data)
+        assert (by_data.size, by_data.root()) == (by_hash.size, by_hash.root())
