@@ -95,11 +95,7 @@ def verify(bundle_file: str | None, trust: str | None, since_file: str | None, a
     else:
         if trust or since_file:
             raise click.UsageError("--trust and --since go with --bundle")
-        from ledger.verify import verify_ledger
-
-        ledger = open_ledger()
-        with progress_to_terminal("verifying", ledger.size()) as bar:
-            report = verify_ledger(ledger, progress=bar.update)
+        report = _verify_database()
     if as_json:
         emit_json(report.to_json())
     elif report.ok:
@@ -125,6 +121,28 @@ def verify(bundle_file: str | None, trust: str | None, since_file: str | None, a
                    err=True)
     if not report.ok:
         raise click.exceptions.Exit(1)
+
+
+def _verify_database() -> Any:
+    # Signature workers start first, on the database as it is now: they can
+    # check records while this process is still importing what reading the
+    # rest of the ledger needs (see ledger/sigcheck.py).
+    from ledger.database import EVENTS_TABLE, database_url
+    from ledger.sigcheck import start_signature_workers
+
+    current = settings()
+    signatures = None if current.ledger is not None else start_signature_workers(
+        database_url(current.db), EVENTS_TABLE)
+    try:
+        ledger = open_ledger()
+    except BaseException:
+        if signatures is not None:
+            signatures.close()
+        raise
+    from ledger.verify import verify_ledger
+
+    with progress_to_terminal("verifying", ledger.size()) as bar:
+        return verify_ledger(ledger, progress=bar.update, signatures=signatures)
 
 
 def _verify_bundle(bundle_file: str, trust: str | None, since_file: str | None) -> Any:

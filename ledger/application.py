@@ -30,6 +30,7 @@ from eventsourcing.persistence import IntegrityError, Notification, OperationalE
 import ledger.domain  # noqa: F401  (registers every record type)
 from ledger import authz
 from ledger import record as rec
+from ledger.database import database_url
 from ledger.domain.base import Context, rule_context
 from ledger.domain.identity import KeyInfo, Registry, key_entry, registry_id
 from ledger.errors import (
@@ -48,7 +49,6 @@ from ledger.store import (
     Sealing,
     configure_engine,
     current_sealing,
-    database_url,
     last_position,
     lock_for_write,
     sealing,

@@ -4,8 +4,8 @@ Records are signed and hashed over their JCS bytes.  :func:`canonicalize`
 implements the whole of RFC 8785 (including ECMAScript number formatting, so
 that it passes the published test vectors); :func:`canonical_record_bytes` is
 the fast path for record content, which by the record format holds no floats
-and only ASCII object keys, where Python's C JSON encoder with sorted keys
-produces exactly the JCS bytes.
+and only ASCII object keys, where a JSON encoder with sorted keys and minimal
+escaping (orjson) produces exactly the JCS bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import json
 import math
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 # JSON numbers outside this range lose precision in IEEE 754 doubles (I-JSON,
 # RFC 7493), so an independent verifier could not reproduce the bytes.
@@ -32,10 +34,14 @@ def canonicalize(value: Any) -> bytes:
 def canonical_record_bytes(value: Any) -> bytes:
     """JCS bytes of a value already known to hold no floats and ASCII keys.
 
-    Callers must have validated the value (see ``ledger.record``); for such
-    values the output equals :func:`canonicalize` (a property test checks it).
+    Callers must have validated the value (see ``ledger.record``: orjson
+    would also encode types JSON lacks).  For such values orjson with sorted
+    keys writes exactly the JCS bytes (strings escaped minimally, integers
+    plainly, ASCII keys sorted by code unit) at about twice the speed of the
+    standard library; a property test checks it against an independent RFC
+    8785 implementation.
     """
-    return _fast_encoder.encode(value).encode("utf-8")
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def _serialize(value: Any) -> str:

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+import orjson
+
 from ledger.canonical import MAX_SAFE_INTEGER, canonical_record_bytes
 from ledger.errors import InvalidInputError, InvalidRecordError
 
@@ -63,8 +65,10 @@ class Record:
     def signed_message(self) -> bytes:
         # ``raw`` is canonical, so removing the sig member gives exactly the
         # canonical bytes of the other nine: no need to encode again.
-        member = b',"sig":"' + self.sig.encode("ascii") + b'"'
-        return SIGNING_DOMAIN + self.raw.replace(member, b"", 1)
+        parts = signing_parts(self.raw)
+        if parts is None:
+            raise InvalidRecordError("record has no sig member")
+        return parts[0]
 
     def unsigned(self) -> dict[str, Any]:
         return {
@@ -91,6 +95,29 @@ class Record:
 def event_hash(raw: bytes) -> str:
     """Lowercase hex SHA-256 of the record's canonical bytes, ``sig`` included."""
     return hashlib.sha256(raw).hexdigest()
+
+
+_SIG_MEMBER = b',"sig":"'
+
+
+def signing_parts(raw: bytes) -> tuple[bytes, bytes] | None:
+    """The signed message and the signature of a stored record's bytes (None if not found).
+
+    In canonical form the top-level ``sig`` member is the last ``,"sig":"``
+    in the bytes (only ``stream``, ``type`` and ``v``, whose values cannot
+    hold one, follow it), so it is found without parsing.  For a canonical
+    record the message is exactly the signing domain plus the canonical bytes
+    of the other nine fields.
+    """
+    cut = raw.rfind(_SIG_MEMBER)
+    end = raw.find(b'"', cut + len(_SIG_MEMBER)) if cut >= 0 else -1
+    if end < 0:
+        return None
+    try:
+        signature = base64.b64decode(raw[cut + len(_SIG_MEMBER):end], validate=True)
+    except ValueError:  # binascii.Error is a ValueError
+        return None
+    return SIGNING_DOMAIN + raw[:cut] + raw[end + 1:], signature
 
 
 def signed_message(unsigned: dict[str, Any]) -> bytes:
@@ -236,14 +263,34 @@ def parse(raw: bytes) -> Record:
     if len(raw) > MAX_RECORD_BYTES:
         raise InvalidRecordError(f"record is {len(raw)} bytes; the limit is {MAX_RECORD_BYTES}")
     try:
-        text = raw.decode("utf-8")
+        return _parse(raw, _fast_load)
+    except InvalidRecordError:
+        # The standard library's decoder, with hooks that refuse floats and
+        # constants as it reads, says precisely what is wrong (and accepts
+        # nothing the fast decoder's checks would refuse).
+        return _parse(raw, _strict_load)
+
+
+def _fast_load(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRecordError(f"record is not valid JSON: {exc}") from None
+
+
+def _strict_load(raw: bytes) -> Any:
+    try:
         # Duplicate keys need no hook: json keeps one of them, so the bytes
         # cannot equal the canonical form checked below (and _explain says why).
-        obj = _DECODER.decode(text)
+        return _DECODER.decode(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise InvalidRecordError("record is not valid UTF-8") from None
     except json.JSONDecodeError as exc:
         raise InvalidRecordError(f"record is not valid JSON: {exc.msg} at byte {exc.pos}") from None
+
+
+def _parse(raw: bytes, load: Callable[[bytes], Any]) -> Record:
+    obj = load(raw)
     if not isinstance(obj, dict):
         raise InvalidRecordError("record is not a JSON object")
     moment = _check_envelope(obj)
@@ -252,7 +299,7 @@ def parse(raw: bytes) -> Record:
         raise InvalidRecordError("sig is not standard base64 of 64 bytes")
     check_data(obj["data"])
     if canonical_record_bytes(obj) != raw:
-        raise InvalidRecordError(_explain_non_canonical(text))
+        raise InvalidRecordError(_explain_non_canonical(raw.decode("utf-8", "replace")))
     # The fields straight into the instance (verification parses every record;
     # a frozen dataclass's __init__ sets each field through object.__setattr__),
     # with moment and event_hash set now: every reader of parsed records needs
@@ -273,7 +320,7 @@ def load_stored(raw: bytes) -> Record:
     Views and listings read the ledger's own records; checking them is
     ``ledger verify``'s job (see :func:`parse`), and a view is never trusted.
     """
-    obj = json.loads(raw)
+    obj = orjson.loads(raw)
     return Record(
         ledger=obj["ledger"], stream=obj["stream"], seq=obj["seq"], type=obj["type"], at=obj["at"],
         actor=obj["actor"], prev=obj["prev"], data=obj["data"], sig=obj["sig"], raw=raw,
@@ -289,10 +336,12 @@ _KNOWN_GOOD_LIMIT = 10_000
 
 
 def _matches(field: str, value: Any, pattern: re.Pattern[str]) -> bool:
+    if not isinstance(value, str):
+        return False
     seen = _KNOWN_GOOD[field]
     if value in seen:
         return True
-    if not isinstance(value, str) or not pattern.match(value):
+    if not pattern.match(value):
         return False
     if len(seen) < _KNOWN_GOOD_LIMIT:
         seen.add(value)
@@ -306,7 +355,7 @@ def _check_envelope(obj: dict[str, Any]) -> datetime:
         missing = sorted(expected - set(obj))
         extra = sorted(set(obj) - expected)
         raise InvalidRecordError(f"record fields wrong (missing {missing}, unexpected {extra})")
-    if obj["v"] != FORMAT_VERSION or isinstance(obj["v"], bool):
+    if type(obj["v"]) is not int or obj["v"] != FORMAT_VERSION:  # not 1.0, not true
         raise InvalidRecordError(f"unsupported format version {obj['v']!r}")
     if not _matches("ledger", obj["ledger"], ORIGIN_RE):
         raise InvalidRecordError("ledger origin must be printable ASCII without spaces or '+'")

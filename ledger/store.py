@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -46,12 +45,11 @@ from sqlalchemy.orm import Session
 
 from ledger import merkle
 from ledger import record as rec
+from ledger.database import EVENTS_TABLE
 from ledger.errors import InvalidInputError, StoreError
 from ledger.keys import Signer
 from ledger.types import AGGREGATE_TOPIC, EVENT_CLASSES, TYPE_OF_CLASS
 
-DEFAULT_DB = "ledger.db"
-EVENTS_TABLE = "ledger_events"
 LOG_TABLE = "ledger_log"
 TREE_TABLE = "ledger_merkle"  # (was ledger_tree, keyed by level and idx)
 CHECKPOINT_TABLE = "ledger_checkpoints"
@@ -71,18 +69,6 @@ def lock_timeout() -> float:
 
 
 _WRITING: ContextVar[bool] = ContextVar("ledger_writing", default=False)
-
-
-def database_url(db: str | None) -> str:
-    """Turn ``--db`` (a URL or a plain file path) into a SQLAlchemy URL."""
-    db = db or os.environ.get("LEDGER_DB") or DEFAULT_DB
-    if "://" not in db:
-        return "sqlite:///" + str(Path(db).expanduser().resolve())
-    if db.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + db.split("://", 1)[1]
-    if db.startswith(("sqlite", "postgresql+psycopg")):
-        return db
-    raise InvalidInputError(f"unsupported database URL {db.split('://')[0]}:// (use a SQLite path or postgresql://)")
 
 
 # --- sealing: from domain event to signed record ---------------------------
@@ -383,8 +369,10 @@ def schema_is_complete(engine: Engine) -> bool:
     return wanted <= found
 
 
-def iter_rows(recorder: LedgerRecorder, page: int = 1000) -> Iterator[tuple[str, int, str, bytes]]:
-    """Every stored row (stream, seq, topic, state) in log order, a page at a time.
+def iter_rows(recorder: LedgerRecorder, page: int = 1000,
+              stop: int | None = None) -> Iterator[tuple[int, str, int, str, bytes]]:
+    """Every stored row (id, stream, seq, topic, state) in log order, a page at a
+    time (up to notification id ``stop``, if given).
 
     Plain driver queries: the verifier reads every row, and SQLAlchemy's
     result processing (UUID objects, then strings) would cost more than
@@ -392,15 +380,16 @@ def iter_rows(recorder: LedgerRecorder, page: int = 1000) -> Iterator[tuple[str,
     """
     table = recorder.events_table_name
     after = -1
+    last = f" AND id <= {int(stop)}" if stop is not None else ""
     while True:
         with recorder.transaction(commit=False) as session:
             sql = DriverSQL(session)
             sql.cursor.execute(
                 f"SELECT id, originator_id, originator_version, topic, state FROM {table} "
-                f"WHERE id > {sql.mark} ORDER BY id LIMIT {int(page)}", (after,))
+                f"WHERE id > {sql.mark}{last} ORDER BY id LIMIT {int(page)}", (after,))
             batch = sql.cursor.fetchall()
-        for _id, stream, seq, topic, state in batch:
-            yield _uuid_text(stream), seq, topic, bytes(state) if isinstance(state, memoryview) else state
+        for row_id, stream, seq, topic, state in batch:
+            yield row_id, _uuid_text(stream), seq, topic, bytes(state) if isinstance(state, memoryview) else state
         if len(batch) < page:
             return
         after = batch[-1][0]

@@ -21,12 +21,13 @@ page of records plus a small state per stream and per key.
 from __future__ import annotations
 
 import base64
+import hashlib
 import multiprocessing
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
@@ -36,11 +37,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger import authz, merkle, note
 from ledger import record as rec
 from ledger.errors import InvalidRecordError, LedgerError
-from ledger.sigcheck import bad_signatures
+from ledger.sigcheck import (
+    INLINE_BELOW,
+    QUEUED_PER_WORKER,
+    ROWS_PER_CHUNK,
+    SignatureWorkers,
+    bad_signatures,
+    row_digest,
+    start_signature_workers,
+)
 
-CHUNK = 256
-QUEUED_PER_WORKER = 4
-INLINE_BELOW = 5000  # small ledgers: starting worker processes costs more than it saves
+CHUNK = 256  # records per chunk of signature checks, when entries have no row ids
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,52 @@ class Entry(NamedTuple):
     stream: str | None = None
     seq: int | None = None
     topic: str | None = None
+    id: int | None = None  # the row's notification id
+
+
+class _Chunk:
+    """A run of entries whose signatures are checked together."""
+
+    def __init__(self, key: int, first: int, digest: Any) -> None:
+        self.key = key
+        self.first = first
+        self.items: list[tuple[int, rec.Record, bytes, int | None]] = []  # position, record, public key, row id
+        self.digest = digest  # of every row read, to compare with what a worker read
+
+    def add(self, position: int, entry: Entry, record: rec.Record | None, public: bytes) -> None:
+        if self.digest is not None:
+            raw_hash = (bytes.fromhex(record.event_hash) if record is not None
+                        else hashlib.sha256(bytes(entry.raw)).digest())
+            self.digest.update(row_digest(int(entry.id or 0), raw_hash))
+        if record is not None:
+            self.items.append((position, record, public, entry.id))
+
+    def jobs(self) -> list[tuple[bytes, bytes, bytes]]:
+        return [(public, record.signature(), record.signed_message()) for _, record, public, _ in self.items]
+
+
+class _Pending:
+    """A chunk and its verdict: bad indexes (checked here), or a worker's future."""
+
+    def __init__(self, chunk: _Chunk, outcome: Any) -> None:
+        self.chunk = chunk
+        self.outcome = outcome
+
+    def ready(self) -> bool:
+        return isinstance(self.outcome, list) or bool(self.outcome.done())
+
+    def failures(self) -> list[tuple[int, rec.Record]]:
+        items = self.chunk.items
+        result = self.outcome if isinstance(self.outcome, list) else self.outcome.result()
+        if isinstance(result, list):  # indexes into the chunk
+            return [(items[i][0], items[i][1]) for i in result]
+        bad_ids, digest = result  # a worker read the rows itself
+        if digest != self.chunk.digest.digest():
+            # It read other bytes than this process judged (they changed in
+            # between): its verdict is about something else; check here.
+            return [(items[i][0], items[i][1]) for i in bad_signatures(self.chunk.jobs())]
+        bad = set(bad_ids)
+        return [(position, record) for position, record, _, row_id in items if row_id in bad]
 
 
 class RuleChecker(Protocol):
@@ -142,42 +195,45 @@ class Verifier:
 
     # -- driving --------------------------------------------------------
 
-    def run(self, entries: Iterable[Entry], expected: int | None = None) -> Report:
+    def run(self, entries: Iterable[Entry], expected: int | None = None,
+            signatures: SignatureWorkers | None = None) -> Report:
+        """Check every entry in log order.
+
+        Signature checks (most of the work) run on other cores: with
+        ``signatures`` (a database the workers read themselves, entries
+        carrying row ids) in chunks of row ids; otherwise in chunks of parsed
+        records sent to a pool of cores - 1 workers.  Either way this thread
+        checks a chunk itself whenever the workers are all busy, so every
+        core works and none is shared by two busy processes.  (Threads would
+        copy nothing, but between checks they wait for the GIL while this
+        thread parses, and cores sit idle.)
+        """
         started = time.perf_counter()
-        cores = self.workers
-        if cores is None:
-            cores = (os.cpu_count() or 1) if expected is None or expected >= INLINE_BELOW else 1
-        # Signature checks (most of the work) go to cores - 1 worker processes,
-        # and this thread checks a chunk itself whenever they are all busy, so
-        # every core works and none is shared by two busy processes.  (Threads
-        # would need no copying, but between checks they wait for the GIL
-        # while this thread parses, and cores sit idle.)
-        workers = cores - 1
-        pool = (
-            ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-            if workers > 0 else None
-        )
-        pending: deque[tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]] = deque()
-        chunk: list[tuple[int, rec.Record, bytes]] = []
+        pool, workers = (None, 0) if signatures is not None else self._job_pool(expected)
+        pending: deque[_Pending] = deque()
+        chunk: _Chunk | None = None
         try:
             for position, entry in enumerate(entries):
                 self._grow_tree(position, entry.raw)
                 record = self._check_safely(position, entry)
-                if record is not None:
-                    chunk.append((position, record, self.keys[record.actor].raw))
-                if len(chunk) >= CHUNK:
-                    self._dispatch(pool, workers, chunk, pending)
-                    chunk = []
+                key = position // CHUNK if signatures is None else int(entry.id or 0) // ROWS_PER_CHUNK
+                if chunk is None or key != chunk.key:
+                    if chunk is not None:
+                        self._dispatch(chunk, pool, workers, signatures, pending)
+                    chunk = _Chunk(key, position, hashlib.sha256() if signatures is not None else None)
+                chunk.add(position, entry, record, self.keys[record.actor].raw if record is not None else b"")
                 if self.progress and position % 1000 == 999:
                     self.progress(1000)
                 self.report.records = position + 1
-            if chunk:
-                self._dispatch(pool, workers, chunk, pending)
+            if chunk is not None:
+                self._dispatch(chunk, pool, workers, signatures, pending)
             while pending:
                 self._collect(pending.popleft())
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+            if signatures is not None:
+                signatures.close()
         self.report.streams = len(self.streams)
         self.report.keys = len(self.keys)
         self.report.seconds = time.perf_counter() - started
@@ -185,19 +241,30 @@ class Verifier:
             self._find(0, "-", None, "-", "the ledger holds no records")
         return self.report
 
-    def _dispatch(self, pool: ProcessPoolExecutor | None, workers: int, chunk: list[tuple[int, rec.Record, bytes]],
-                  pending: deque[tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]]) -> None:
-        """Send a chunk's signature checks to an idle worker, or check them here."""
-        jobs = [(pub, record.signature(), record.signed_message()) for _, record, pub in chunk]
-        heads = [(position, record) for position, record, _ in chunk]
-        queued = sum(1 for _, outcome in pending if not isinstance(outcome, list) and not outcome.done())
-        # A few chunks queued per worker keep it fed while this thread works.
-        if pool is None or queued >= QUEUED_PER_WORKER * workers:
-            pending.append((heads, bad_signatures(jobs)))
+    def _job_pool(self, expected: int | None) -> tuple[ProcessPoolExecutor | None, int]:
+        cores = self.workers
+        if cores is None:
+            cores = (os.cpu_count() or 1) if expected is None or expected >= INLINE_BELOW else 1
+        if cores < 2:
+            return None, 0
+        return ProcessPoolExecutor(max_workers=cores - 1, mp_context=multiprocessing.get_context("spawn")), cores - 1
+
+    def _dispatch(self, chunk: _Chunk, pool: ProcessPoolExecutor | None, workers: int,
+                  signatures: SignatureWorkers | None, pending: deque[_Pending]) -> None:
+        """Find who checks a chunk's signatures: a worker, or this thread."""
+        if signatures is not None:
+            verdict = signatures.take(chunk.key)
+            pending.append(_Pending(chunk, verdict if verdict is not None else bad_signatures(chunk.jobs())))
+            signatures.keep_busy()
         else:
-            pending.append((heads, pool.submit(bad_signatures, jobs)))
+            queued = sum(1 for item in pending if not item.ready())
+            # A few chunks queued per worker keep it fed while this thread works.
+            if pool is None or queued >= QUEUED_PER_WORKER * workers:
+                pending.append(_Pending(chunk, bad_signatures(chunk.jobs())))
+            else:
+                pending.append(_Pending(chunk, pool.submit(bad_signatures, chunk.jobs())))
         # Report finished chunks in order, so that memory holds only a few.
-        while pending and (isinstance(pending[0][1], list) or pending[0][1].done()):
+        while pending and pending[0].ready():
             self._collect(pending.popleft())
 
     def _grow_tree(self, position: int, raw: Any) -> None:
@@ -219,11 +286,8 @@ class Verifier:
                        f"a checkpoint of size {beyond[-1]} was signed, but the log has {size} records: "
                        f"records {size} to {beyond[-1] - 1} are missing")
 
-    def _collect(self, item: tuple[list[tuple[int, rec.Record]], Future[list[int]] | list[int]]) -> None:
-        heads, outcome = item
-        bad = outcome if isinstance(outcome, list) else outcome.result()
-        for index in bad:
-            position, record = heads[index]
+    def _collect(self, item: _Pending) -> None:
+        for position, record in item.failures():
             self._find(position, record.stream, record.seq, record.type,
                        f"signature does not verify with key {record.actor[:12]}")
 
@@ -392,24 +456,40 @@ def revocations_from(raws: Iterable[bytes]) -> dict[str, datetime]:
 
 
 def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
-                  workers: int | None = None, rules: RuleChecker | None = None) -> Report:
-    """Verify a ledger database (see the module docstring for the steps)."""
-    revocations = revocations_from(
-        n.state for n in ledger.notifications(topics=["key.revoked"])
-    )
-    from ledger.store import iter_rows
+                  workers: int | None = None, rules: RuleChecker | None = None,
+                  signatures: SignatureWorkers | None = None) -> Report:
+    """Verify a ledger database (see the module docstring for the steps).
 
-    entries = (Entry(state, stream, seq, topic) for stream, seq, topic, state in iter_rows(ledger.recorder))
-    if rules is None:
-        from ledger.replay import RuleReplayer
+    ``workers`` is the number of cores to use (default: all, for ledgers big
+    enough to gain); ``signatures`` may bring workers already started (see
+    :func:`ledger.sigcheck.start_signature_workers`), on this ledger's database.
+    """
+    if signatures is None:
+        signatures = start_signature_workers(ledger.url, ledger.recorder.events_table_name, workers)
+    try:
+        revocations = revocations_from(
+            n.state for n in ledger.notifications(topics=["key.revoked"])
+        )
+        from ledger.store import iter_rows
 
-        rules = RuleReplayer()
-    from ledger.tlog import TransparencyLog
+        # With workers reading rows themselves, both sides stop at the same row.
+        stop = signatures.last_id if signatures is not None else None
+        entries = (Entry(state, stream, seq, topic, row_id)
+                   for row_id, stream, seq, topic, state in iter_rows(ledger.recorder, stop=stop))
+        if rules is None:
+            from ledger.replay import RuleReplayer
 
-    verifier = Verifier(revocations, rules=rules, workers=workers, progress=progress)
-    log = TransparencyLog(ledger)
-    verifier.checkpoints = log.checkpoints()
-    report = verifier.run(entries, expected=ledger.size())
+            rules = RuleReplayer()
+        from ledger.tlog import TransparencyLog
+
+        verifier = Verifier(revocations, rules=rules, workers=workers, progress=progress)
+        log = TransparencyLog(ledger)
+        verifier.checkpoints = log.checkpoints()
+    except BaseException:
+        if signatures is not None:
+            signatures.close()
+        raise
+    report = verifier.run(entries, expected=ledger.size(), signatures=signatures)
     verifier.check_checkpoints_cover()
     _check_stored_log(ledger, log, verifier, report)
     return report

@@ -172,3 +172,34 @@ def test_times_are_written_in_the_record_format_whatever_their_zone() -> None:
         rec.format_time(datetime(2026, 1, 2))
     with pytest.raises(InvalidInputError, match="before the year 1000"):
         rec.format_time(datetime(999, 12, 31, tzinfo=UTC))
+
+
+any_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(st.sampled_from(rec.FIELDS), any_json)
+def test_the_fast_parser_accepts_nothing_the_strict_one_refuses(field: str, value: object) -> None:
+    # parse() tries orjson first and the standard library (which refuses
+    # floats as it reads) only to explain a refusal: so whatever the fast
+    # path accepts, the strict path must accept as the same record.
+    obj = json.loads(golden_record())
+    obj[field] = value
+    raw = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+    try:
+        fast = rec._parse(raw, rec._fast_load)
+    except (InvalidRecordError, UnicodeDecodeError):
+        return
+    assert rec._parse(raw, rec._strict_load) == fast
+
+
+@pytest.mark.parametrize("field, value", [("v", 1.0), ("seq", 2.0), ("v", True), ("data", {"n": 0.5})])
+def test_numbers_that_are_not_integers_are_refused(field: str, value: object) -> None:
+    obj = json.loads(golden_record())
+    obj[field] = value
+    with pytest.raises(InvalidRecordError):
+        rec.parse(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode())
