@@ -1,0 +1,142 @@
+"""Signature checks in worker processes that read the records themselves.
+
+The verifier gives chunks of rows to workers, which read them from the
+database on their own connection; these tests tamper with real databases
+(SQLite files and the PostgreSQL server) and check that the workers' verdicts
+name the exact record, on each backend, through the real ``ledger`` program,
+and that a worker which read other bytes than the verifier is not believed.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ledger import Ledger, Signer
+from ledger.database import EVENTS_TABLE, database_url
+from ledger.demo import PEOPLE, found_partnership
+from ledger.sigcheck import SignatureWorkers, start_signature_workers
+from ledger.verify import Report, verify_ledger
+from tests.helpers import drop_guards
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _flip_signature(raw: bytes) -> bytes:
+    """The same record with a different (still canonical base64) signature."""
+    cut = raw.rindex(b',"sig":"') + len(b',"sig":"')
+    signature = bytearray(base64.b64decode(raw[cut:cut + 88]))
+    signature[0] ^= 1
+    return raw[:cut] + base64.b64encode(bytes(signature)) + raw[cut + 88:]
+
+
+def _tamper(url: str, row_id: int) -> None:
+    """Replace one stored record's signature with plain SQL, as the database's owner could."""
+    if "://" not in url:
+        import sqlite3
+
+        drop_guards(Path(url))
+        with sqlite3.connect(url) as conn:
+            (raw,) = conn.execute("SELECT state FROM ledger_events WHERE id = ?", (row_id,)).fetchone()
+            conn.execute("UPDATE ledger_events SET state = ? WHERE id = ?", (_flip_signature(raw), row_id))
+        return
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute("ALTER TABLE ledger_events DISABLE TRIGGER ledger_events_append_only")
+        (raw,) = conn.execute("SELECT state FROM ledger_events WHERE id = %s", (row_id,)).fetchone()
+        conn.execute("UPDATE ledger_events SET state = %s WHERE id = %s", (_flip_signature(bytes(raw)), row_id))
+        conn.execute("ALTER TABLE ledger_events ENABLE TRIGGER ledger_events_append_only")
+
+
+def _partnership(url: str, open_ledgers: list[Ledger]) -> Ledger:
+    ledger = Ledger(url, create=True)
+    open_ledgers.append(ledger)
+    found_partnership(ledger, {stem: Signer.generate() for stem, _, _ in PEOPLE}, Signer.generate(), lambda _: None)
+    return ledger
+
+
+def _row_id(ledger: Ledger, position: int) -> int:
+    found = ledger.notification_id(position)
+    assert found is not None
+    return found
+
+
+def _signature_findings(report: Report) -> list[tuple[int, str]]:
+    return [(f.position, f.reason) for f in report.findings if "signature" in f.reason]
+
+
+def test_workers_name_a_forged_signature_on_each_backend(db_url: str, open_ledgers: list[Ledger]) -> None:
+    ledger = _partnership(db_url, open_ledgers)
+    assert verify_ledger(ledger, workers=2).ok
+    record = ledger.record_at(40)
+    _tamper(db_url, _row_id(ledger, 40))
+    workers = start_signature_workers(ledger.url, EVENTS_TABLE, 2)
+    assert workers is not None  # two cores asked for: one worker, whatever the size
+    with_workers = verify_ledger(ledger, signatures=workers)
+    inline = verify_ledger(ledger, workers=1)
+    assert _signature_findings(with_workers) == [(40, f"signature does not verify with key {record.actor[:12]}")]
+    assert [f.line() for f in with_workers.findings] == [f.line() for f in inline.findings]
+
+
+def test_a_worker_that_read_other_bytes_is_not_believed(tmp_path: Path, open_ledgers: list[Ledger]) -> None:
+    # The workers read a good copy; the verifier reads a tampered one.  Their
+    # digests differ, so the verifier checks those signatures itself.
+    good, bad = tmp_path / "good.db", tmp_path / "bad.db"
+    ledger = _partnership(str(good), open_ledgers)
+    row_id = _row_id(ledger, 30)
+    ledger.close()
+    shutil.copy(good, bad)
+    _tamper(str(bad), row_id)
+    workers = SignatureWorkers.start(database_url(str(good)), EVENTS_TABLE, cores=2, minimum=0)
+    assert workers is not None
+    tampered = Ledger(str(bad))
+    open_ledgers.append(tampered)
+    report = verify_ledger(tampered, signatures=workers)
+    assert [position for position, _ in _signature_findings(report)] == [30]
+
+
+def _bench_ledger(path: Path, commands: int) -> list[Any]:
+    from benchmarks.bench_write import ledger_commands
+
+    signer = Signer.generate()
+    ledger = Ledger(str(path), create=True)
+    ledger.init(origin="bench.example/verify", name="Bench", founder=signer, holder="Bench",
+                roles=["secretariat"], log_public=Signer.generate().public_bytes)
+    ledger_commands(ledger, signer, commands, 10)
+    chosen = ledger.record_at(4321), _row_id(ledger, 4321)  # the first record of a stream (10 per command)
+    ledger.close()
+    return list(chosen)
+
+
+def test_the_ledger_program_names_a_forged_signature_found_by_its_workers(tmp_path: Path) -> None:
+    # Big enough (> 5,000 records) for `ledger verify` to start its workers
+    # before it opens the ledger; run as a real process.
+    db = tmp_path / "big.db"
+    record, row_id = _bench_ledger(db, 600)
+    _tamper(str(db), row_id)
+    program = "import benchmarks.bench_write; from cli.main import main; main()"  # knows the bench record types
+    done = subprocess.run([sys.executable, "-c", program, "--db", str(db), "verify"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    # The changed bytes also change the record's hash: the next record of its
+    # stream no longer links to it, and the stored Merkle tree disagrees.
+    assert done.stdout.splitlines() == [
+        f"4321 {record.stream} 1 bench.opened: signature does not verify with key {record.actor[:12]}",
+        f"4322 {record.stream} 2 bench.noted: prev does not match the event hash of seq 1",
+        "6000 - - -: the stored Merkle tree does not match the records",
+    ]
+    assert done.stderr.strip().splitlines()[-1] == "3 findings in 6001 records: FAILED"
+
+
+def test_small_ledgers_are_checked_without_workers(tmp_path: Path, open_ledgers: list[Ledger]) -> None:
+    ledger = _partnership(str(tmp_path / "small.db"), open_ledgers)
+    assert start_signature_workers(ledger.url, EVENTS_TABLE) is None  # 105 records: not worth a process
+    assert start_signature_workers(database_url(str(tmp_path / "missing.db")), EVENTS_TABLE, 2) is None
+    assert not (tmp_path / "missing.db").exists()  # and looking did not create it
+
+
