@@ -395,6 +395,15 @@ def iter_rows(recorder: LedgerRecorder, page: int = 1000,
         after = batch[-1][0]
 
 
+def last_row_id(recorder: LedgerRecorder) -> int:
+    """The newest stored row's notification id (-1 when there is none)."""
+    with recorder.transaction(commit=False) as session:
+        sql = DriverSQL(session)
+        sql.cursor.execute(f"SELECT max(id) FROM {recorder.events_table_name}")
+        row = sql.cursor.fetchone()
+    return -1 if row is None or row[0] is None else int(row[0])
+
+
 def _uuid_text(value: Any) -> str:
     """A stored originator id (16 bytes in SQLite, a UUID from PostgreSQL) as a canonical string."""
     if isinstance(value, bytes) and len(value) == 16:

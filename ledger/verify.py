@@ -470,10 +470,11 @@ def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
         revocations = revocations_from(
             n.state for n in ledger.notifications(topics=["key.revoked"])
         )
-        from ledger.store import iter_rows
+        from ledger.store import iter_rows, last_row_id
 
-        # With workers reading rows themselves, both sides stop at the same row.
-        stop = signatures.last_id if signatures is not None else None
+        # The records present now (workers were started on them): a writer
+        # adding more meanwhile does not make the run endless or uneven.
+        stop = signatures.last_id if signatures is not None else last_row_id(ledger.recorder)
         entries = (Entry(state, stream, seq, topic, row_id)
                    for row_id, stream, seq, topic, state in iter_rows(ledger.recorder, stop=stop))
         if rules is None:
