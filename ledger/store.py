@@ -244,17 +244,47 @@ def append_to_tree(session: Session, size_before: int, leaves: list[bytes],
     """
     builder = merkle.RootBuilder()
     if known_peaks is None:
-        nodes = merkle.range_nodes(0, size_before)
-        found = tree_nodes(session, nodes)
-        if len(found) != len(nodes):
-            raise StoreError("the Merkle tree is behind the log; run 'ledger checkpoint' to rebuild it")
-        known_peaks = [found[n] for n in nodes]
+        known_peaks = _stored_peaks(session, size_before)
     builder.size, builder.peaks = size_before, list(known_peaks)
     rows = []
     for data in leaves:
         rows += [(merkle.node_id(level, idx), h) for (level, idx), h in builder.add(merkle.leaf_hash(data))]
     DriverSQL(session).insert(TREE_TABLE, ("node", "hash"), rows)
     return builder.size, builder.root(), builder.peaks
+
+
+def _stored_peaks(session: Session, size: int) -> list[bytes]:
+    """The stored tree's peaks at ``size`` leaves, catching the tree up first if it is behind."""
+    nodes = merkle.range_nodes(0, size)
+    found = tree_nodes(session, nodes)
+    if len(found) != len(nodes) and catch_up_tree(session, size):
+        found = tree_nodes(session, nodes)
+    if len(found) != len(nodes):
+        raise StoreError("the stored Merkle tree does not match the log")
+    return [found[n] for n in nodes]
+
+
+def catch_up_tree(session: Session, size: int, page: int = 10_000) -> int:
+    """Add the tree nodes of log positions the stored tree lacks, up to ``size``.
+
+    For a ledger whose tree was stored by an older version (in ``ledger_tree``)
+    or lost: the tree is derived from the records, so it is rebuilt from them,
+    a page at a time, in the caller's transaction.  Returns the leaves added.
+    """
+    have = tree_size(session)
+    sql = DriverSQL(session)
+    start = have
+    while start < size:
+        sql.cursor.execute(
+            f"SELECT e.state FROM {LOG_TABLE} l JOIN {EVENTS_TABLE} e ON e.id = l.notification_id "
+            f"WHERE l.position >= {sql.mark} AND l.position < {sql.mark} ORDER BY l.position",
+            (start, min(start + page, size)))
+        leaves = [bytes(state) for (state,) in sql.cursor.fetchall()]
+        if not leaves:
+            raise StoreError(f"log position {start} has no record; the log table does not match the records")
+        append_to_tree(session, start, leaves)
+        start += len(leaves)
+    return max(size - have, 0)
 
 
 class LedgerRecorder(SQLAlchemyApplicationRecorder):

@@ -14,12 +14,12 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
 from ledger import merkle, note
 from ledger.errors import NotFoundError, StoreError
 from ledger.keys import Signer
-from ledger.store import checkpoint_table, cosignature_table, log_table, tree_nodes, tree_size
+from ledger.store import checkpoint_table, cosignature_table, tree_nodes, tree_size
 
 
 @dataclass(frozen=True)
@@ -139,21 +139,11 @@ class TransparencyLog:
 
 
 def rebuild_tree(ledger: Any) -> int:
-    """Bring the stored tree up to the log (ledgers written before it existed)."""
+    """Bring the stored tree up to the log (ledgers written before it was stored this way)."""
+    from ledger.store import catch_up_tree, last_position
+
     with ledger.recorder.transaction(commit=True) as session:
-        have = tree_size(session)
-        total = int(session.execute(select(func.count()).select_from(log_table)).scalar() or 0)
-        if have == total:
-            return 0
-        leaves = [raw for _, raw in _raws(ledger, have, total)]
-        from ledger.store import append_to_tree
-
-        append_to_tree(session, have, leaves)
-        return total - have
-
-
-def _raws(ledger: Any, start: int, end: int) -> list[tuple[int, bytes]]:
-    return [(position, r.raw) for position, r in ledger.read(start, end - start)]
+        return catch_up_tree(session, last_position(session) + 1)
 
 
 def verify_proof(proof: dict[str, Any], log_name: str, log_public: bytes) -> str:

@@ -444,8 +444,15 @@ def revocations_from(raws: Iterable[bytes]) -> dict[str, datetime]:
     """
     out: dict[str, datetime] = {}
     for raw in raws:
+        # Only a revocation can parse as one, and its canonical bytes name its
+        # type exactly so: skip the rest without parsing them (a bundle's
+        # pre-scan reads every record).
+        if isinstance(raw, bytes) and b'"type":"key.revoked"' not in raw:
+            continue
         try:
             record = rec.parse(raw)
+            if record.type != "key.revoked":
+                continue
             key = str(record.data["key_id"])
             since = rec.parse_time(str(record.data["compromised_since"]))
         except (InvalidRecordError, KeyError):

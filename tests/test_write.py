@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +165,27 @@ def test_opening_a_missing_sqlite_file_is_refused(tmp_path) -> None:  # type: ig
 
 def test_conflict_error_is_retryable_by_type() -> None:
     assert issubclass(ConflictError, LedgerError)
+
+
+def test_a_ledger_whose_tree_table_is_missing_gets_it_back_on_the_next_command(
+    sqlite_path: Path, make_ledger: Callable[[str], Ledger], people: People, open_ledgers: list[Ledger]
+) -> None:
+    # As a ledger written by a version that stored its Merkle nodes in
+    # ledger_tree: the next writing command rebuilds ledger_merkle from the
+    # records, in its own transaction, and proofs work again.
+    import sqlite3
+
+    from ledger import merkle
+    from ledger.tlog import TransparencyLog
+
+    ledger = make_ledger(str(sqlite_path))
+    ledger.close()
+    with sqlite3.connect(sqlite_path) as conn:
+        conn.execute("DROP TABLE ledger_merkle")
+    reopened = Ledger(str(sqlite_path))
+    open_ledgers.append(reopened)
+    reopened.register_key(people.founder, Signer.generate().public_b64, "Newcomer", ["member"])
+    size = reopened.size()
+    raws = [record.raw for _, record in reopened.read(0, size)]
+    assert TransparencyLog(reopened).tree().root(size) == merkle.root_of_data(raws)
+    assert verify_ledger(reopened).ok
