@@ -223,3 +223,19 @@ def _hash(raw: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(raw).hexdigest()
+
+
+def test_only_revocation_records_count_as_revocations_in_the_pre_scan() -> None:
+    # Revocation reaches back in time, so verification collects revocations
+    # before its main pass; a record of another type carrying the same fields
+    # must not invalidate anyone's signatures.
+    from ledger.verify import revocations_from
+
+    signer, victim = Signer.generate(), Signer.generate()
+    fields = {"key_id": victim.key_id, "compromised_since": "2026-11-01T00:00:00.000000Z", "reason": "lost"}
+    real = forge(signer, ledger=ORIGIN, stream="00000000-0000-4000-8000-000000000001", seq=1,
+                 type="key.revoked", prev=None, data=fields)
+    other = forge(signer, ledger=ORIGIN, stream="00000000-0000-4000-8000-000000000002", seq=1,
+                  type="dispute.submission_made", prev=None, data={**fields, "key_id": signer.key_id})
+    found = revocations_from([other, real])
+    assert found == {victim.key_id: datetime(2026, 11, 1, tzinfo=UTC)}
