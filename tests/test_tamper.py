@@ -236,6 +236,7 @@ def test_only_revocation_records_count_as_revocations_in_the_pre_scan() -> None:
     real = forge(signer, ledger=ORIGIN, stream="00000000-0000-4000-8000-000000000001", seq=1,
                  type="key.revoked", prev=None, data=fields)
     other = forge(signer, ledger=ORIGIN, stream="00000000-0000-4000-8000-000000000002", seq=1,
-                  type="dispute.submission_made", prev=None, data={**fields, "key_id": signer.key_id})
+                  type="dispute.submission_made", prev=None,
+                  data={**fields, "key_id": signer.key_id, "type": "key.revoked"})  # even naming the type
     found = revocations_from([other, real])
     assert found == {victim.key_id: datetime(2026, 11, 1, tzinfo=UTC)}
