@@ -146,17 +146,26 @@ def _verify_database() -> Any:
 
 
 def _verify_bundle(bundle_file: str, trust: str | None, since_file: str | None) -> Any:
-    from cli.tlog import _trust
-    from ledger.bundle import verify_bundle
-
     if not trust:
         raise click.UsageError("verifying a bundle needs --trust VKEY (the log key from 'ledger init')")
-    since = Path(since_file).read_text(encoding="utf-8") if since_file else None
-    if since and since.lstrip().startswith("{"):
-        since = json.loads(since).get("checkpoint", since)
-    size = Path(bundle_file).stat().st_size
+    from ledger.sigcheck import start_bundle_workers
+
+    signatures = start_bundle_workers(bundle_file)  # first, as for a database (see _verify_database)
+    try:
+        from cli.tlog import _trust
+        from ledger.bundle import verify_bundle
+
+        since = Path(since_file).read_text(encoding="utf-8") if since_file else None
+        if since and since.lstrip().startswith("{"):
+            since = json.loads(since).get("checkpoint", since)
+        size = Path(bundle_file).stat().st_size
+        trusted = _trust(trust)
+    except BaseException:
+        if signatures is not None:
+            signatures.close()
+        raise
     with progress_to_terminal("verifying bundle", max(size // 700, 1)) as bar:
-        return verify_bundle(Path(bundle_file), _trust(trust), since, progress=bar.update)
+        return verify_bundle(Path(bundle_file), trusted, since, progress=bar.update, signatures=signatures)
 
 
 @click.command("export")

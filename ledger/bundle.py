@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from ledger import note
 from ledger.errors import InvalidInputError, LedgerError
+from ledger.sigcheck import SignatureWorkers, start_bundle_workers
 from ledger.verify import Entry, Report, Verifier, revocations_from
 
 MAGIC = "governance-ledger/v1"
@@ -55,20 +56,35 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
 
 def verify_bundle(path: Path, trust: tuple[str, bytes], since: str | None = None,
-                  progress: Callable[[int], None] | None = None, workers: int | None = None) -> Report:
-    """Verify a bundle file offline against a trusted log key."""
-    from ledger.replay import RuleReplayer
+                  progress: Callable[[int], None] | None = None, workers: int | None = None,
+                  signatures: SignatureWorkers | None = None) -> Report:
+    """Verify a bundle file offline against a trusted log key.
 
-    name, public = trust
-    header, footer, count = _frame(path)
-    size = header.get("size")
-    origin = header.get("origin")
-    revocations = revocations_from(raw for _, raw in _records(path, count))
-    verifier = Verifier(revocations, rules=RuleReplayer(), workers=workers, progress=progress)
-    old = _since(since, name, public, verifier) if since else None
-    if old is not None:
-        verifier.checkpoints[old.size] = old.root
-    report = verifier.run((Entry(raw) for _, raw in _records(path, count)), expected=count)
+    ``workers``: cores to use (default: all, for bundles big enough to gain);
+    ``signatures``: workers already started on this file (see
+    :func:`ledger.sigcheck.start_bundle_workers`).
+    """
+    if signatures is None:
+        signatures = start_bundle_workers(str(path), workers)
+    try:
+        from ledger.replay import RuleReplayer
+
+        name, public = trust
+        header, footer, count = _frame(path)
+        size = header.get("size")
+        origin = header.get("origin")
+        revocations = revocations_from(raw for _, raw in _records(path, count))
+        verifier = Verifier(revocations, rules=RuleReplayer(), workers=workers, progress=progress)
+        old = _since(since, name, public, verifier) if since else None
+        if old is not None:
+            verifier.checkpoints[old.size] = old.root
+    except BaseException:
+        if signatures is not None:
+            signatures.close()
+        raise
+    # Entries carry their line's byte offset: workers read the same lines by offset.
+    report = verifier.run((Entry(raw, id=offset) for offset, raw in _records_at(path, count)),
+                          expected=count, signatures=signatures)
 
     def finding(reason: str, position: int | None = None) -> None:
         verifier._find(count if position is None else position, "-", None, "-", reason)
@@ -106,6 +122,16 @@ def _records(path: Path, count: int) -> Iterator[tuple[int, bytes]]:
     for number, line in _lines(path):
         if 2 <= number <= count + 1:
             yield number, line
+
+
+def _records_at(path: Path, count: int) -> Iterator[tuple[int, bytes]]:
+    """(byte offset of the line, record) for the ``count`` record lines."""
+    offset = 0
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if 2 <= number <= count + 1:
+                yield offset, line.rstrip(b"\n")
+            offset += len(line)
 
 
 def _json(line: bytes) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 Ed25519 verification is most of the work of ``ledger verify``.  Workers check
 chunks of stored rows (by notification id) that they read from the database
-on their own connection, so nothing is copied between processes, and they
-can start while the verifying process is still importing the rest of the
-package (see :meth:`SignatureWorkers.start`).  Their verdict is only "this
-record's signature is valid for the public key its ``actor`` names" (a key id
+on their own connection (or chunks of a bundle file's lines, by byte offset),
+so nothing is copied between processes, and they can start while the
+verifying process is still importing the rest of the package (see
+:func:`start_signature_workers`).  Their verdict is only "this record's
+signature is valid for the public key its ``actor`` names" (a key id
 is the SHA-256 of its public key, so any record announcing that key will do):
 whether the key was valid *then* is the verifier's own step 5.  Each chunk's
 verdict also carries a digest of the rows the worker read, which the verifier
@@ -31,13 +32,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.record import signing_parts
 
-ROWS_PER_CHUNK = 256  # notification ids per chunk a worker checks
+ROWS_PER_CHUNK = 256  # notification ids per chunk a worker checks (a database)
+BYTES_PER_CHUNK = 160 * 1024  # bytes of lines per chunk (a bundle file): about 256 records
+BUNDLE = "bundle:"  # a source location naming a bundle file rather than a database URL
 INLINE_BELOW = 5000  # small ledgers: starting worker processes costs more than it saves
 EARLY_CHUNKS = 32  # queued before the verifier starts: about a second of work for one worker
 QUEUED_PER_WORKER = 4  # afterwards: enough to keep each worker busy while the verifier parses
 KEY_TYPES = ("ledger.genesis", "key.registered")
 
-Source = tuple[str, str, int]  # (database URL, events table, last notification id to check)
+# (database URL, events table, last notification id to check), or
+# (BUNDLE + path, "", offset of the last record line to check).
+Source = tuple[str, str, int]
 
 _keys: dict[bytes, Ed25519PublicKey] = {}
 
@@ -103,31 +108,66 @@ class _Reader:
         return [(int(row_id), bytes(state)) for row_id, state in cursor.fetchall()]
 
     def _announced_keys(self) -> dict[bytes, Ed25519PublicKey]:
-        keys: dict[bytes, Ed25519PublicKey] = {}
         cursor = self.conn.execute(
             f"SELECT state FROM {self.table} WHERE topic IN ({self.mark}, {self.mark}) AND id <= {self.mark}",
             (*KEY_TYPES, self.last_id))
-        for (state,) in cursor.fetchall():
-            try:
-                data = json.loads(bytes(state))["data"]
-                for entry in data.get("keys") or [data]:
-                    raw = base64.b64decode(entry["public_key"], validate=True)
-                    # Only a key that hashes to its id: then no record can lie about it.
-                    if hashlib.sha256(raw).hexdigest() == entry["key_id"]:
-                        keys[entry["key_id"].encode("ascii")] = Ed25519PublicKey.from_public_bytes(raw)
-            except (ValueError, KeyError, TypeError, AttributeError):
-                continue  # malformed: the verifier reports it; no key comes from it
-        return keys
+        return _keys_announced(bytes(state) for (state,) in cursor.fetchall())
 
 
-_readers: dict[Source, _Reader] = {}
+class _BundleReader:
+    """One worker's handle on a bundle file: record lines by byte offset."""
+
+    def __init__(self, source: Source) -> None:
+        self.path = source[0][len(BUNDLE):]
+        self.last = source[2]
+        self.handle = open(self.path, "rb")  # noqa: SIM115  (kept open for the worker's life)
+        self.keys = _keys_announced(line for _, line in self._lines(0, self.last + 1)
+                                    if any(f'"type":"{t}"'.encode() in line for t in KEY_TYPES))
+
+    def rows(self, lo: int, hi: int) -> list[tuple[int, bytes]]:
+        return list(self._lines(lo, min(hi, self.last + 1)))
+
+    def _lines(self, lo: int, hi: int) -> Any:
+        """(offset, line) for the record lines that start in [lo, hi)."""
+        handle = self.handle
+        handle.seek(max(lo - 1, 0))
+        if lo > 0:
+            handle.readline()  # the rest of the line before lo (just its newline, if one ends there)
+        while True:
+            offset = handle.tell()
+            if offset >= hi:
+                return
+            line = handle.readline()
+            if not line:
+                return
+            if line.startswith(b'{"actor":"'):  # not the header or the checkpoint line
+                yield offset, line.rstrip(b"\n")
+
+
+def _keys_announced(raws: Any) -> dict[bytes, Ed25519PublicKey]:
+    """Key id -> public key, from genesis and key registration records."""
+    keys: dict[bytes, Ed25519PublicKey] = {}
+    for raw in raws:
+        try:
+            data = json.loads(raw)["data"]
+            for entry in data.get("keys") or [data]:
+                public = base64.b64decode(entry["public_key"], validate=True)
+                # Only a key that hashes to its id: then no record can lie about it.
+                if hashlib.sha256(public).hexdigest() == entry["key_id"]:
+                    keys[entry["key_id"].encode("ascii")] = Ed25519PublicKey.from_public_bytes(public)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # malformed: the verifier reports it; no key comes from it
+    return keys
+
+
+_readers: dict[Source, _Reader | _BundleReader] = {}
 
 
 def check_rows(source: Source, lo: int, hi: int) -> tuple[list[int], bytes]:
     """Ids in [lo, hi) whose signature fails, and the digest of the rows read (see :func:`row_digest`)."""
     reader = _readers.get(source)
     if reader is None:
-        reader = _readers[source] = _Reader(source)
+        reader = _readers[source] = _BundleReader(source) if source[0].startswith(BUNDLE) else _Reader(source)
     bad = []
     digest = hashlib.sha256()
     for row_id, raw in reader.rows(lo, hi):
@@ -170,6 +210,14 @@ def start_signature_workers(url: str, table: str, cores: int | None = None) -> S
     return SignatureWorkers.start(url, table, wanted, minimum=0 if cores is not None else INLINE_BELOW)
 
 
+def start_bundle_workers(path: str, cores: int | None = None) -> SignatureWorkers | None:
+    """The same for a bundle file (see :func:`start_signature_workers`)."""
+    import os
+
+    wanted = cores if cores is not None else os.cpu_count() or 1
+    return SignatureWorkers.start_bundle(path, wanted, minimum=0 if cores is not None else INLINE_BELOW)
+
+
 class SignatureWorkers:
     """Worker processes checking chunks of rows, ahead of the verifier.
 
@@ -178,14 +226,15 @@ class SignatureWorkers:
     every core busy whatever the balance of work.
     """
 
-    def __init__(self, source: Source, workers: int) -> None:
+    def __init__(self, source: Source, workers: int, span: int = ROWS_PER_CHUNK) -> None:
         self.source = source
         self.workers = workers
+        self.span = span  # row ids (or bytes of a bundle) per chunk
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
         self.futures: dict[int, Future[tuple[list[int], bytes]]] = {}  # by chunk, until taken
         self.running: list[Future[tuple[list[int], bytes]]] = []
         self.next_chunk = 0
-        self.last_chunk = source[2] // ROWS_PER_CHUNK
+        self.last_chunk = source[2] // span
         self.submit_ahead(EARLY_CHUNKS * workers)
 
     @classmethod
@@ -201,6 +250,17 @@ class SignatureWorkers:
             return None
         return cls((url, table, last), cores - 1)
 
+    @classmethod
+    def start_bundle(cls, path: str, cores: int, minimum: int = INLINE_BELOW) -> SignatureWorkers | None:
+        """Start cores - 1 workers on a bundle file, or None when not worth it."""
+        try:
+            size = Path(path).stat().st_size
+        except OSError:
+            return None  # verifying the bundle will say what is wrong
+        if cores < 2 or size < minimum * 500:  # records are rarely under 500 bytes
+            return None
+        return cls((BUNDLE + str(Path(path).resolve()), "", size), cores - 1, span=BYTES_PER_CHUNK)
+
     @property
     def last_id(self) -> int:
         return self.source[2]
@@ -213,8 +273,8 @@ class SignatureWorkers:
     def submit_ahead(self, limit: int) -> None:
         """Give workers the next chunks while fewer than ``limit`` are waiting."""
         while self.next_chunk <= self.last_chunk and self.queued() < limit:
-            lo = self.next_chunk * ROWS_PER_CHUNK
-            future = self.pool.submit(check_rows, self.source, lo, lo + ROWS_PER_CHUNK)
+            lo = self.next_chunk * self.span
+            future = self.pool.submit(check_rows, self.source, lo, lo + self.span)
             self.futures[self.next_chunk] = future
             self.running.append(future)
             self.next_chunk += 1

@@ -40,7 +40,6 @@ from ledger.errors import InvalidRecordError, LedgerError
 from ledger.sigcheck import (
     INLINE_BELOW,
     QUEUED_PER_WORKER,
-    ROWS_PER_CHUNK,
     SignatureWorkers,
     bad_signatures,
     row_digest,
@@ -216,7 +215,7 @@ class Verifier:
             for position, entry in enumerate(entries):
                 self._grow_tree(position, entry.raw)
                 record = self._check_safely(position, entry)
-                key = position // CHUNK if signatures is None else int(entry.id or 0) // ROWS_PER_CHUNK
+                key = position // CHUNK if signatures is None else int(entry.id or 0) // signatures.span
                 if chunk is None or key != chunk.key:
                     if chunk is not None:
                         self._dispatch(chunk, pool, workers, signatures, pending)

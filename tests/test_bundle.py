@@ -153,3 +153,39 @@ def test_export_and_verify_as_real_processes(exported: tuple[Path, str], tmp_pat
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr
+
+
+def _flip_signature(line: bytes) -> bytes:
+    import base64
+
+    cut = line.rindex(b',"sig":"') + len(b',"sig":"')
+    signature = bytearray(base64.b64decode(line[cut:cut + 88]))
+    signature[0] ^= 1
+    return line[:cut] + base64.b64encode(bytes(signature)) + line[cut + 88:]
+
+
+DAMAGE = {
+    "intact": lambda parts: parts,
+    "forged signature": lambda parts: [*parts[:20], _flip_signature(parts[20]), *parts[21:]],
+    "reordered": lambda parts: [*parts[:30], parts[31], parts[30], *parts[32:]],
+    "removed": lambda parts: parts[:50] + parts[51:],
+    "added": lambda parts: [*parts[:-1], parts[-2], parts[-1]],
+    "truncated": lambda parts: [*parts[:40], parts[-1]],
+    "garbled line": lambda parts: [*parts[:10], b"not a record\n", *parts[11:]],
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_workers_reading_the_file_find_what_inline_checking_finds(
+    exported: tuple[Path, str], tmp_path: Path, damage: str
+) -> None:
+    # Worker processes read the bundle's lines themselves, by byte offset.
+    directory, vkey = exported
+    path = write(tmp_path / "b.jsonl", DAMAGE[damage](lines(directory / "full.jsonl")))
+    name, _, public = parse_verifier_key(vkey)
+    inline = verify_bundle(path, (name, public), workers=1)
+    with_workers = verify_bundle(path, (name, public), workers=2)
+    assert [f.line() for f in with_workers.findings] == [f.line() for f in inline.findings]
+    assert with_workers.ok == (damage == "intact")
+    if damage == "forged signature":
+        assert any(f.position == 19 and "signature does not verify" in f.reason for f in with_workers.findings)
