@@ -87,10 +87,10 @@ def last_row_id(url: str, table: str) -> int | None:
     """The newest notification id (None for an empty table), with a light query."""
     conn, _mark = _connect(url)
     try:
-        row = conn.execute(f"SELECT max(id) FROM {table}").fetchone()
+        ((value,),) = conn.execute(f"SELECT max(id) FROM {table}").fetchall()
     finally:
         conn.close()
-    return None if row is None or row[0] is None else int(row[0])
+    return None if value is None else int(value)
 
 
 class _Reader:

@@ -375,9 +375,15 @@ class DriverSQL:
         return ids
 
     def last_position(self) -> int:
-        self.cursor.execute(f"SELECT max(position) FROM {LOG_TABLE}")
-        row = self.cursor.fetchone()
-        return -1 if row is None or row[0] is None else int(row[0])
+        return self.max_of("position", LOG_TABLE)
+
+    def max_of(self, column: str, table: str) -> int:
+        """The largest value of a column, or -1 for an empty table."""
+        self.cursor.execute(f"SELECT max({column}) FROM {table}")
+        # fetchall, not fetchone: it runs the statement to its end, so no
+        # read stays open on the connection after this.
+        (value,) = self.cursor.fetchall()[0]
+        return -1 if value is None else int(value)
 
 
 def _trigger_names() -> set[str]:
@@ -428,10 +434,7 @@ def iter_rows(recorder: LedgerRecorder, page: int = 1000,
 def last_row_id(recorder: LedgerRecorder) -> int:
     """The newest stored row's notification id (-1 when there is none)."""
     with recorder.transaction(commit=False) as session:
-        sql = DriverSQL(session)
-        sql.cursor.execute(f"SELECT max(id) FROM {recorder.events_table_name}")
-        row = sql.cursor.fetchone()
-    return -1 if row is None or row[0] is None else int(row[0])
+        return DriverSQL(session).max_of("id", recorder.events_table_name)
 
 
 def _uuid_text(value: Any) -> str:
