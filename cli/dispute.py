@@ -32,8 +32,8 @@ def dispute() -> None:
               help="A party, a member, or a member of the public.")
 @click.option("--party", default=None, help="The complainant's party, if any.")
 @click.option("--respondent", "respondents", multiple=True, help="A party complained about (repeat).")
-@click.option("--contests", "contested", multiple=True, required=True, metavar="EVENT_HASH",
-              help="Event hash of a contested record (repeat).")
+@click.option("--contests", "contested", multiple=True, required=True, metavar="EVENT_HASH|STREAM:SEQ",
+              help="A contested record, by event hash or as STREAM:SEQ (repeat).")
 @click.option("--grounds", required=True, help="The grievance.")
 @key_option
 def file_dispute(covenant: str, complainant: str, complainant_kind: str, party: str | None,

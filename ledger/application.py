@@ -462,6 +462,14 @@ class Ledger(Application[UUID]):
             raise NotFoundError(f"there is no record at position {position} (the log has {self.size()})")
         return found[0][1]
 
+    def hash_at(self, stream: str, seq: int) -> str:
+        """The event hash of record ``seq`` of ``stream`` (a way to cite a record besides its hash)."""
+        stream_uuid = UUID(rec.canonical_stream(stream))
+        found = self.recorder.select_events(stream_uuid, gt=seq - 1, lte=seq, limit=1)
+        if not found:
+            raise NotFoundError(f"stream {stream_uuid} has no record with seq {seq}")
+        return rec.event_hash(found[0].state)
+
     def position_of(self, event_hash: str) -> int:
         from sqlalchemy import select
 

@@ -19,6 +19,7 @@ from ledger.domain.dispute import Dispute
 from ledger.domain.funding import Fund
 from ledger.domain.milestone import Milestone
 from ledger.domain.motion import Motion
+from ledger.errors import InvalidInputError
 from ledger.keys import Signer
 
 
@@ -276,10 +277,28 @@ def evaluate_milestone(ledger: Ledger, signer: Signer, milestone: str, assessmen
 
 def file_dispute(ledger: Ledger, signer: Signer, covenant: str, complainant: dict[str, str],
                  respondents: list[str], contested: list[str], grounds: str) -> str:
+    """File a grievance citing the records it contests, each by event hash or as STREAM:SEQ.
+
+    The grievance record always holds event hashes: they name the exact bytes
+    contested, whatever is written later.
+    """
+    contested = [cited_hash(ledger, citation) for citation in contested]
+
     def action(ctx: Context) -> tuple[str, list[Any]]:
         dispute = Dispute.file(ctx, covenant, complainant, respondents, contested, grounds)
         return dispute.ref, [dispute]
     return ledger.run(signer, action)
+
+
+def cited_hash(ledger: Ledger, citation: str) -> str:
+    """The event hash a citation names: an event hash itself, or STREAM:SEQ."""
+    citation = citation.strip()
+    stream, colon, seq = citation.rpartition(":")
+    if not colon:
+        return citation.lower()  # an event hash: the rule checks it names an earlier record
+    if not seq.isdigit() or int(seq) < 1:
+        raise InvalidInputError(f"{citation!r} is not STREAM:SEQ (seq counts from 1)")
+    return ledger.hash_at(stream, int(seq))
 
 
 def on_dispute(ledger: Ledger, signer: Signer, dispute: str, call: Any) -> None:

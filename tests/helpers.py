@@ -30,6 +30,20 @@ def snapshot(ledger: Any) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in events] + [tuple(r) for r in log]
 
 
+def contents(path: Path) -> list[str]:
+    """Everything a SQLite database holds (schema and rows), as SQL text.
+
+    "Nothing written" is checked on this rather than on the file's bytes: in
+    WAL mode the main file changes whenever the log is checkpointed (when the
+    last connection closes, say) although no command wrote anything.
+    """
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
 def drop_guards(path: Path) -> None:
     """What an attacker with the file would do first."""
     with sqlite3.connect(path) as conn:

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli.main import cli
-from tests.helpers import drop_guards
+from tests.helpers import contents, drop_guards
 
 ROOT = Path(__file__).resolve().parents[1]
 ORIGIN = "ledger.example.org/cli-test"
@@ -107,7 +107,7 @@ def test_verify_json_shape(initialised: Path) -> None:
 
 def test_a_refused_command_is_one_line_exit_1_and_writes_nothing(initialised: Path) -> None:
     run(["keys", "new", "carol"])
-    before = (initialised / "ledger.db").read_bytes()
+    before = contents(initialised / "ledger.db")
     result = run(["keys", "register", "carol.pub", "--holder", "Carol", "--role", "member", "--key", "bob.key"])
     assert result.exit_code == 1
     bob_id = run(["keys", "id", "bob.key"]).stdout.strip()
@@ -116,7 +116,7 @@ def test_a_refused_command_is_one_line_exit_1_and_writes_nothing(initialised: Pa
     )
     assert result.stdout == ""
     assert run(["verify", "--json"]).stdout.count('"records": 2') == 1
-    assert (initialised / "ledger.db").read_bytes() == before
+    assert contents(initialised / "ledger.db") == before
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from cli.main import cli
 from ledger.demo import build_demo
+from tests.helpers import contents
 
 SEC = "Dana Reyes (Partnership Secretariat)"
 SAM, AMARA, MEI = "Sam Whitfield (Civic Renewal Party)", "Amara Okafor (Clean Air Now)", "Mei Lin (Cycle Forward)"
@@ -84,13 +85,13 @@ def test_a_full_vote_through_the_cli(demo: Path) -> None:
 
 
 def test_a_refused_domain_command_is_one_line_and_writes_nothing(demo: Path) -> None:
-    before = (demo / "ledger.db").read_bytes()
+    before = contents(demo / "ledger.db")
     result = run("fund", "disburse", "F-1", "--allocation", "F-1/A-1", "--amount", "99999.00",
                  "--evidence", "ab" * 32, "--key", "keys/secretariat.key")
     assert result.exit_code == 1
     assert result.stderr == ("error: allocation F-1/A-1 has 40000.00 EUR allocated and 25000.00 disbursed; "
                              "99999.00 more would exceed it\n")
-    assert (demo / "ledger.db").read_bytes() == before
+    assert contents(demo / "ledger.db") == before
 
 
 def test_money_as_a_float_in_a_terms_file_is_refused(demo: Path) -> None:
@@ -148,19 +149,19 @@ def test_apply_records_a_whole_meeting_in_one_transaction(demo: Path) -> None:
 def test_apply_is_all_or_nothing_and_names_the_refused_line(demo: Path, mutate, line: int, message: str) -> None:  # type: ignore[no-untyped-def]
     text = mutate(MEETING).format(sam=SAM, amara=AMARA, mei=MEI, sam_vote="no")
     (demo / "m.ledger").write_text(text)
-    before = (demo / "ledger.db").read_bytes()
+    before = contents(demo / "ledger.db")
     result = run("apply", "m.ledger", "--key", "keys/secretariat.key")
     assert result.exit_code == 1
     assert re.fullmatch(rf"error: m\.ledger, line {line}: .*{re.escape(message)}.*\n", result.stderr), result.stderr
-    assert (demo / "ledger.db").read_bytes() == before
+    assert contents(demo / "ledger.db") == before
 
 
 def test_apply_dry_run_writes_nothing(demo: Path) -> None:
     (demo / "m.ledger").write_text(MEETING.format(sam=SAM, amara=AMARA, mei=MEI, sam_vote="abstain"))
-    before = (demo / "ledger.db").read_bytes()
+    before = contents(demo / "ledger.db")
     result = run("apply", "m.ledger", "--key", "keys/secretariat.key", "--dry-run")
     assert result.stdout == "checked 10 entries from m.ledger; nothing written (--dry-run)\n"
-    assert (demo / "ledger.db").read_bytes() == before
+    assert contents(demo / "ledger.db") == before
 
 
 def test_audit_filters_by_organisation_and_stream(demo: Path) -> None:
@@ -189,3 +190,34 @@ def test_covenant_reviews_and_committee_composition(demo: Path) -> None:
     committee = json.loads(run("committee", "show", "K-1", "--json").stdout)
     assert committee["composition"] == "meets the covenant's composition rules"
     assert committee["current_chair"] == "tenants-union"
+
+
+def test_a_grievance_cites_records_by_stream_and_seq_or_by_hash(demo: Path) -> None:
+    from ledger import Ledger
+
+    ledger = Ledger("ledger.db")
+    record = ledger.record_at(30)
+    other = ledger.record_at(40)
+    ledger.close()
+    result = run("dispute", "file", "--covenant", "C-1", "--complainant", "A resident", "--complainant-kind", "public",
+                 "--contests", f"{record.stream}:{record.seq}", "--contests", other.event_hash,
+                 "--grounds", "Not what was agreed.", "--key", "keys/secretariat.key")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "filed D-2\n", "")
+    shown = json.loads(run("dispute", "show", "D-2", "--json").stdout)
+    assert shown["contested"] == [record.event_hash, other.event_hash]  # recorded as hashes either way
+
+
+@pytest.mark.parametrize("citation, message", [
+    ("9cb11e1a-0305-575f-a34b-c74c6834a5d1:99", "error: stream 9cb11e1a-0305-575f-a34b-c74c6834a5d1 has no record "
+                                                "with seq 99\n"),
+    ("not-a-stream:3", "error: 'not-a-stream' is not a stream id (a UUID)\n"),
+    ("9cb11e1a-0305-575f-a34b-c74c6834a5d1:0", "error: '9cb11e1a-0305-575f-a34b-c74c6834a5d1:0' is not STREAM:SEQ "
+                                               "(seq counts from 1)\n"),
+])
+def test_a_citation_that_names_no_record_is_refused_and_writes_nothing(demo: Path, citation: str,
+                                                                       message: str) -> None:
+    before = contents(demo / "ledger.db")
+    result = run("dispute", "file", "--covenant", "C-1", "--complainant", "A resident", "--complainant-kind", "public",
+                 "--contests", citation, "--grounds", "Not what was agreed.", "--key", "keys/secretariat.key")
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", message)
+    assert contents(demo / "ledger.db") == before

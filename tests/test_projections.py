@@ -15,7 +15,7 @@ from ledger import Ledger, Signer
 from ledger import commands as c
 from ledger.demo import PEOPLE, found_partnership
 from projections import views
-from tests.helpers import drop_guards, snapshot
+from tests.helpers import contents, drop_guards, snapshot
 
 
 def test_incremental_views_equal_a_rebuild(db_url: str, open_ledgers: list[Ledger]) -> None:
@@ -154,12 +154,12 @@ def test_read_only_commands_write_nothing(tmp_path: Path) -> None:
     ledger, _ = build_demo(tmp_path / "demo", echo=lambda _t: None)  # the library: no views
     ledger.close()
     db = tmp_path / "demo" / "ledger.db"
-    before = db.read_bytes()
+    before = contents(db)
     for args in (["verify"], ["show", "3"], ["motion", "list"], ["audit", "--limit", "3"], ["projections", "status"],
                  ["checkpoint", "--show"]):
         result = CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
         assert result.exit_code == 0, (args, result.stderr)
-    assert db.read_bytes() == before
+    assert contents(db) == before
     with sqlite3.connect(db) as conn:
         assert not conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'view_%'").fetchall()
     digest = CliRunner().invoke(cli, ["--db", str(db), "projections", "digest"])

@@ -1,7 +1,8 @@
 """Disputes: grievance, acknowledgement, assignment, hearing, finding, remedy.
 
 A grievance is filed by a party, a member, or a member of the public (whom
-the secretariat records), citing the records it contests by event hash.
+the secretariat records), citing the records it contests by event hash (the
+command also takes stream and seq, and records their hash).
 It is acknowledged, assigned to an ombudsperson or mediator named in the
 covenant's dispute procedure who belongs to none of the organisations
 involved, heard, decided by a finding and a remedy whose compliance is
