@@ -40,9 +40,11 @@ def init(origin: str, name: str, key_path: str | None, holder: str | None, roles
     """
     import base64
 
+    from ledger.database import database_url
     from ledger.domain.identity import key_entry
     from ledger.keys import load_public, verifier_key_string
 
+    database_url(settings().db)  # a path it would refuse is refused before any file is written
     signer = load_key(key_path)
     others = []
     for spec in founders:

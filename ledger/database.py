@@ -19,7 +19,11 @@ def database_url(db: str | None) -> str:
     """Turn ``--db`` (a URL or a plain file path) into a SQLAlchemy URL."""
     db = db or os.environ.get("LEDGER_DB") or DEFAULT_DB
     if "://" not in db:
-        return "sqlite:///" + str(Path(db).expanduser().resolve())
+        path = str(Path(db).expanduser().resolve())
+        if "?" in path:
+            # In a URL, "?" starts the options: the database would silently be another file.
+            raise InvalidInputError(f"the database path {path} contains '?'; rename the file or its folder")
+        return "sqlite:///" + path
     if db.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + db.split("://", 1)[1]
     if db.startswith(("sqlite", "postgresql+psycopg")):

@@ -233,6 +233,7 @@ class SignatureWorkers:
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
         self.futures: dict[int, Future[tuple[list[int], bytes]]] = {}  # by chunk, until taken
         self.running: list[Future[tuple[list[int], bytes]]] = []
+        self.broken = False
         self.next_chunk = 0
         self.last_chunk = source[2] // span
         self.submit_ahead(EARLY_CHUNKS * workers)
@@ -272,9 +273,13 @@ class SignatureWorkers:
 
     def submit_ahead(self, limit: int) -> None:
         """Give workers the next chunks while fewer than ``limit`` are waiting."""
-        while self.next_chunk <= self.last_chunk and self.queued() < limit:
+        while not self.broken and self.next_chunk <= self.last_chunk and self.queued() < limit:
             lo = self.next_chunk * self.span
-            future = self.pool.submit(check_rows, self.source, lo, lo + self.span)
+            try:
+                future = self.pool.submit(check_rows, self.source, lo, lo + self.span)
+            except RuntimeError:  # the pool broke (a worker died): the verifier checks the rest itself
+                self.broken = True
+                return
             self.futures[self.next_chunk] = future
             self.running.append(future)
             self.next_chunk += 1

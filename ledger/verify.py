@@ -143,7 +143,10 @@ class _Pending:
 
     def failures(self) -> list[tuple[int, rec.Record]]:
         items = self.chunk.items
-        result = self.outcome if isinstance(self.outcome, list) else self.outcome.result()
+        try:
+            result = self.outcome if isinstance(self.outcome, list) else self.outcome.result()
+        except Exception:  # a worker failed (could not read, or died): check here, never skip
+            result = bad_signatures(self.chunk.jobs())
         if isinstance(result, list):  # indexes into the chunk
             return [(items[i][0], items[i][1]) for i in result]
         bad_ids, digest = result  # a worker read the rows itself
@@ -258,10 +261,13 @@ class Verifier:
         else:
             queued = sum(1 for item in pending if not item.ready())
             # A few chunks queued per worker keep it fed while this thread works.
-            if pool is None or queued >= QUEUED_PER_WORKER * workers:
-                pending.append(_Pending(chunk, bad_signatures(chunk.jobs())))
-            else:
-                pending.append(_Pending(chunk, pool.submit(bad_signatures, chunk.jobs())))
+            outcome: Any = None
+            if pool is not None and queued < QUEUED_PER_WORKER * workers:
+                try:
+                    outcome = pool.submit(bad_signatures, chunk.jobs())
+                except RuntimeError:  # a broken pool (BrokenProcessPool): check here
+                    outcome = None
+            pending.append(_Pending(chunk, outcome if outcome is not None else bad_signatures(chunk.jobs())))
         # Report finished chunks in order, so that memory holds only a few.
         while pending and pending[0].ready():
             self._collect(pending.popleft())

@@ -215,3 +215,15 @@ def test_init_signs_the_first_checkpoint(workdir: Path) -> None:
     note = run(["checkpoint", "--show"]).stdout
     assert note.startswith(f"{ORIGIN}\n1\n")
     assert f"\u2014 {ORIGIN} " in note
+
+
+def test_a_database_path_with_a_question_mark_is_refused(workdir: Path) -> None:
+    # In a SQLite URL "?" starts the options: the ledger would silently be another file.
+    (workdir / "odd?dir").mkdir()
+    assert run(["keys", "new", "sec"]).exit_code == 0
+    result = run(["--db", "odd?dir/ledger.db", "init", "--origin", ORIGIN, "--name", "X", "--key", "sec.key"])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"error: the database path {workdir / 'odd?dir' / 'ledger.db'} contains '?'; " \
+                            "rename the file or its folder\n"
+    assert sorted(p.name for p in workdir.iterdir()) == ["odd?dir", "sec.key", "sec.pub"]
+    assert not any((workdir / "odd?dir").iterdir())

@@ -140,3 +140,14 @@ def test_small_ledgers_are_checked_without_workers(tmp_path: Path, open_ledgers:
     assert not (tmp_path / "missing.db").exists()  # and looking did not create it
 
 
+
+
+def test_a_worker_that_fails_leaves_its_chunks_to_the_verifier(tmp_path: Path, open_ledgers: list[Ledger]) -> None:
+    # Workers pointed at a database that is not there fail every chunk; the
+    # verifier checks those signatures itself and still names the forgery.
+    ledger = _partnership(str(tmp_path / "ledger.db"), open_ledgers)
+    _tamper(ledger.url[len("sqlite:///"):], _row_id(ledger, 40))
+    workers = SignatureWorkers((database_url(str(tmp_path / "elsewhere.db")), EVENTS_TABLE, 10_000), 1)
+    report = verify_ledger(ledger, signatures=workers)
+    assert [position for position, _ in _signature_findings(report)] == [40]
+    assert not (tmp_path / "elsewhere.db").exists()
