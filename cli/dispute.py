@@ -38,7 +38,11 @@ def dispute() -> None:
 @key_option
 def file_dispute(covenant: str, complainant: str, complainant_kind: str, party: str | None,
                  respondents: tuple[str, ...], contested: tuple[str, ...], grounds: str, key_path: str | None) -> None:
-    """File a grievance contesting records of the ledger."""
+    """File a grievance contesting records of the ledger.
+
+    Example: ledger dispute file --covenant C-1 --complainant "Clean Air Now" --complainant-kind party
+    --party clean-air-now --respondent cycle-forward --contests STREAM:SEQ --grounds "..." --key keys/cso-air.key
+    """
     from ledger import commands
 
     who = {"kind": complainant_kind, "name": complainant}
@@ -145,6 +149,8 @@ def replay(ref: str, interactive: bool, as_json: bool) -> None:
 
     JSON: {"dispute", "stage", "grounds", "contested", "steps": [{"position", "at", "type", "ref",
     "signed_by", "roles", "key_id", "event_hash", "summary", "part", "context", "changed"}]}.
+
+    Example: ledger dispute replay D-1 --step
     """
     import sys
 
@@ -166,7 +172,10 @@ def replay(ref: str, interactive: bool, as_json: bool) -> None:
 @click.argument("ref")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
 def report(ref: str, out_file: str) -> None:
-    """Write a printable HTML report of dispute REF for the ombudsperson."""
+    """Write a printable HTML report of dispute REF for the ombudsperson.
+
+    Example: ledger dispute report D-1 --out d-1.html
+    """
     from pathlib import Path
 
     from projections.report import dispute_report

@@ -75,6 +75,8 @@ def audit(holder: str | None, record_type: str | None, ref: str | None, stream: 
 
     JSON: {"records": [{"position", "at", "actor", "holder", "roles", "type",
     "summary", "stream", "seq", "ref", "event_hash"}]}.
+
+    Example: ledger audit --organisation clean-air-now --type motion. --since 2026-11-01
     """
     from ledger.record import format_time
     from ledger.timeparse import parse_user_time

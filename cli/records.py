@@ -91,6 +91,8 @@ def verify(bundle_file: str | None, trust: str | None, since_file: str | None, a
     Exits 0 when the whole history verifies; otherwise lists every finding as
     'position stream seq type: reason' and exits 1.  With --bundle FILE --trust
     VKEY it needs no database.
+
+    Example: ledger verify --bundle riverside.jsonl --trust log.vkey --since last-checkpoint.txt
     """
     if bundle_file:
         report = _verify_bundle(bundle_file, trust, since_file)
@@ -185,6 +187,8 @@ def export(bundle_file: str | None, size: int | None, fmt: str | None, out_file:
     """Export the log as a verifiable bundle, or as open data (--format).
 
     Every open-data item carries the event hash of the record it came from.
+
+    Example: ledger export --bundle riverside.jsonl
     """
     if fmt:
         from projections.opendata import export as open_data
@@ -216,7 +220,10 @@ def _print_findings(report: Any, what: str) -> None:
 @click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--trust", required=True, metavar="VKEY", help="The log key's verifier key string, or a file.")
 def import_(bundle_file: str, trust: str) -> None:
-    """Build a verified replica from a bundle, in the (empty) database --db."""
+    """Build a verified replica from a bundle, in the (empty) database --db.
+
+    Example: ledger --db replica.db import riverside.jsonl --trust log.vkey
+    """
     from cli.tlog import _trust
     from ledger.bundle import import_bundle
 
@@ -229,7 +236,10 @@ def import_(bundle_file: str, trust: str) -> None:
 @click.command("sync")
 @click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False))
 def sync(bundle_file: str) -> None:
-    """Extend a replica from a newer bundle, after checking it against the replica's checkpoint."""
+    """Extend a replica from a newer bundle, after checking it against the replica's checkpoint.
+
+    Example: ledger --db replica.db sync riverside-december.jsonl
+    """
     from ledger.bundle import sync_bundle
 
     report, added = sync_bundle(open_ledger(), Path(bundle_file))
@@ -259,7 +269,10 @@ def log(start: int, limit: int, as_json: bool) -> None:
 @click.argument("ref")
 @json_option
 def show(ref: str, as_json: bool) -> None:
-    """Show one record by log POSITION or EVENT_HASH, exactly as stored."""
+    """Show one record by log POSITION or EVENT_HASH, exactly as stored.
+
+    Example: ledger show 42 --json
+    """
     ledger = open_ledger()
     ref = ref.strip().lower()
     if ref.isdigit():
@@ -305,7 +318,10 @@ def demo(directory: str) -> None:
 @click.option("--as-of", "as_of", default=None, metavar="POSITION|EVENT_HASH|TIME",
               help="Publish the ledger as it stood then.")
 def publish(directory: str, as_of: str | None) -> None:
-    """Write the public transparency site (static HTML, no JavaScript) into DIRECTORY."""
+    """Write the public transparency site (static HTML, no JavaScript) into DIRECTORY.
+
+    Example: ledger publish site/
+    """
     from projections.history import resolve_as_of
     from projections.site import publish as write_site
 

@@ -28,6 +28,8 @@ def checkpoint(log_key_path: str | None, show: bool, vkey: bool) -> None:
     """Sign a checkpoint (C2SP signed tree head) of the whole log, and print it.
 
     Writing commands sign one automatically when LEDGER_LOG_KEY is set.
+
+    Example: ledger checkpoint --log-key keys/log.key
     """
     from ledger import load_signer
     from ledger.tlog import TransparencyLog
@@ -58,6 +60,8 @@ def inclusion(ref: str, size: int | None) -> None:
     """Prove that the record at POSITION (or with EVENT_HASH) REF is in the log.
 
     Prints {"type", "index", "size", "event_hash", "leaf_hash", "hashes", "checkpoint"}.
+
+    Example: ledger prove inclusion 42 > proof.json
     """
     from ledger.tlog import TransparencyLog
 
@@ -72,6 +76,8 @@ def consistency(old_size: int, new_size: int | None) -> None:
     """Prove that the log at NEW_SIZE (default: latest checkpoint) extends OLD_SIZE.
 
     Prints {"type", "size1", "size2", "hashes", "checkpoint1", "checkpoint"}.
+
+    Example: ledger prove consistency 100 > proof.json
     """
     from ledger.tlog import TransparencyLog
 
@@ -83,7 +89,10 @@ def consistency(old_size: int, new_size: int | None) -> None:
 @click.option("--trust", required=True, metavar="VKEY",
               help="The log key's C2SP verifier key string (from 'ledger init'), or a file holding it.")
 def verify_proof(file: str, trust: str) -> None:
-    """Check a proof from 'ledger prove', offline, against a trusted log key."""
+    """Check a proof from 'ledger prove', offline, against a trusted log key.
+
+    Example: ledger verify-proof proof.json --trust log.vkey
+    """
     from ledger.errors import InvalidInputError
     from ledger.tlog import verify_proof as check
 

@@ -31,3 +31,57 @@ def test_authorisation_tables_in_the_docs_match_the_code() -> None:
     if rules.exists():
         documented.update(_writers_in("rules.md"))
     assert documented == authz.WRITERS
+
+
+def _commands(group: object, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    import click
+
+    assert isinstance(group, click.Command)
+    found: list[tuple[tuple[str, ...], object]] = [(path, group)]
+    if isinstance(group, click.Group):
+        for name in group.list_commands(click.Context(group)):
+            found += _commands(group.get_command(click.Context(group), name), (*path, name))
+    return found
+
+
+def _examples(command: object) -> list[list[str]]:
+    """The 'Example: ledger ...' lines of a command's help, as argument lists."""
+    import shlex
+
+    text = getattr(command, "help", None) or ""
+    out = []
+    for paragraph in text.split("\n\n"):
+        paragraph = " ".join(paragraph.split())
+        if paragraph.startswith("Example: ledger "):
+            words = shlex.split(paragraph[len("Example: ledger "):])
+            out.append(words[:words.index(">")] if ">" in words else words)
+    return out
+
+
+def test_every_help_example_names_a_real_command_and_real_options() -> None:
+    import click
+
+    from cli.main import cli
+
+    seen = 0
+    for _path, command in _commands(cli):
+        for words in _examples(command):
+            seen += 1
+            # Global options first (ledger --db FILE ...), then the command path.
+            target: click.Command = cli
+            args = list(words)
+            while args and args[0].startswith("--"):
+                option = args.pop(0)
+                assert option in {o for p in cli.params for o in p.opts}, (words, option)
+                args.pop(0)  # its value
+            while isinstance(target, click.Group) and args and not args[0].startswith("-"):
+                name = args.pop(0)
+                sub = target.get_command(click.Context(target), name)
+                assert sub is not None, (words, name)
+                target = sub
+            assert target is command, (words, "names another command than the one it documents")
+            options = {o for p in target.params for o in p.opts} | {"--help"}
+            for word in args:
+                if word.startswith("--"):
+                    assert word.split("=")[0] in options, (words, word)
+    assert seen >= 15
