@@ -102,7 +102,10 @@ def meeting() -> None:
 @click.option("--at", "starts_at", required=True, help="When it starts (RFC 3339, e.g. 2026-12-01T18:00:00Z).")
 @key_option
 def schedule(committee: str, starts_at: str, key_path: str | None) -> None:
-    """Schedule the committee's next meeting (its chair follows the rotation)."""
+    """Schedule the committee's next meeting (its chair follows the rotation).
+
+    Example: ledger meeting schedule --committee K-1 --at 2027-03-01T18:00:00Z --key keys/secretariat.key
+    """
     from ledger import commands
     from ledger.timeparse import parse_user_time
 
@@ -118,7 +121,10 @@ def schedule(committee: str, starts_at: str, key_path: str | None) -> None:
               help="An agenda item, optionally with SHA-256 digests of its documents (repeat, in order).")
 @key_option
 def agenda(ref: str, items: tuple[str, ...], key_path: str | None) -> None:
-    """Publish the agenda of meeting REF (before it starts)."""
+    """Publish the agenda of meeting REF (before it starts).
+
+    Example: ledger meeting agenda MT-4 --item "Bus lane enforcement" --key keys/secretariat.key
+    """
     from ledger import commands
 
     parsed = []
@@ -135,7 +141,11 @@ def agenda(ref: str, items: tuple[str, ...], key_path: str | None) -> None:
 @click.option("--member", "members", multiple=True, required=True, help=MEMBER_HELP + " (repeat).")
 @key_option
 def attend(ref: str, members: tuple[str, ...], key_path: str | None) -> None:
-    """Record who attended meeting REF."""
+    """Record who attended meeting REF.
+
+    Example: ledger meeting attend MT-4 --member "Amara Okafor (Clean Air Now)" --member "Mei Lin (Cycle Forward)"
+    --key keys/secretariat.key
+    """
     from ledger import commands
 
     signer, ledger = signer_and_ledger(key_path)

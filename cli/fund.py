@@ -72,7 +72,11 @@ def receive(ref: str, party: str, amount: str, evidence: str, key_path: str | No
 @click.option("--decision", required=True, help="The passed funding motion that authorises it.")
 @key_option
 def allocate(ref: str, project: str, amount: str, decision: str, key_path: str | None) -> None:
-    """Allocate money from fund REF to a project, citing its decision."""
+    """Allocate money from fund REF to a project, citing its decision.
+
+    Example: ledger fund allocate F-1 --project "School streets pilot" --amount 40000.00 --decision M-2
+    --key keys/secretariat.key
+    """
     from ledger import commands
 
     signer, ledger = signer_and_ledger(key_path)
@@ -87,7 +91,11 @@ def allocate(ref: str, project: str, amount: str, decision: str, key_path: str |
 @click.option("--evidence", required=True, help=EVIDENCE_HELP)
 @key_option
 def disburse(ref: str, allocation: str, amount: str, evidence: str, key_path: str | None) -> None:
-    """Disburse money against an allocation of fund REF."""
+    """Disburse money against an allocation of fund REF.
+
+    Example: ledger fund disburse F-1 --allocation F-1/A-1 --amount 15000.00 --evidence SHA256_OF_INVOICE
+    --key keys/secretariat.key
+    """
     from ledger import commands
 
     signer, ledger = signer_and_ledger(key_path)

@@ -51,7 +51,11 @@ def define(covenant: str, title: str, metric: str, unit: str, baseline: str, tar
 @click.option("--narrative", required=True, help="What happened.")
 @key_option
 def report(ref: str, value: str, report_date: str, evidence: str, narrative: str, key_path: str | None) -> None:
-    """Report progress on milestone REF."""
+    """Report progress on milestone REF.
+
+    Example: ledger milestone report MS-1 --value 38.5 --date 2027-01-31 --evidence SHA256_OF_REPORT
+    --narrative "Sensors at six schools." --key keys/secretariat.key
+    """
     from ledger import commands
 
     signer, ledger = signer_and_ledger(key_path)

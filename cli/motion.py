@@ -103,6 +103,8 @@ def vote(ref: str, choice: str, member: str | None, key_path: str | None) -> Non
 
     Without --member you vote with your own key; with --member the secretariat
     records a roll-call vote on that member's behalf.
+
+    Example: ledger motion vote M-7 no --member "Sam Whitfield (Civic Renewal Party)" --key keys/secretariat.key
     """
     from ledger import commands
 
@@ -115,7 +117,10 @@ def vote(ref: str, choice: str, member: str | None, key_path: str | None) -> Non
 @click.argument("ref")
 @key_option
 def close(ref: str, key_path: str | None) -> None:
-    """Close the vote on motion REF; the ledger computes and records the decision."""
+    """Close the vote on motion REF; the ledger computes and records the decision.
+
+    Example: ledger motion close M-7 --key keys/secretariat.key
+    """
     from ledger import commands
 
     signer, ledger = signer_and_ledger(key_path)
