@@ -93,7 +93,7 @@ def last_row_id(url: str, table: str) -> int | None:
     return None if value is None else int(value)
 
 
-class _Reader:
+class _DatabaseReader:
     """One worker's connection to the ledger and the public keys it announces."""
 
     def __init__(self, source: Source) -> None:
@@ -160,14 +160,14 @@ def _keys_announced(raws: Any) -> dict[bytes, Ed25519PublicKey]:
     return keys
 
 
-_readers: dict[Source, _Reader | _BundleReader] = {}
+_readers: dict[Source, _DatabaseReader | _BundleReader] = {}
 
 
 def check_rows(source: Source, lo: int, hi: int) -> tuple[list[int], bytes]:
     """Ids in [lo, hi) whose signature fails, and the digest of the rows read (see :func:`row_digest`)."""
     reader = _readers.get(source)
     if reader is None:
-        reader = _readers[source] = _BundleReader(source) if source[0].startswith(BUNDLE) else _Reader(source)
+        reader = _readers[source] = _BundleReader(source) if source[0].startswith(BUNDLE) else _DatabaseReader(source)
     bad = []
     digest = hashlib.sha256()
     for row_id, raw in reader.rows(lo, hi):
