@@ -74,7 +74,7 @@ def verify_bundle(path: Path, trust: tuple[str, bytes], since: str | None = None
         size = header.get("size")
         origin = header.get("origin")
         revocations = revocations_from(raw for _, raw in _records(path, count))
-        verifier = Verifier(revocations, rules=RuleReplayer(), workers=workers, progress=progress)
+        verifier = Verifier(revocations, rules=RuleReplayer(), progress=progress)
         old = _since(since, name, public, verifier) if since else None
         if old is not None:
             verifier.checkpoints[old.size] = old.root
@@ -83,8 +83,7 @@ def verify_bundle(path: Path, trust: tuple[str, bytes], since: str | None = None
             signatures.close()
         raise
     # Entries carry their line's byte offset: workers read the same lines by offset.
-    report = verifier.run((Entry(raw, id=offset) for offset, raw in _records_at(path, count)),
-                          expected=count, signatures=signatures)
+    report = verifier.run((Entry(raw, id=offset) for offset, raw in _records_at(path, count)), signatures=signatures)
 
     def finding(reason: str, position: int | None = None) -> None:
         verifier._find(count if position is None else position, "-", None, "-", reason)

@@ -65,10 +65,11 @@ class Record:
     def signed_message(self) -> bytes:
         # ``raw`` is canonical, so removing the sig member gives exactly the
         # canonical bytes of the other nine: no need to encode again.
-        parts = signing_parts(self.raw)
-        if parts is None:
+        span = _sig_span(self.raw)
+        if span is None:
             raise InvalidRecordError("record has no sig member")
-        return parts[0]
+        cut, end = span
+        return SIGNING_DOMAIN + self.raw[:cut] + self.raw[end + 1:]
 
     def unsigned(self) -> dict[str, Any]:
         return {
@@ -109,15 +110,22 @@ def signing_parts(raw: bytes) -> tuple[bytes, bytes] | None:
     record the message is exactly the signing domain plus the canonical bytes
     of the other nine fields.
     """
-    cut = raw.rfind(_SIG_MEMBER)
-    end = raw.find(b'"', cut + len(_SIG_MEMBER)) if cut >= 0 else -1
-    if end < 0:
+    span = _sig_span(raw)
+    if span is None:
         return None
+    cut, end = span
     try:
         signature = base64.b64decode(raw[cut + len(_SIG_MEMBER):end], validate=True)
     except ValueError:  # binascii.Error is a ValueError
         return None
     return SIGNING_DOMAIN + raw[:cut] + raw[end + 1:], signature
+
+
+def _sig_span(raw: bytes) -> tuple[int, int] | None:
+    """Where the top-level sig member starts (its comma) and where its value's closing quote is."""
+    cut = raw.rfind(_SIG_MEMBER)
+    end = raw.find(b'"', cut + len(_SIG_MEMBER)) if cut >= 0 else -1
+    return None if end < 0 else (cut, end)
 
 
 def signed_message(unsigned: dict[str, Any]) -> bytes:

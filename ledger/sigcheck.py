@@ -144,19 +144,33 @@ class _BundleReader:
                 yield offset, line.rstrip(b"\n")
 
 
+def announced_key(entry: Any) -> tuple[str, Ed25519PublicKey]:
+    """The key id and public key of a key entry (genesis ``keys``, ``key.registered``).
+
+    Only a key that hashes to its id is accepted: then no record can lie about
+    which key an id names.  Raises KeyError, TypeError or ValueError otherwise.
+    """
+    public = base64.b64decode(entry["public_key"], validate=True)
+    if len(public) != 32 or hashlib.sha256(public).hexdigest() != entry["key_id"]:
+        raise ValueError("the public key does not hash to the key id")
+    return entry["key_id"], Ed25519PublicKey.from_public_bytes(public)
+
+
 def _keys_announced(raws: Any) -> dict[bytes, Ed25519PublicKey]:
     """Key id -> public key, from genesis and key registration records."""
     keys: dict[bytes, Ed25519PublicKey] = {}
     for raw in raws:
         try:
             data = json.loads(raw)["data"]
-            for entry in data.get("keys") or [data]:
-                public = base64.b64decode(entry["public_key"], validate=True)
-                # Only a key that hashes to its id: then no record can lie about it.
-                if hashlib.sha256(public).hexdigest() == entry["key_id"]:
-                    keys[entry["key_id"].encode("ascii")] = Ed25519PublicKey.from_public_bytes(public)
+            entries = data.get("keys") or [data]
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # malformed: the verifier reports it; no key comes from it
+        for entry in entries:
+            try:
+                key_id, public = announced_key(entry)
+            except (ValueError, KeyError, TypeError):
+                continue
+            keys[key_id.encode("ascii")] = public
     return keys
 
 

@@ -20,33 +20,26 @@ page of records plus a small state per stream and per key.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import multiprocessing
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger import authz, merkle, note
 from ledger import record as rec
 from ledger.errors import InvalidRecordError, LedgerError
 from ledger.sigcheck import (
-    INLINE_BELOW,
-    QUEUED_PER_WORKER,
     SignatureWorkers,
+    announced_key,
     bad_signatures,
     row_digest,
     start_signature_workers,
 )
 
-CHUNK = 256  # records per chunk of signature checks, when entries have no row ids
+CHUNK = 256  # records per chunk of signature checks made here, without workers
 
 
 @dataclass(frozen=True)
@@ -180,12 +173,10 @@ class Verifier:
         self,
         revocations: dict[str, datetime],
         rules: RuleChecker | None = None,
-        workers: int | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         self.revocations = revocations
         self.rules = rules
-        self.workers = workers  # None: every core for large ledgers, inline for small ones
         self.progress = progress
         self.report = Report()
         self.keys: dict[str, _Key] = {}
@@ -197,21 +188,19 @@ class Verifier:
 
     # -- driving --------------------------------------------------------
 
-    def run(self, entries: Iterable[Entry], expected: int | None = None,
-            signatures: SignatureWorkers | None = None) -> Report:
+    def run(self, entries: Iterable[Entry], signatures: SignatureWorkers | None = None) -> Report:
         """Check every entry in log order.
 
-        Signature checks (most of the work) run on other cores: with
-        ``signatures`` (a database the workers read themselves, entries
-        carrying row ids) in chunks of row ids; otherwise in chunks of parsed
-        records sent to a pool of cores - 1 workers.  Either way this thread
-        checks a chunk itself whenever the workers are all busy, so every
-        core works and none is shared by two busy processes.  (Threads would
-        copy nothing, but between checks they wait for the GIL while this
-        thread parses, and cores sit idle.)
+        Signature checks (most of the work) run on other cores when
+        ``signatures`` brings workers reading the same records themselves
+        (entries then carry row ids or byte offsets, which name the chunks);
+        this thread checks a chunk itself whenever the workers are all busy,
+        so every core works and none is shared by two busy processes.
+        (Threads would copy nothing, but between checks they wait for the GIL
+        while this thread parses, and cores sit idle.)  Without workers, this
+        thread checks everything.
         """
         started = time.perf_counter()
-        pool, workers = (None, 0) if signatures is not None else self._job_pool(expected)
         pending: deque[_Pending] = deque()
         chunk: _Chunk | None = None
         try:
@@ -221,19 +210,17 @@ class Verifier:
                 key = position // CHUNK if signatures is None else int(entry.id or 0) // signatures.span
                 if chunk is None or key != chunk.key:
                     if chunk is not None:
-                        self._dispatch(chunk, pool, workers, signatures, pending)
+                        self._dispatch(chunk, signatures, pending)
                     chunk = _Chunk(key, position, hashlib.sha256() if signatures is not None else None)
                 chunk.add(position, entry, record, self.keys[record.actor].raw if record is not None else b"")
                 if self.progress and position % 1000 == 999:
                     self.progress(1000)
                 self.report.records = position + 1
             if chunk is not None:
-                self._dispatch(chunk, pool, workers, signatures, pending)
+                self._dispatch(chunk, signatures, pending)
             while pending:
                 self._collect(pending.popleft())
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
             if signatures is not None:
                 signatures.close()
         self.report.streams = len(self.streams)
@@ -243,31 +230,12 @@ class Verifier:
             self._find(0, "-", None, "-", "the ledger holds no records")
         return self.report
 
-    def _job_pool(self, expected: int | None) -> tuple[ProcessPoolExecutor | None, int]:
-        cores = self.workers
-        if cores is None:
-            cores = (os.cpu_count() or 1) if expected is None or expected >= INLINE_BELOW else 1
-        if cores < 2:
-            return None, 0
-        return ProcessPoolExecutor(max_workers=cores - 1, mp_context=multiprocessing.get_context("spawn")), cores - 1
-
-    def _dispatch(self, chunk: _Chunk, pool: ProcessPoolExecutor | None, workers: int,
-                  signatures: SignatureWorkers | None, pending: deque[_Pending]) -> None:
+    def _dispatch(self, chunk: _Chunk, signatures: SignatureWorkers | None, pending: deque[_Pending]) -> None:
         """Find who checks a chunk's signatures: a worker, or this thread."""
+        verdict = signatures.take(chunk.key) if signatures is not None else None
+        pending.append(_Pending(chunk, verdict if verdict is not None else bad_signatures(chunk.jobs())))
         if signatures is not None:
-            verdict = signatures.take(chunk.key)
-            pending.append(_Pending(chunk, verdict if verdict is not None else bad_signatures(chunk.jobs())))
             signatures.keep_busy()
-        else:
-            queued = sum(1 for item in pending if not item.ready())
-            # A few chunks queued per worker keep it fed while this thread works.
-            outcome: Any = None
-            if pool is not None and queued < QUEUED_PER_WORKER * workers:
-                try:
-                    outcome = pool.submit(bad_signatures, chunk.jobs())
-                except RuntimeError:  # a broken pool (BrokenProcessPool): check here
-                    outcome = None
-            pending.append(_Pending(chunk, outcome if outcome is not None else bad_signatures(chunk.jobs())))
         # Report finished chunks in order, so that memory holds only a few.
         while pending and pending[0].ready():
             self._collect(pending.popleft())
@@ -428,13 +396,8 @@ class Verifier:
 
 def _add_key(keys: dict[str, _Key], entry: Any) -> bool:
     try:
-        raw = base64.b64decode(entry["public_key"], validate=True)
-        from ledger.keys import key_id
-
-        if len(raw) != 32 or key_id(raw) != entry["key_id"]:
-            return False
-        Ed25519PublicKey.from_public_bytes(raw)  # refuse bytes that are not a key
-        keys[entry["key_id"]] = _Key(raw, str(entry["holder"]), tuple(entry["roles"]))
+        key_id, public = announced_key(entry)
+        keys[key_id] = _Key(public.public_bytes_raw(), str(entry["holder"]), tuple(entry["roles"]))
     except (KeyError, TypeError, ValueError):
         return False
     return True
@@ -495,14 +458,14 @@ def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
             rules = RuleReplayer()
         from ledger.tlog import TransparencyLog
 
-        verifier = Verifier(revocations, rules=rules, workers=workers, progress=progress)
+        verifier = Verifier(revocations, rules=rules, progress=progress)
         log = TransparencyLog(ledger)
         verifier.checkpoints = log.checkpoints()
     except BaseException:
         if signatures is not None:
             signatures.close()
         raise
-    report = verifier.run(entries, expected=ledger.size(), signatures=signatures)
+    report = verifier.run(entries, signatures=signatures)
     verifier.check_checkpoints_cover()
     _check_stored_log(ledger, log, verifier, report)
     return report
