@@ -15,7 +15,7 @@ import pytest
 
 from ledger import Ledger, Signer
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"  # vendored: see tests/vectors/README.md
 PG_ADMIN_URL = os.environ.get("LEDGER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PG_TEST_DB = f"ledger_pytest_{os.getpid()}"  # one per test session: runs may overlap
 ORIGIN = "ledger.example.org/test-partnership"
