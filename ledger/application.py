@@ -70,10 +70,18 @@ class Ledger(Application[UUID]):
 
     def __init__(self, db: str | None = None, *, create: bool = False, log_key: Signer | None = None) -> None:
         self.url = database_url(db)
-        if self.url.startswith("sqlite:///") and not create:
+        # Set before the recorder is built: opening never changes the database
+        # (tables are created by the first writing transaction, see _write).
+        self._schema_ready = False
+        self._create = create
+        if self.url.startswith("sqlite:///"):
             path = Path(self.url[len("sqlite:///"):])
-            if not path.exists():
+            if path.is_dir():
+                raise StoreError(f"{path} is a directory, not a ledger file")
+            if not create and not path.exists():
                 raise StoreError(f"no ledger at {path} (create one with 'ledger init' or 'ledger demo')")
+            if create and not path.parent.is_dir():
+                raise StoreError(f"cannot create {path}: the folder {path.parent} does not exist")
         env = {
             "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
             "SQLALCHEMY_URL": self.url,
@@ -84,6 +92,8 @@ class Ledger(Application[UUID]):
             super().__init__(env=env)
         except (sqlalchemy.exc.SQLAlchemyError, PersistenceError) as exc:
             raise StoreError(f"cannot open database: {_first_line(exc)}") from None
+        if not create and not self._has_tables():
+            raise StoreError(f"no ledger in {_shown(self.url)} (create one with 'ledger init' or 'ledger import')")
         self._origin: str | None = None
         self._registry: Registry | None = None
         self._seen_position: int | None = None  # the log's last position when _registry was current
@@ -104,9 +114,27 @@ class Ledger(Application[UUID]):
     def construct_recorder(self) -> LedgerRecorder:
         datastore = self.factory.datastore  # type: ignore[attr-defined]
         configure_engine(datastore)
-        recorder = LedgerRecorder(datastore)
-        recorder.create_table()
-        return recorder
+        return LedgerRecorder(datastore)
+
+    def _has_tables(self) -> bool:
+        try:
+            return self.recorder.has_ledger_tables()  # type: ignore[attr-defined, no-any-return]
+        except (sqlalchemy.exc.SQLAlchemyError, PersistenceError) as exc:
+            raise StoreError(f"cannot open database: {_first_line(exc)}") from None
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """A writing transaction holding the ledger's write lock.
+
+        The first one of this instance creates any tables the database lacks,
+        inside the same transaction: a command that fails leaves no schema behind.
+        """
+        with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
+            if not self._schema_ready:
+                self.recorder.create_missing_tables(session.connection())  # type: ignore[attr-defined]
+            lock_for_write(session)
+            yield session
+        self._schema_ready = True
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         # Seed each stream's chain with its last stored hash, sign (in the
@@ -167,8 +195,14 @@ class Ledger(Application[UUID]):
                 return
             start = batch[-1].id + 1
 
+    def holds_ledger(self) -> bool:
+        """True when the database has a ledger's tables and at least its genesis record."""
+        return self._has_tables() and bool(self.recorder.select_notifications(start=None, limit=1))
+
     def size(self) -> int:
         """The number of records in the log (positions are dense: the last one plus one)."""
+        if self._create and not self._schema_ready and not self._has_tables():
+            return 0  # a database being created: no tables until its first write
         with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
             return last_position(session) + 1
 
@@ -199,8 +233,7 @@ class Ledger(Application[UUID]):
         Used by ``ledger apply`` to record a whole meeting at once.
         """
         try:
-            with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
-                lock_for_write(session)
+            with self._write() as session:
                 self._batch_depth += 1
                 try:
                     yield
@@ -221,8 +254,7 @@ class Ledger(Application[UUID]):
             raise
 
     def _run_locked(self, signer: Signer, action: Callable[[Context], tuple[T, Sequence[Aggregate]]]) -> T:
-        with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
-            lock_for_write(session)
+        with self._write() as session:
             last = last_position(session)
             # If nobody has written since our last command, the cached registry
             # is current and one query served for both lock and freshness.
@@ -266,8 +298,7 @@ class Ledger(Application[UUID]):
 
         signed = note.parse(checkpoint_note)
         checkpoint = note.parse_checkpoint(signed.text)
-        with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
-            lock_for_write(session)
+        with self._write() as session:
             last = last_position(session)
             context = Sealing(checkpoint.origin, None, lambda _type: None, last_position=last)
             with sealing(context):
@@ -309,8 +340,7 @@ class Ledger(Application[UUID]):
         from ledger.store import tree_nodes
 
         rebuild_tree(self)
-        with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
-            lock_for_write(session)
+        with self._write() as session:
             size = tree_size(session)
             root = Tree(lambda wanted: tree_nodes(session, wanted)).root(size)
             return write_checkpoint(session, self.origin, size, root, self.log_key)
@@ -379,7 +409,7 @@ class Ledger(Application[UUID]):
         other_founders: Sequence[dict[str, Any]] = (), log_public: bytes,
     ) -> rec.Record:
         """Write the genesis record, signed by the founder."""
-        if self.recorder.select_notifications(start=None, limit=1):
+        if self.holds_ledger():
             raise LedgerError("this database already holds a ledger")
         keys = [key_entry(founder.public_b64, holder, roles), *other_founders]
         founder_info = KeyInfo(keys[0]["key_id"], keys[0]["public_key"], holder, tuple(keys[0]["roles"]))
@@ -395,8 +425,7 @@ class Ledger(Application[UUID]):
 
         def once() -> rec.Record:
             context = Sealing(origin, founder, authorise)
-            with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
-                lock_for_write(session)
+            with self._write() as session:
                 with sealing(context):
                     self.save(registry)
                 self._origin = origin
@@ -504,6 +533,15 @@ def _is_conflict(exc: BaseException) -> bool:
             "canceling statement due to lock timeout",
         )
     )
+
+
+def _shown(url: str) -> str:
+    """A database URL as a person should see it: the file, or the URL without a password."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):]
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True).replace("postgresql+psycopg://", "postgresql://")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from ledger.errors import InvalidInputError
 
@@ -17,7 +18,11 @@ EVENTS_TABLE = "ledger_events"
 
 def database_url(db: str | None) -> str:
     """Turn ``--db`` (a URL or a plain file path) into a SQLAlchemy URL."""
-    db = db or os.environ.get("LEDGER_DB") or DEFAULT_DB
+    if db is None:
+        db = os.environ.get("LEDGER_DB") or DEFAULT_DB
+    if not db.strip():
+        # An empty --db must not quietly mean ./ledger.db: the user meant some other ledger.
+        raise InvalidInputError("the database is empty: give a SQLite file path or a postgresql:// URL")
     if "://" not in db:
         path = str(Path(db).expanduser().resolve())
         if "?" in path:
@@ -25,7 +30,24 @@ def database_url(db: str | None) -> str:
             raise InvalidInputError(f"the database path {path} contains '?'; rename the file or its folder")
         return "sqlite:///" + path
     if db.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + db.split("://", 1)[1]
-    if db.startswith(("sqlite", "postgresql+psycopg")):
+        db = "postgresql+psycopg://" + db.split("://", 1)[1]
+    if db.startswith("postgresql+psycopg://"):
+        _require_database_name(db)
+        return db
+    if db.startswith("sqlite"):
         return db
     raise InvalidInputError(f"unsupported database URL {db.split('://')[0]}:// (use a SQLite path or postgresql://)")
+
+
+def _require_database_name(url: str) -> None:
+    """Refuse a PostgreSQL URL that names no database.
+
+    Without one, libpq connects to a database named after the user (often
+    ``postgres``), so a ledger would be read from, or created in, a database
+    nobody chose.
+    """
+    parsed = urlsplit(url)
+    named = parsed.path.strip("/") or dict(parse_qsl(parsed.query)).get("dbname", "")
+    if not named:
+        raise InvalidInputError(
+            "the PostgreSQL URL names no database: add one, as in postgresql://user@host:5432/ledger")

@@ -295,20 +295,50 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
         self.tables += [log_table, tree_table, checkpoint_table, cosignature_table]
 
     def create_table(self) -> None:
+        """Create the schema in its own transaction (tests and tools; commands
+        use :meth:`create_missing_tables` inside their writing transaction)."""
         engine = self.datastore.engine
         assert isinstance(engine, Engine)
-        # Opening an existing ledger must take no DDL locks: a writer may be
-        # holding the table, and readers should not queue behind it.
         if schema_is_complete(engine):
             return
         with engine.begin() as conn:
+            self.create_missing_tables(conn)
+
+    def has_ledger_tables(self) -> bool:
+        """True when the database holds a ledger's records table (no DDL, no writes)."""
+        engine = self.datastore.engine
+        assert isinstance(engine, Engine)
+        with engine.connect() as conn:
             if engine.dialect.name == "postgresql":
-                # Serialise schema creation between processes opening a new database.
-                conn.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout() * 1000)}ms'"))
-                conn.execute(text("SELECT pg_advisory_xact_lock(7210931)"))
-            for table in self.tables:
-                table.create(conn, checkfirst=True)
-            install_guards(conn, engine.dialect.name)
+                found = conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": EVENTS_TABLE}).scalar()
+            else:
+                found = conn.execute(text("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = :t"),
+                                     {"t": EVENTS_TABLE}).scalar()
+            conn.rollback()
+        return bool(found)
+
+    def create_missing_tables(self, conn: Any) -> list[str]:
+        """Create the tables this database lacks, with their append-only guards,
+        on ``conn`` (inside the caller's transaction, so a failed command
+        leaves no tables behind).  Returns the tables created.
+
+        Only ``init``, ``import`` and writing commands call this: reading never
+        changes the schema.  Guards are installed only on tables created here:
+        a guard missing from an existing table is evidence for ``ledger verify``,
+        which only ``ledger repair-guards`` may replace.
+        """
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            # Serialise schema creation between processes opening a new database.
+            conn.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout() * 1000)}ms'"))
+            conn.execute(text("SELECT pg_advisory_xact_lock(7210931)"))
+        created = []
+        for table in self.tables:
+            if not conn.dialect.has_table(conn, table.name):
+                table.create(conn)
+                created.append(table.name)
+        install_guards(conn, dialect, [t for t in created if t in GUARDED_TABLES])
+        return created
 
     def _insert_stored_events(
         self, session: Session, stored_events: Any, **kwargs: Any
@@ -454,10 +484,13 @@ def guard_message(table: str) -> str:
     return f"governance ledger: {table} is append-only; records cannot be changed or deleted"
 
 
-def install_guards(conn: Any, dialect: str) -> None:
+def install_guards(conn: Any, dialect: str, tables: Any = GUARDED_TABLES) -> None:
     """Triggers that make the database itself refuse UPDATE and DELETE."""
+    tables = tuple(tables)
+    if not tables:
+        return
     if dialect == "sqlite":
-        for table in GUARDED_TABLES:
+        for table in tables:
             for op in ("UPDATE", "DELETE"):
                 conn.execute(text(
                     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
@@ -471,7 +504,7 @@ def install_guards(conn: Any, dialect: str) -> None:
             "'governance ledger: % is append-only; records cannot be changed or deleted (% refused)', "
             "TG_TABLE_NAME, TG_OP; END $$"
         ))
-        for table in GUARDED_TABLES:
+        for table in tables:
             conn.execute(text(
                 f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
                 f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION governance_ledger_append_only()"
