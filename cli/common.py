@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -205,3 +207,35 @@ def as_of_point(ledger: Any, as_of: str | None) -> tuple[int | None, Any]:
 
     position = resolve_as_of(ledger, as_of)
     return position, ledger.record_at(position).moment
+
+
+@contextmanager
+def new_file(path: str) -> Iterator[Any]:
+    """Write a file that must not exist yet, all or nothing.
+
+    The content goes to a temporary file beside it, renamed into place only
+    when complete: a failure (or Ctrl-C) leaves no half-written file, and a
+    user's existing file is never replaced.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from ledger.errors import InvalidInputError
+
+    target = Path(path)
+    if target.exists():
+        raise InvalidInputError(f"{path} already exists; choose another name (nothing was written)")
+    if not target.parent.is_dir():
+        raise InvalidInputError(f"cannot write {path}: the folder {target.parent} does not exist")
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+        os.chmod(temporary, 0o644)  # mkstemp's 0600 is for private files; exports are for sharing
+        # link() fails if the name appeared meanwhile, unlike rename(): still no overwrite.
+        os.link(temporary, target)
+    except FileExistsError:
+        raise InvalidInputError(f"{path} already exists; choose another name (nothing was written)") from None
+    finally:
+        os.unlink(temporary)

@@ -42,6 +42,7 @@ def init(origin: str, name: str, key_path: str | None, holder: str | None, roles
 
     from ledger.database import database_url
     from ledger.domain.identity import key_entry
+    from ledger.errors import LedgerError
     from ledger.keys import load_public, verifier_key_string
 
     database_url(settings().db)  # a path it would refuse is refused before any file is written
@@ -53,28 +54,38 @@ def init(origin: str, name: str, key_path: str | None, holder: str | None, roles
             raise click.BadParameter("expected PUB:HOLDER:ROLE[,ROLE]", param_hint="--founder")
         pub = base64.b64encode(load_public(parts[0])).decode("ascii")
         others.append(key_entry(pub, parts[1], [r for r in parts[2].split(",") if r]))
-    log_signer = _log_key(Path(log_key_path))
     ledger = open_ledger(create=True)
+    if ledger.holds_ledger():
+        raise LedgerError(f"{settings().db or 'ledger.db'} already holds a ledger; nothing was written")
+    log_signer, new_files = _log_key(Path(log_key_path))
     ledger.log_key = log_signer  # the genesis record gets the first checkpoint
-    genesis = ledger.init(
-        origin=origin, name=name, founder=signer, holder=holder or Path(str(key_path)).stem,
-        roles=list(roles), other_founders=others, log_public=log_signer.public_bytes,
-    )
+    try:
+        genesis = ledger.init(
+            origin=origin, name=name, founder=signer, holder=holder or Path(str(key_path)).stem,
+            roles=list(roles), other_founders=others, log_public=log_signer.public_bytes,
+        )
+    except BaseException:
+        # A refused init writes nothing: the log key made for it a moment ago
+        # signed nothing and belongs to no ledger.
+        for path in new_files:
+            path.unlink(missing_ok=True)
+        raise
+    if new_files:
+        click.echo(f"wrote log key {new_files[0]}", err=True)
     click.echo(f"created ledger {origin} (genesis {genesis.event_hash})")
     click.echo(f"log key verifier: {verifier_key_string(origin, log_signer.public_bytes)}")
 
 
-def _log_key(path: Path):  # type: ignore[no-untyped-def]
+def _log_key(path: Path) -> tuple[Any, list[Path]]:
+    """The log key at ``path``, made if missing; and the files made for it."""
     from ledger.keys import Signer, load_signer, write_key_pair
 
     if path.exists():
-        return load_signer(path)
+        return load_signer(path), []
     if path.suffix != ".key":
         raise click.BadParameter("the log key file name must end in .key", param_hint="--log-key")
     signer = Signer.generate()
-    write_key_pair(signer, path.with_suffix(""))
-    click.echo(f"wrote log key {path}", err=True)
-    return signer
+    return signer, list(write_key_pair(signer, path.with_suffix("")))
 
 
 @click.command("verify")
@@ -183,19 +194,28 @@ def _verify_bundle(bundle_file: str, trust: str | None, since_file: str | None) 
               help="Open data instead of a bundle: Popolo, 360Giving, CSV registers or the audit trail.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None,
               help="With --format: write to this file instead of standard output.")
-def export(bundle_file: str | None, size: int | None, fmt: str | None, out_file: str | None) -> None:
+@click.option("--log-key", "log_key_path", envvar="LEDGER_LOG_KEY", metavar="FILE", default=None,
+              help="The log key (or LEDGER_LOG_KEY): sign a checkpoint of the newest records first if needed.")
+def export(bundle_file: str | None, size: int | None, fmt: str | None, out_file: str | None,
+           log_key_path: str | None) -> None:
     """Export the log as a verifiable bundle, or as open data (--format).
 
-    Every open-data item carries the event hash of the record it came from.
+    A bundle holds every record and a checkpoint of exactly that many: when
+    the newest records have none yet, give the log key to sign one, or
+    --size N for an older checkpointed size.  Every open-data item carries
+    the event hash of the record it came from.  Never overwrites a file.
 
     Example: ledger export --bundle riverside.jsonl
     """
+    from cli.common import new_file
+
     if fmt:
         from projections.opendata import export as open_data
 
         text = open_data(open_ledger(), fmt)
         if out_file:
-            Path(out_file).write_text(text, encoding="utf-8")
+            with new_file(out_file) as handle:
+                handle.write(text.encode("utf-8"))
         else:
             click.echo(text, nl=False)
         return
@@ -204,7 +224,11 @@ def export(bundle_file: str | None, size: int | None, fmt: str | None, out_file:
     from ledger.bundle import write_bundle
 
     ledger = open_ledger()
-    with open(bundle_file, "wb") as out, progress_to_terminal("exporting", ledger.size()) as bar:
+    if log_key_path:
+        from ledger import load_signer
+
+        ledger.log_key = load_signer(log_key_path)
+    with new_file(bundle_file) as out, progress_to_terminal("exporting", size or ledger.size()) as bar:
         written = write_bundle(ledger, out, size, progress=bar.update)
     click.echo(f"exported {plural(written, 'record')} with their checkpoint to {bundle_file}")
 
@@ -316,9 +340,14 @@ def demo(directory: str) -> None:
 @click.command("publish")
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--as-of", "as_of", default=None, metavar="POSITION|EVENT_HASH|TIME",
-              help="Publish the ledger as it stood then.")
-def publish(directory: str, as_of: str | None) -> None:
+              help="Publish the ledger as it stood then (a checkpoint of that size must exist).")
+@click.option("--log-key", "log_key_path", envvar="LEDGER_LOG_KEY", metavar="FILE", default=None,
+              help="The log key (or LEDGER_LOG_KEY): sign a checkpoint of the newest records first if needed.")
+def publish(directory: str, as_of: str | None, log_key_path: str | None) -> None:
     """Write the public transparency site (static HTML, no JavaScript) into DIRECTORY.
+
+    The site's bundle proves every record its pages show.  DIRECTORY must be
+    new, empty, or a site published before from this ledger (then replaced whole).
 
     Example: ledger publish site/
     """
@@ -326,6 +355,10 @@ def publish(directory: str, as_of: str | None) -> None:
     from projections.site import publish as write_site
 
     ledger = open_ledger()
+    if log_key_path:
+        from ledger import load_signer
+
+        ledger.log_key = load_signer(log_key_path)
     point = resolve_as_of(ledger, as_of) if as_of else None
     written = write_site(ledger, Path(directory), point)
     click.echo(f"published {plural(len(written), 'file')} to {directory}")

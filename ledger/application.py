@@ -117,6 +117,8 @@ class Ledger(Application[UUID]):
         return LedgerRecorder(datastore)
 
     def _has_tables(self) -> bool:
+        if self.url.startswith("sqlite:///") and not Path(self.url[len("sqlite:///"):]).exists():
+            return False  # asking would create the file
         try:
             return self.recorder.has_ledger_tables()  # type: ignore[attr-defined, no-any-return]
         except (sqlalchemy.exc.SQLAlchemyError, PersistenceError) as exc:
@@ -233,7 +235,7 @@ class Ledger(Application[UUID]):
         Used by ``ledger apply`` to record a whole meeting at once.
         """
         try:
-            with self._write() as session:
+            with self._write():
                 self._batch_depth += 1
                 try:
                     yield

@@ -4,7 +4,9 @@ A bundle is JSON Lines (normative, see docs/format.md):
 
 1. ``{"bundle": "governance-ledger/v1", "origin": ORIGIN, "size": N}``
 2. N lines: the records in log order, each exactly its canonical bytes;
-3. ``{"checkpoint": "<signed note, with any cosignatures>"}`` for size N.
+3. ``{"checkpoint":"<signed note, with any cosignatures>"}`` for size N.
+
+Every line is RFC 8785 canonical JSON.
 
 Verifying a bundle needs no database: every check of ``ledger verify``, plus
 the root of the N leaves against the checkpoint, the checkpoint's signature
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ledger import note
+from ledger.canonical import canonicalize
 from ledger.errors import InvalidInputError, LedgerError
 from ledger.sigcheck import SignatureWorkers, start_bundle_workers
 from ledger.verify import Entry, Report, Verifier, revocations_from
@@ -29,12 +32,16 @@ MAGIC = "governance-ledger/v1"
 
 def write_bundle(ledger: Any, out: IO[bytes], size: int | None = None,
                  progress: Callable[[int], None] | None = None) -> int:
-    """Write a bundle of the first ``size`` records (default: the latest checkpoint's)."""
-    from ledger.tlog import TransparencyLog
+    """Write a bundle of the first ``size`` records (default: every record).
 
-    checkpoint = TransparencyLog(ledger).checkpoint(size)
+    It needs a checkpoint of exactly that size (see
+    :func:`ledger.tlog.covering_checkpoint`): a bundle proves all it holds.
+    """
+    from ledger.tlog import covering_checkpoint
+
+    checkpoint = covering_checkpoint(ledger, size)
     header = {"bundle": MAGIC, "origin": ledger.origin, "size": checkpoint.size}
-    out.write(json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+    out.write(canonicalize(header) + b"\n")
     written = 0
     while written < checkpoint.size:
         batch = ledger.read(written, min(1000, checkpoint.size - written))
@@ -45,7 +52,8 @@ def write_bundle(ledger: Any, out: IO[bytes], size: int | None = None,
         written += len(batch)
         if progress:
             progress(len(batch))
-    out.write(json.dumps({"checkpoint": checkpoint.note}, ensure_ascii=False).encode("utf-8") + b"\n")
+    # RFC 8785 like every other line (bundles from before wrote ', ' and ': '; readers accept both).
+    out.write(canonicalize({"checkpoint": checkpoint.note}) + b"\n")
     return checkpoint.size
 
 

@@ -7,7 +7,6 @@ so the demo doubles as a worked example of the Python API.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from ledger import commands as c
 from ledger.application import Ledger
+from ledger.errors import InvalidInputError
 from ledger.keys import Signer, write_key_pair
 
 ORIGIN = "ledger.example.org/riverside-partnership"
@@ -49,11 +49,11 @@ def build_demo(directory: Path, echo: Callable[[str], None] = print) -> tuple[Le
     """Create DIR/ledger.db and DIR/keys/, record the partnership, return the ledger."""
     keys_dir = directory / "keys"
     db = directory / "ledger.db"
-    # A fresh demo every time: old files would clash with the new genesis.
-    for stale in (db, db.with_name("ledger.db-wal"), db.with_name("ledger.db-shm")):
-        stale.unlink(missing_ok=True)
-    if keys_dir.exists():
-        shutil.rmtree(keys_dir)
+    # Never over anything a user has: a ledger or keys there may be the only copy.
+    if directory.exists() and not directory.is_dir():
+        raise InvalidInputError(f"{directory} is a file, not a folder; choose another --dir")
+    if directory.is_dir() and any(directory.iterdir()):
+        raise InvalidInputError(f"{directory} is not empty; nothing was written (choose a new folder with --dir)")
     keys_dir.mkdir(parents=True)
     signers = {}
     for stem, _holder, _roles in PEOPLE:

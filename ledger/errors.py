@@ -44,3 +44,7 @@ class NotFoundError(LedgerError):
 
 class InvalidRecordError(LedgerError):
     """Bytes that do not form a valid record (used by verification)."""
+
+
+class UncoveredError(LedgerError):
+    """Records that no signed checkpoint covers yet, where one is needed."""

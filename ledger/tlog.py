@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from ledger import merkle, note
-from ledger.errors import NotFoundError, StoreError
+from ledger.errors import NotFoundError, StoreError, UncoveredError
 from ledger.keys import Signer
 from ledger.store import checkpoint_table, cosignature_table, tree_nodes, tree_size
 
@@ -173,3 +173,39 @@ def verify_proof(proof: dict[str, Any], log_name: str, log_public: bytes) -> str
 
 
 __all__ = ["StoredCheckpoint", "TransparencyLog", "rebuild_tree", "verify_proof", "write_checkpoint"]
+
+
+def covering_checkpoint(ledger: Any, size: int | None = None) -> StoredCheckpoint:
+    """The checkpoint of exactly ``size`` records (default: every record).
+
+    What a bundle or a site says it proves must be all it shows, so one is
+    needed of exactly that size.  For the whole log, one is signed first when
+    the keeper's log key is at hand (``ledger.log_key``); otherwise the
+    refusal says how many records are uncovered and what to run.
+    """
+    log = TransparencyLog(ledger)
+    total = ledger.size()
+    wanted = total if size is None else size
+    if not 1 <= wanted <= total:
+        raise NotFoundError(f"the ledger holds {total} records; there is no size {wanted} to cover")
+    try:
+        return log.checkpoint(wanted)
+    except NotFoundError:
+        pass
+    if wanted == total and ledger.log_key is not None:
+        ledger.checkpoint()
+        return log.checkpoint(wanted)
+    if wanted < total:
+        sizes = sorted(s for s in log.checkpoints() if s < wanted)
+        older = f"; the nearest older checkpoint is of size {sizes[-1]}" if sizes else ""
+        raise UncoveredError(f"there is no checkpoint of exactly {wanted} records{older}")
+    try:
+        latest = log.checkpoint().size
+    except NotFoundError:
+        latest = 0
+    uncovered = total - latest
+    what = ("the ledger has no checkpoint yet" if not latest else
+            f"{uncovered} {'record is' if uncovered == 1 else 'records are'} newer than the latest checkpoint "
+            f"(size {latest})")
+    raise UncoveredError(f"{what}; sign one first: ledger checkpoint --log-key FILE "
+                         f"(or give --log-key FILE here)")

@@ -23,7 +23,8 @@ from ledger.domain.dispute import Dispute
 from ledger.domain.funding import Fund
 from ledger.domain.milestone import Milestone
 from ledger.domain.motion import Motion
-from ledger.errors import NotFoundError
+from ledger.errors import InvalidInputError
+from ledger.tlog import covering_checkpoint
 from projections.describe import load, positions_of_stream, refs
 from projections.views import audit_rows
 
@@ -31,11 +32,50 @@ AUDIT_PAGE = 200
 _env = Environment(loader=PackageLoader("projections", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
+MARKER = ".ledger-site"  # names the origin of a site that `ledger publish` wrote, so it may be replaced
+
+
 def publish(ledger: Any, directory: Path, as_of: int | None = None) -> list[Path]:
-    """Write the site into ``directory``; return the files written."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "motions").mkdir(exist_ok=True)
+    """Write the site into ``directory``; return the files written.
+
+    The site is built in a folder beside it and swapped in whole, so a
+    failure leaves the old site (or nothing).  ``directory`` must be new,
+    empty, or a site published before from this ledger: nothing else a
+    user keeps there is ever replaced.
+    """
+    import os
+    import tempfile
+
     end = ledger.size() - 1 if as_of is None else as_of
+    covering_checkpoint(ledger, end + 1)  # the bundle must prove every record the pages show
+    if directory.exists() and not directory.is_dir():
+        raise InvalidInputError(f"{directory} is a file, not a folder")
+    marker = directory / MARKER
+    ours = marker.is_file() and marker.read_text(encoding="utf-8").strip() == ledger.origin
+    if directory.is_dir() and any(directory.iterdir()) and not ours:
+        raise InvalidInputError(f"{directory} is not empty and holds no site published from this ledger; "
+                                "choose a new or empty folder (nothing was written)")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".new", dir=directory.parent))
+    try:
+        written = _write_site(ledger, staging, end, as_of)
+        (staging / MARKER).write_text(ledger.origin + "\n", encoding="utf-8")
+        staging.chmod(0o755)
+        old = None
+        if directory.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent))
+            os.rename(directory, old / "site")
+        os.rename(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old)  # the site this one replaces: its own earlier output, checked above
+    return [directory / path.relative_to(staging) for path in written]
+
+
+def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None) -> list[Path]:
+    (directory / "motions").mkdir(exist_ok=True)
     moment = ledger.record_at(end).moment
     holders = {k.key_id: k.holder for k in ledger.registry().keys.values()}
     common = {"name": ledger.registry().name, "origin": ledger.origin, "size": end + 1, "as_of": as_of}
@@ -174,12 +214,7 @@ def _verification(ledger: Any, directory: Path, end: int, written: list[Path]) -
     from ledger.bundle import write_bundle
     from ledger.tlog import TransparencyLog
 
-    try:
-        checkpoint = TransparencyLog(ledger).checkpoint()
-    except NotFoundError:
-        return {"checkpoint": None, "bundle": None}
-    if checkpoint.size > end + 1:
-        return {"checkpoint": checkpoint.note, "bundle": None}
+    checkpoint = TransparencyLog(ledger).checkpoint(end + 1)  # publish() made sure there is one
     with (directory / "bundle.jsonl").open("wb") as out:
         write_bundle(ledger, out, checkpoint.size)
     written.append(directory / "bundle.jsonl")
