@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import key_option, open_ledger, settings
+from cli.common import key_option, open_ledger, plural, settings
 
 WRITING_GROUPS = {"covenant", "committee", "meeting", "motion", "fund", "milestone", "dispute", "keys"}
 CREATED = re.compile(r"^(?:scheduled|proposed) ((?:MT|M)-\d+)$", re.M)
@@ -60,11 +60,11 @@ def apply(file: str, key_path: str | None, dry_run: bool) -> None:
             if dry_run:
                 raise _DryRun
     except _DryRun:
-        click.echo(f"checked {count} entries from {file}; nothing written (--dry-run)")
+        click.echo(f"checked {plural(count, 'entry')} from {file}; nothing written (--dry-run)")
         return
     finally:
         current.ledger, current.default_key = None, None
-    click.echo(f"applied {count} entries from {file} in one transaction")
+    click.echo(f"applied {plural(count, 'entry')} from {file} in one transaction")
 
 
 class _DryRun(Exception):

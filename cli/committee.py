@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from cli.common import as_of_option, as_of_point, json_option, key_option, open_ledger, show, signer_and_ledger
+from cli.common import (
+    as_of_option,
+    as_of_point,
+    json_option,
+    key_option,
+    open_ledger,
+    plural,
+    show,
+    signer_and_ledger,
+)
 
 MEMBER_HELP = "A member: holder name, key id or key id prefix."
 
@@ -133,7 +142,7 @@ def agenda(ref: str, items: tuple[str, ...], key_path: str | None) -> None:
         parsed.append({"title": title.strip(), "documents": [d for d in digests.split(",") if d.strip()]})
     signer, ledger = signer_and_ledger(key_path)
     commands.publish_agenda(ledger, signer, ref.upper(), parsed)
-    click.echo(f"published the agenda of {ref.upper()}: {len(parsed)} items")
+    click.echo(f"published the agenda of {ref.upper()}: {plural(len(parsed), 'item')}")
 
 
 @meeting.command("attend")

@@ -138,7 +138,12 @@ class _Quiet:
 
 
 def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+    """'1 record', '2 records'; '1 entry', '2 entries'."""
+    if count == 1:
+        return f"{count} {word}"
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return f"{count} {word[:-1]}ies"
+    return f"{count} {word}s"
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from cli.common import emit_json, json_option, open_ledger, progress_to_terminal, table
+from cli.common import emit_json, json_option, open_ledger, plural, progress_to_terminal, table
 
 
 @click.group()
@@ -22,7 +22,7 @@ def rebuild() -> None:
     ledger = open_ledger()
     with progress_to_terminal("rebuilding", ledger.size()) as bar:
         applied = views.rebuild(ledger, progress=bar.update)
-    click.echo(f"rebuilt the views from {applied} records")
+    click.echo(f"rebuilt the views from {plural(applied, 'record')}")
 
 
 @projections.command("status")

@@ -115,15 +115,17 @@ def verify(bundle_file: str | None, trust: str | None, since_file: str | None, a
         emit_json(report.to_json())
     elif report.ok:
         click.echo(
-            f"verified {plural(report.records, 'record')} in {plural(report.streams, 'stream')}, signed by "
-            f"{plural(report.keys, 'key')}, in {report.seconds:.2f} s: OK"
+            f"verified {plural(report.records, 'record')} in {plural(report.streams, 'stream')}, "
+            f"{plural(report.keys, 'registered key')}, in {report.seconds:.2f} s: OK"
         )
         checkpoint = report.extra.get("checkpoint")
         if checkpoint is None:
             click.echo("no checkpoint yet: sign one with 'ledger checkpoint --log-key FILE'", err=True)
         elif checkpoint["records_after"]:
-            click.echo(f"the latest checkpoint covers {checkpoint['size']} records; "
-                       f"{checkpoint['records_after']} newer ones are not yet in a checkpoint", err=True)
+            after = checkpoint["records_after"]
+            newer = "1 newer record is" if after == 1 else f"{after} newer records are"
+            click.echo(f"the latest checkpoint covers {plural(checkpoint['size'], 'record')}; {newer} not yet in "
+                       f"a checkpoint: sign one with 'ledger checkpoint --log-key FILE'", err=True)
         witnesses = report.extra.get("witnesses")
         if witnesses:
             verdict = "met" if witnesses["met"] else "NOT met"
@@ -173,14 +175,18 @@ def _verify_bundle(bundle_file: str, trust: str | None, since_file: str | None) 
         since = Path(since_file).read_text(encoding="utf-8") if since_file else None
         if since and since.lstrip().startswith("{"):
             since = json.loads(since).get("checkpoint", since)
-        size = Path(bundle_file).stat().st_size
         trusted = _trust(trust)
     except BaseException:
         if signatures is not None:
             signatures.close()
         raise
-    with progress_to_terminal("verifying bundle", max(size // 700, 1)) as bar:
+    with progress_to_terminal("verifying bundle", _bundle_units(bundle_file)) as bar:
         return verify_bundle(Path(bundle_file), trusted, since, progress=bar.update, signatures=signatures)
+
+
+def _bundle_units(bundle_file: str) -> int:
+    """About how many records a bundle holds (the bar's length), from its size alone."""
+    return max(Path(bundle_file).stat().st_size // 700, 1)
 
 
 @click.command("export")
@@ -251,7 +257,10 @@ def import_(bundle_file: str, trust: str) -> None:
     from cli.tlog import _trust
     from ledger.bundle import import_bundle
 
-    report = import_bundle(open_ledger(create=True), Path(bundle_file), _trust(trust))
+    trusted = _trust(trust)
+    ledger = open_ledger(create=True)
+    with progress_to_terminal("verifying bundle", _bundle_units(bundle_file)) as bar:
+        report = import_bundle(ledger, Path(bundle_file), trusted, progress=bar.update)
     if not report.ok:
         _print_findings(report, "nothing imported")
     click.echo(f"imported {plural(report.records, 'record')}, verified against {_trust(trust)[0]}")
@@ -266,7 +275,8 @@ def sync(bundle_file: str) -> None:
     """
     from ledger.bundle import sync_bundle
 
-    report, added = sync_bundle(open_ledger(), Path(bundle_file))
+    with progress_to_terminal("verifying bundle", _bundle_units(bundle_file)) as bar:
+        report, added = sync_bundle(open_ledger(), Path(bundle_file), progress=bar.update)
     if not report.ok:
         _print_findings(report, "the bundle does not extend this replica's history; nothing added")
     click.echo(f"added {plural(added, 'record')}; the replica now holds {report.records}")
@@ -333,7 +343,7 @@ def demo(directory: str) -> None:
     if not report.ok:
         raise click.exceptions.Exit(1)
     click.echo(f"verify: {plural(report.records, 'record')} in {plural(report.streams, 'stream')}, "
-               f"{plural(report.keys, 'key')}: OK")
+               f"{plural(report.keys, 'registered key')}: OK")
     click.echo(f"try: ledger --db {Path(directory) / 'ledger.db'} log")
 
 
@@ -352,6 +362,7 @@ def publish(directory: str, as_of: str | None, log_key_path: str | None) -> None
     Example: ledger publish site/
     """
     from projections.history import resolve_as_of
+    from projections.site import page_count
     from projections.site import publish as write_site
 
     ledger = open_ledger()
@@ -360,7 +371,8 @@ def publish(directory: str, as_of: str | None, log_key_path: str | None) -> None
 
         ledger.log_key = load_signer(log_key_path)
     point = resolve_as_of(ledger, as_of) if as_of else None
-    written = write_site(ledger, Path(directory), point)
+    with progress_to_terminal("publishing", page_count(ledger, point)) as bar:
+        written = write_site(ledger, Path(directory), point, progress=bar.update)
     click.echo(f"published {plural(len(written), 'file')} to {directory}")
 
 

@@ -189,18 +189,23 @@ def bundle_records(path: Path) -> tuple[list[bytes], str]:
     return [raw for _, raw in _records(path, count)], str(footer["checkpoint"])
 
 
-def import_bundle(ledger: Any, path: Path, trust: tuple[str, bytes]) -> Report:
-    """Build a verified replica in an empty ledger; returns the bundle's report."""
+def import_bundle(ledger: Any, path: Path, trust: tuple[str, bytes],
+                  progress: Callable[[int], None] | None = None) -> Report:
+    """Build a verified replica in an empty ledger; returns the bundle's report.
+
+    The bundle is verified before anything is written: a refused import
+    leaves no tables (and, for a new SQLite file, no file).
+    """
     if ledger.size():
         raise InvalidInputError("import needs an empty database; use 'ledger sync' to extend a replica")
-    report = verify_bundle(path, trust)
+    report = verify_bundle(path, trust, progress=progress)
     if report.ok:
         raws, checkpoint = bundle_records(path)
         ledger.append_verified(raws, checkpoint)
     return report
 
 
-def sync_bundle(ledger: Any, path: Path) -> tuple[Report, int]:
+def sync_bundle(ledger: Any, path: Path, progress: Callable[[int], None] | None = None) -> tuple[Report, int]:
     """Extend a replica from a newer bundle, only if consistent with its latest checkpoint."""
     from ledger.keys import parse_verifier_key
     from ledger.tlog import TransparencyLog
@@ -209,7 +214,7 @@ def sync_bundle(ledger: Any, path: Path) -> tuple[Report, int]:
     latest = TransparencyLog(ledger).checkpoint()
     # Equal roots over the first `latest.size` records prove the bundle begins
     # with exactly the records this replica already holds.
-    report = verify_bundle(path, (name, public), since=latest.note)
+    report = verify_bundle(path, (name, public), since=latest.note, progress=progress)
     if not report.ok:
         return report, 0
     raws, checkpoint = bundle_records(path)

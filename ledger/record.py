@@ -389,8 +389,33 @@ def _check_envelope(obj: dict[str, Any]) -> datetime:
     return moment
 
 
-def check_data(value: Any, depth: int = 0) -> None:
-    """Enforce the data rules: JSON types only, no floats, ASCII keys, limits."""
+# Text a reader sees must be the text that was signed.  Control characters
+# can rewrite a terminal line (CR, ESC sequences) or hide text (NUL), and
+# bidirectional overrides and isolates reorder what is displayed ("Trojan
+# Source", CVE-2021-42574).  Line breaks are allowed only in multi-line fields.
+FORBIDDEN_TEXT_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MULTILINE_FIELDS = frozenset({
+    "text", "statement", "reason", "notes", "note", "details", "grounds", "finding", "narrative",
+    "explanation", "assessment", "outcome", "description", "summary",
+})
+_CHARACTER_NAMES = {0: "NUL", 7: "BEL", 8: "BS", 9: "TAB", 0x0D: "CR", 0x1B: "ESC", 0x7F: "DEL",
+                    0x202E: "RIGHT-TO-LEFT OVERRIDE", 0x202D: "LEFT-TO-RIGHT OVERRIDE"}
+
+
+def check_text(value: str, field: str | None) -> None:
+    """Refuse text that could show a reader something other than what was signed."""
+    bad = FORBIDDEN_TEXT_RE.search(value)
+    name = f"field {field!r}" if field else "a text field"
+    if bad:
+        code = ord(bad.group())
+        label = _CHARACTER_NAMES.get(code, "a control or bidirectional formatting character")
+        raise InvalidRecordError(f"{name} contains U+{code:04X} ({label}), which is not allowed in text")
+    if "\n" in value and field not in MULTILINE_FIELDS:
+        raise InvalidRecordError(f"{name} is one line of text and cannot contain a line break")
+
+
+def check_data(value: Any, depth: int = 0, field: str | None = None) -> None:
+    """Enforce the data rules: JSON types only, no floats, ASCII keys, limits, readable text."""
     if depth > MAX_DEPTH:
         raise InvalidRecordError(f"data is nested deeper than {MAX_DEPTH} levels")
     if value is None or isinstance(value, bool):
@@ -407,18 +432,19 @@ def check_data(value: Any, depth: int = 0) -> None:
         if len(value) > MAX_STRING_CHARS:
             raise InvalidRecordError(f"a text field is {len(value)} characters; the limit is {MAX_STRING_CHARS}")
         _check_encodable(value)
+        check_text(value, field)
         return
     if isinstance(value, list):
         for item in value:
             if not _is_plain_leaf(item):
-                check_data(item, depth + 1)
+                check_data(item, depth + 1, field)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str) or not key.isascii():
                 raise InvalidRecordError(f"object key {key!r} is not an ASCII string")
             if not _is_plain_leaf(item):
-                check_data(item, depth + 1)
+                check_data(item, depth + 1, key)
         return
     raise InvalidRecordError(f"{type(value).__name__} values are not allowed in records")
 
@@ -431,7 +457,8 @@ def _is_plain_leaf(value: Any) -> bool:
     """
     kind = type(value)
     if kind is str:
-        return len(value) <= MAX_STRING_CHARS and value.isascii()
+        # isprintable() is False for every control character, line breaks included.
+        return len(value) <= MAX_STRING_CHARS and value.isascii() and value.isprintable()
     if kind is int:
         return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
     return value is None or kind is bool

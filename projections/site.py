@@ -9,6 +9,7 @@ autoescaping; every figure comes from the records as of the chosen point.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from html import escape
@@ -35,7 +36,14 @@ _env = Environment(loader=PackageLoader("projections", "templates"), autoescape=
 MARKER = ".ledger-site"  # names the origin of a site that `ledger publish` wrote, so it may be replaced
 
 
-def publish(ledger: Any, directory: Path, as_of: int | None = None) -> list[Path]:
+def page_count(ledger: Any, as_of: int | None = None) -> int:
+    """How many pages :func:`publish` writes (for a progress bar)."""
+    end = ledger.size() - 1 if as_of is None else as_of
+    return 9 + len(refs(ledger, Motion, end)) + max(1, -(-(end + 1) // AUDIT_PAGE))
+
+
+def publish(ledger: Any, directory: Path, as_of: int | None = None,
+            progress: Callable[[int], None] | None = None) -> list[Path]:
     """Write the site into ``directory``; return the files written.
 
     The site is built in a folder beside it and swapped in whole, so a
@@ -58,7 +66,7 @@ def publish(ledger: Any, directory: Path, as_of: int | None = None) -> list[Path
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".new", dir=directory.parent))
     try:
-        written = _write_site(ledger, staging, end, as_of)
+        written = _write_site(ledger, staging, end, as_of, progress)
         (staging / MARKER).write_text(ledger.origin + "\n", encoding="utf-8")
         staging.chmod(0o755)
         old = None
@@ -74,7 +82,8 @@ def publish(ledger: Any, directory: Path, as_of: int | None = None) -> list[Path
     return [directory / path.relative_to(staging) for path in written]
 
 
-def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None) -> list[Path]:
+def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
+                progress: Callable[[int], None] | None) -> list[Path]:
     (directory / "motions").mkdir(exist_ok=True)
     moment = ledger.record_at(end).moment
     holders = {k.key_id: k.holder for k in ledger.registry().keys.values()}
@@ -86,6 +95,8 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None) -> li
         path.write_text(_env.get_template(template).render(title=title, root=root, **common, **values),
                         encoding="utf-8")
         written.append(path)
+        if progress:
+            progress(1)
 
     covenants = [load(ledger, Covenant, r, end) for r in refs(ledger, Covenant, end)]
     page("index.html", "site_index.html.j2", "The partnership", parties=_parties(covenants),

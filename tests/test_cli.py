@@ -94,7 +94,7 @@ def test_init_prints_the_genesis_hash_and_log_verifier_key(workdir: Path) -> Non
 def test_verify_succeeds_with_a_summary(initialised: Path) -> None:
     result = run(["verify"])
     assert result.exit_code == 0
-    assert re.fullmatch(r"verified 2 records in 1 stream, signed by 2 keys, in \d+\.\d\d s: OK\n", result.stdout)
+    assert re.fullmatch(r"verified 2 records in 1 stream, 2 registered keys, in \d+\.\d\d s: OK\n", result.stdout)
 
 
 def test_verify_json_shape(initialised: Path) -> None:
