@@ -41,8 +41,12 @@ def apply(file: str, key_path: str | None, dry_run: bool) -> None:
       motion vote @motion yes --member "Amara Okafor"
     """
     from cli.main import cli as root
+    from ledger.errors import InvalidInputError
 
-    lines = Path(file).read_text(encoding="utf-8").splitlines()
+    try:
+        lines = Path(file).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{file} is not a text file (UTF-8): give a .ledger file of commands") from None
     current = settings()
     ledger = open_ledger()
     current.ledger, current.default_key = ledger, key_path

@@ -36,8 +36,9 @@ def establish(covenant: str, name: str, seats: tuple[str, ...], rotation: str, e
               key_path: str | None) -> None:
     """Establish a committee.
 
-    Example: ledger committee establish --covenant C-1 --name "Co-design Committee"
-    --seat "Amara Okafor=clean-air-now" --seat "Sam Whitfield=civic-renewal" --rotation civic-renewal,clean-air-now
+    Example: ledger committee establish --covenant C-1 --name "Schools Committee"
+    --seat "Amara Okafor=clean-air-now" --seat "Luis Moreno=tenants-union" --seat "Mei Lin=cycle-forward"
+    --seat "Sam Whitfield=civic-renewal" --rotation civic-renewal,clean-air-now --key keys/secretariat.key
     """
     from ledger import commands
 

@@ -54,15 +54,24 @@ class LedgerGroup(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise click.exceptions.Exit(0) from None
         except Exception as exc:
-            from ledger.errors import LedgerError
+            from ledger.errors import LedgerError, explain_store_error
 
             verbose = isinstance(ctx.obj, Settings) and ctx.obj.verbose
             if verbose:
                 traceback.print_exc()
             if isinstance(exc, LedgerError):
                 raise RefusedExit(str(exc)) from None
+            known = explain_store_error(exc) if _is_store_error(exc) else None
+            if known:
+                raise RefusedExit(known) from None
             hint = "" if verbose else " (run with --verbose for details)"
             raise RefusedExit(f"internal error: {type(exc).__name__}: {exc}{hint}") from None
+
+
+def _is_store_error(exc: BaseException) -> bool:
+    """A failure of the database layer (SQLite, psycopg, SQLAlchemy or eventsourcing's wrappers)."""
+    names = {cls.__module__.split(".")[0] for cls in type(exc).__mro__}
+    return bool(names & {"sqlite3", "psycopg", "sqlalchemy", "eventsourcing"})
 
 
 def settings() -> Settings:
@@ -180,7 +189,12 @@ def read_data_file(path: str) -> Any:
 
     from ledger.errors import InvalidInputError
 
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{path} is not a text file (UTF-8 JSON or TOML)") from None
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
     try:
         if path.endswith(".toml"):
             return tomllib.loads(text)

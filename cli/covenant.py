@@ -30,7 +30,8 @@ def covenant() -> None:
 def draft(terms_file: str, title: str, key_path: str | None) -> None:
     """Draft a covenant from TERMS_FILE (JSON or TOML; see docs/cli.md for the shape).
 
-    Example: ledger covenant draft terms.json --title "Riverside Clean Air Covenant" --key sec.key
+    Example: ledger covenant draft covenant-terms.json --title "Riverside Schools Covenant"
+    --key keys/secretariat.key
     """
     from ledger import commands
 

@@ -32,8 +32,9 @@ def dispute() -> None:
               help="A party, a member, or a member of the public.")
 @click.option("--party", default=None, help="The complainant's party, if any.")
 @click.option("--respondent", "respondents", multiple=True, help="A party complained about (repeat).")
-@click.option("--contests", "contested", multiple=True, required=True, metavar="EVENT_HASH|STREAM:SEQ",
-              help="A contested record, by event hash or as STREAM:SEQ (repeat).")
+@click.option("--contests", "contested", multiple=True, required=True, metavar="RECORD",
+              help="A contested record: a log position, STREAM:SEQ, a ref such as M-12 (its latest record), "
+                   "or an event hash (repeat).")
 @click.option("--grounds", required=True, help="The grievance.")
 @key_option
 def file_dispute(covenant: str, complainant: str, complainant_kind: str, party: str | None,
@@ -41,7 +42,8 @@ def file_dispute(covenant: str, complainant: str, complainant_kind: str, party: 
     """File a grievance contesting records of the ledger.
 
     Example: ledger dispute file --covenant C-1 --complainant "Clean Air Now" --complainant-kind party
-    --party clean-air-now --respondent cycle-forward --contests STREAM:SEQ --grounds "..." --key keys/cso-air.key
+    --party clean-air-now --respondent cycle-forward --contests M-3
+    --grounds "The tie was recorded before every vote was counted." --key keys/cso-air.key
     """
     from ledger import commands
 

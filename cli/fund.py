@@ -74,7 +74,7 @@ def receive(ref: str, party: str, amount: str, evidence: str, key_path: str | No
 def allocate(ref: str, project: str, amount: str, decision: str, key_path: str | None) -> None:
     """Allocate money from fund REF to a project, citing its decision.
 
-    Example: ledger fund allocate F-1 --project "School streets pilot" --amount 40000.00 --decision M-2
+    Example: ledger fund allocate F-1 --project "School streets pilot" --amount 12000.00 --decision M-7
     --key keys/secretariat.key
     """
     from ledger import commands
@@ -93,7 +93,8 @@ def allocate(ref: str, project: str, amount: str, decision: str, key_path: str |
 def disburse(ref: str, allocation: str, amount: str, evidence: str, key_path: str | None) -> None:
     """Disburse money against an allocation of fund REF.
 
-    Example: ledger fund disburse F-1 --allocation F-1/A-1 --amount 15000.00 --evidence SHA256_OF_INVOICE
+    Example: ledger fund disburse F-1 --allocation F-1/A-1 --amount 15000.00 --evidence
+    9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
     --key keys/secretariat.key
     """
     from ledger import commands

@@ -75,7 +75,8 @@ def list_keys(as_json: bool) -> None:
 def register(public_file: str, holder: str, roles: tuple[str, ...], key_path: str | None) -> None:
     """Register the public key in PUBLIC_FILE (a .pub file) for a holder.
 
-    Example: ledger keys register bob.pub --holder "Bob Okafor" --role member --key sec.key
+    Example: ledger keys register bob.pub --holder "Bob Okafor (Tenants' Union)" --role member
+    --key keys/secretariat.key
     """
     import base64
 

@@ -41,8 +41,8 @@ def propose(meeting: str, item: int, decision_class: str, text: str, amends: str
             currency: str | None, fund: str | None, changes_file: str | None, key_path: str | None) -> None:
     """Propose a motion (sign with the proposing member's own key).
 
-    Example: ledger motion propose --meeting MT-1 --item 2 --class funding --text "Fund the pilot"
-    --amount 40000.00 --currency EUR --fund F-1 --key amara.key
+    Example: ledger motion propose --meeting MT-4 --item 1 --class funding --text "Fund the pilot"
+    --amount 40000.00 --currency EUR --fund F-1 --key keys/cso-air.key
     """
     from ledger import commands
 

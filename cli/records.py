@@ -36,7 +36,8 @@ def init(origin: str, name: str, key_path: str | None, holder: str | None, roles
          founders: tuple[str, ...], log_key_path: str) -> None:
     """Create a ledger: write its genesis record, signed by the founder.
 
-    Example: ledger init --origin ledger.example.org/riverside --name "Riverside Partnership" --key sec.key
+    Example: ledger --db riverside.db init --origin ledger.example.org/riverside --name "Riverside Partnership"
+    --key keys/secretariat.key
     """
     import base64
 

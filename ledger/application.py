@@ -74,7 +74,7 @@ class Ledger(Application[UUID]):
         # (tables are created by the first writing transaction, see _write).
         self._schema_ready = False
         self._create = create
-        if self.url.startswith("sqlite:///"):
+        if _plain_file(self.url):
             path = Path(self.url[len("sqlite:///"):])
             if path.is_dir():
                 raise StoreError(f"{path} is a directory, not a ledger file")
@@ -117,7 +117,7 @@ class Ledger(Application[UUID]):
         return LedgerRecorder(datastore)
 
     def _has_tables(self) -> bool:
-        if self.url.startswith("sqlite:///") and not Path(self.url[len("sqlite:///"):]).exists():
+        if _plain_file(self.url) and not Path(self.url[len("sqlite:///"):]).exists():
             return False  # asking would create the file
         try:
             return self.recorder.has_ledger_tables()  # type: ignore[attr-defined, no-any-return]
@@ -535,6 +535,11 @@ def _is_conflict(exc: BaseException) -> bool:
             "canceling statement due to lock timeout",
         )
     )
+
+
+def _plain_file(url: str) -> bool:
+    """A SQLite URL that is just a file's path (not a ``file:`` URI with options)."""
+    return url.startswith("sqlite:///") and "?" not in url
 
 
 def _shown(url: str) -> str:

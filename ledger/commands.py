@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ledger import record as rec
 from ledger.application import Ledger
 from ledger.domain.base import Context
 from ledger.domain.committee import Committee, Meeting
@@ -19,7 +20,7 @@ from ledger.domain.dispute import Dispute
 from ledger.domain.funding import Fund
 from ledger.domain.milestone import Milestone
 from ledger.domain.motion import Motion
-from ledger.errors import InvalidInputError
+from ledger.errors import InvalidInputError, NotFoundError
 from ledger.keys import Signer
 
 
@@ -290,15 +291,37 @@ def file_dispute(ledger: Ledger, signer: Signer, covenant: str, complainant: dic
     return ledger.run(signer, action)
 
 
+CITATION_FORMS = ("a log position (42)", "STREAM:SEQ", "a ref such as M-12 (its latest record)",
+                  "a 64-digit event hash")
+
+
 def cited_hash(ledger: Ledger, citation: str) -> str:
-    """The event hash a citation names: an event hash itself, or STREAM:SEQ."""
-    citation = citation.strip()
-    stream, colon, seq = citation.rpartition(":")
-    if not colon:
-        return citation.lower()  # an event hash: the rule checks it names an earlier record
-    if not seq.isdigit() or int(seq) < 1:
-        raise InvalidInputError(f"{citation!r} is not STREAM:SEQ (seq counts from 1)")
-    return ledger.hash_at(stream, int(seq))
+    """The event hash a citation names: an event hash itself, a log position,
+    STREAM:SEQ, or a readable ref (M-12: the latest record of that object)."""
+    import re
+
+    from ledger.domain.base import stream_id
+
+    text = citation.strip()
+    if re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        return text.lower()  # the rule checks it names an earlier record
+    if text.isascii() and text.isdigit():
+        return ledger.record_at(int(text)).event_hash
+    stream, colon, seq = text.rpartition(":")
+    if colon:
+        if not seq.isdigit() or int(seq) < 1:
+            raise InvalidInputError(f"{citation!r} is not STREAM:SEQ (seq counts from 1)")
+        return ledger.hash_at(stream, int(seq))
+    prefix, dash, number = text.upper().partition("-")
+    kinds = {cls.PREFIX: cls.KIND for cls in (Committee, Meeting, Covenant, Dispute, Fund, Milestone, Motion)}
+    if dash and number.isdigit() and prefix in kinds:
+        ref = f"{prefix}-{int(number)}"
+        found = ledger.recorder.select_events(stream_id(ledger.origin, kinds[prefix], ref), desc=True, limit=1)
+        if not found:
+            raise NotFoundError(f"{ref} does not exist")
+        return rec.event_hash(found[0].state)
+    raise InvalidInputError(f"{citation!r} names no record: cite {', '.join(CITATION_FORMS)}")
+
 
 
 def on_dispute(ledger: Ledger, signer: Signer, dispute: str, call: Any) -> None:

@@ -7,6 +7,7 @@ so the demo doubles as a worked example of the Python API.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,6 +66,8 @@ def build_demo(directory: Path, echo: Callable[[str], None] = print) -> tuple[Le
     ledger = Ledger(str(db), create=True)
     found_partnership(ledger, signers, log_key, echo)
     (directory / "next-meeting.ledger").write_text(NEXT_MEETING, encoding="utf-8")
+    # The covenant's terms, as a starting point for 'ledger covenant draft'.
+    (directory / "covenant-terms.json").write_text(json.dumps(COVENANT_TERMS, indent=2) + "\n", encoding="utf-8")
     echo(f"demo ledger {ORIGIN}: {ledger.size()} records in {db}, keys under {keys_dir}/")
     return ledger, {"db": str(db), "keys": str(keys_dir)}
 

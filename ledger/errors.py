@@ -48,3 +48,36 @@ class InvalidRecordError(LedgerError):
 
 class UncoveredError(LedgerError):
     """Records that no signed checkpoint covers yet, where one is needed."""
+
+
+# Database failures that are the environment's, not the ledger's, in a
+# person's words.  Matched on the driver's text: SQLite and libpq report these
+# as generic OperationalErrors, whichever layer (eventsourcing, SQLAlchemy, the
+# driver) passes them on.
+_STORE_MESSAGES = (
+    ("readonly database", "cannot write: the database is read-only (check the permissions of the file "
+                          "and its folder); nothing was written"),
+    ("unable to open database file", "cannot open the database file: check that it and its folder exist "
+                                     "and are readable"),
+    ("database or disk is full", "cannot write: the disk is full; nothing was written"),
+    ("file is not a database", "that file is not a ledger (not a SQLite database)"),
+    ("database is locked", "another writer was changing the ledger at the same time; nothing was written, "
+                           "try the command again"),
+    ("lock timeout", "another writer was changing the ledger at the same time; nothing was written, "
+                     "try the command again"),
+    ("connection refused", "cannot connect to the PostgreSQL server (is it running, and is the URL right?)"),
+    ("could not translate host name", "cannot connect to the PostgreSQL server: unknown host name"),
+    ("does not exist", None),  # e.g. a PostgreSQL database that does not exist: the driver's words are clear
+)
+
+
+def explain_store_error(exc: BaseException) -> str | None:
+    """One line for a known database failure, or None."""
+    text = str(exc).lower()
+    for needle, message in _STORE_MESSAGES:
+        if needle in text:
+            if message is None:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                return f"database error: {first.removeprefix('(psycopg.OperationalError) ')}"
+            return message
+    return None

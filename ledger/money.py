@@ -20,7 +20,9 @@ MINOR_UNITS = {
     "KRW": 0, "KWD": 3, "MXN": 2, "NGN": 2, "NOK": 2, "NZD": 2, "PHP": 2, "PLN": 2, "RON": 2,
     "SEK": 2, "TND": 3, "TZS": 2, "UGX": 0, "USD": 2, "XOF": 0, "ZAR": 2,
 }
-AMOUNT_RE = re.compile(r"^(0|[1-9][0-9]{0,14})(\.[0-9]{1,3})?$")
+# Plain decimal notation only: ASCII digits, no sign, exponent, spaces or '_'.
+DECIMAL_RE = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
+MAX_INTEGER_DIGITS = 15  # amounts stay exact everywhere, even where a consumer reads JSON numbers as doubles
 
 
 def check_currency(code: str) -> str:
@@ -33,8 +35,10 @@ def parse_amount(text: object, currency: str) -> Decimal:
     """A non-negative amount as a decimal string with at most the minor-unit digits."""
     if isinstance(text, float):
         raise InvalidInputError(f"amount {text!r} is a float; give a decimal string such as \"1250.00\"")
-    if not isinstance(text, str) or not AMOUNT_RE.match(text):
+    if not isinstance(text, str) or not DECIMAL_RE.match(text):
         raise InvalidInputError(f"amount {text!r} is not a decimal string such as \"1250.00\"")
+    if len(text.split(".")[0]) > MAX_INTEGER_DIGITS:
+        raise InvalidInputError(f"amount {text} is too large: at most {MAX_INTEGER_DIGITS} digits before the point")
     digits = len(text.split(".")[1]) if "." in text else 0
     if digits > MINOR_UNITS[check_currency(currency)]:
         raise InvalidInputError(

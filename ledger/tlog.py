@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from ledger import merkle, note
-from ledger.errors import NotFoundError, StoreError, UncoveredError
+from ledger.errors import InvalidInputError, NotFoundError, StoreError, UncoveredError
 from ledger.keys import Signer
 from ledger.store import checkpoint_table, cosignature_table, tree_nodes, tree_size
 
@@ -128,7 +128,12 @@ class TransparencyLog:
         }
 
     def consistency(self, size1: int, size2: int | None = None) -> dict[str, Any]:
+        if size2 is not None and size1 > size2:
+            raise InvalidInputError(f"a log only grows: prove consistency from the older size to the newer one "
+                                    f"('ledger prove consistency {size2} {size1}')")
         new = self.checkpoint(size2)
+        if size1 > new.size:
+            raise InvalidInputError(f"the latest checkpoint is of size {new.size}, older than {size1}")
         old = self.checkpoint(size1)
         proof = self.tree().consistency_proof(old.size, new.size)
         return {
@@ -146,8 +151,24 @@ def rebuild_tree(ledger: Any) -> int:
         return catch_up_tree(session, last_position(session) + 1)
 
 
+PROOF_FIELDS = {
+    "inclusion": ("index", "size", "leaf_hash", "hashes", "checkpoint"),
+    "consistency": ("size1", "size2", "hashes", "checkpoint1", "checkpoint"),
+}
+
+
 def verify_proof(proof: dict[str, Any], log_name: str, log_public: bytes) -> str:
     """Check a proof document (from ``ledger prove``); return a one-line summary or raise."""
+    if not isinstance(proof, dict):
+        raise InvalidInputError("that is not a proof from 'ledger prove' (expected a JSON object)")
+    wanted = {"inclusion": PROOF_FIELDS["inclusion"], "consistency": PROOF_FIELDS["consistency"]}.get(
+        str(proof.get("type")))
+    if wanted is None:
+        raise InvalidInputError("that is not a proof from 'ledger prove': its \"type\" must be "
+                                "\"inclusion\" or \"consistency\"")
+    missing = [name for name in wanted if name not in proof]
+    if missing:
+        raise InvalidInputError(f"the {proof['type']} proof lacks {', '.join(repr(m) for m in missing)}")
     try:
         signed = note.parse(str(proof["checkpoint"]))
         note.verify(signed, log_name, log_public)

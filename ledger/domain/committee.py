@@ -32,7 +32,8 @@ def composition_problem(covenant: Covenant, seats: dict[str, str]) -> str | None
     minimum = int(rules.get("min_civil_society_seats", 0))
     civil = sum(1 for party in seats.values() if covenant.kind_of(party) == "civil_society")
     if civil < minimum:
-        return f"civil society would hold {civil} seats; the covenant requires at least {minimum}"
+        seats_word = "seat" if civil == 1 else "seats"
+        return f"civil society would hold {civil} {seats_word}; the covenant requires at least {minimum}"
     if "max_share" in rules and seats:
         share = parse_fraction(rules["max_share"])
         for party in set(seats.values()):

@@ -119,13 +119,24 @@ class Registry(LedgerAggregate):
         return self.keys[matches[0]]
 
     def resolve(self, text: str) -> KeyInfo:
-        """A key by id, id prefix, or its holder's name (case-insensitive, active keys)."""
-        wanted = text.strip().casefold()
-        by_holder = [k for k in self.keys.values() if k.holder.casefold() == wanted and k.status == "active"]
-        if len(by_holder) == 1:
-            return by_holder[0]
-        if len(by_holder) > 1:
-            raise InvalidInputError(f"{text!r} holds several active keys; give a key id")
+        """An active key by id, id prefix, or its holder: the full name, an
+        unambiguous beginning of it ("Amara Okafor" for "Amara Okafor (Clean
+        Air Now)"), or the slug of the holder's organisation ("clean-air-now").
+        Case-insensitive.  An ambiguous name is refused, listing the holders.
+        """
+        wanted = " ".join(text.split()).casefold()
+        active = [k for k in self.keys.values() if k.status == "active"]
+        matches = [k for k in active if k.holder.casefold() == wanted]
+        if not matches and wanted:
+            matches = [k for k in active if k.holder.casefold().startswith(wanted)
+                       or _organisation_slug(k.holder) == wanted]
+        holders = sorted({k.holder for k in matches})
+        if len(holders) > 1:
+            raise InvalidInputError(f"{text!r} matches several holders: {'; '.join(holders)}; give more of the name")
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidInputError(f"{holders[0]!r} holds several active keys; give a key id")
         if all(c in "0123456789abcdef" for c in wanted) and len(wanted) >= 8:
             return self.find_key(wanted)
         raise NotFoundError(f"no active key is held by {text!r}")
@@ -243,3 +254,11 @@ def _reason(text: str) -> str:
     if len(text) > 2000:
         raise InvalidInputError("reason is longer than 2000 characters")
     return text
+
+
+def _organisation_slug(holder: str) -> str:
+    """'Amara Okafor (Clean Air Now)' -> 'clean-air-now'; '' when no organisation is named."""
+    if not holder.endswith(")") or "(" not in holder:
+        return ""
+    organisation = holder[holder.rindex("(") + 1:-1]
+    return "-".join("".join(c if c.isalnum() else " " for c in organisation.casefold()).split())

@@ -7,8 +7,9 @@ evaluations are made by an evaluator independent of the owner.  The status
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ledger.domain.base import Context, LedgerAggregate, require
@@ -17,14 +18,14 @@ from ledger.domain.covenant import Covenant, check_date, check_text
 from ledger.errors import InvalidInputError
 from ledger.types import register_aggregate
 
+# Plain decimal notation, as for money, with an optional minus sign: no
+# exponent ("1e999999" would be "met"), '_', '+', spaces or non-ASCII digits.
+NUMBER_RE = re.compile(r"^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,6})?$")
+
 
 def check_number(text: str, what: str) -> str:
-    try:
-        value = Decimal(text)
-    except (InvalidOperation, TypeError):
-        raise InvalidInputError(f"{what} {text!r} is not a decimal number such as 12.5") from None
-    if not value.is_finite() or isinstance(text, float):
-        raise InvalidInputError(f"{what} must be a finite decimal string")
+    if not isinstance(text, str) or not NUMBER_RE.match(text) or (text.startswith("-") and not Decimal(text)):
+        raise InvalidInputError(f"{what} {text!r} is not a plain decimal number such as 12.5 or -3")
     return text
 
 
