@@ -14,7 +14,7 @@ from cli.common import LedgerGroup, Settings
 @click.option("--db", envvar="LEDGER_DB", metavar="URL",
               help="SQLite file path or postgresql:// URL (or LEDGER_DB; default ./ledger.db).")
 @click.option("--verbose", is_flag=True, help="Show tracebacks for unexpected errors.")
-@click.version_option(package_name="governance-ledger")
+@click.version_option(package_name="covenant-ledger")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, verbose: bool) -> None:
     """A signed, append-only governance ledger.

@@ -30,6 +30,7 @@ from projections.describe import load, positions_of_stream, refs
 from projections.views import audit_rows
 
 AUDIT_PAGE = 200
+DISTRIBUTION = "covenant-ledger"  # the name this project installs under (pyproject.toml); tests check they agree
 _env = Environment(loader=PackageLoader("projections", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
@@ -104,10 +105,12 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
     page("meetings.html", "site_meetings.html.j2", "Committees and meetings",
          committees=[_committee(ledger, r, end, holders) for r in refs(ledger, Committee, end)])
     motions = [load(ledger, Motion, r, end) for r in refs(ledger, Motion, end)]
-    page("decisions.html", "site_decisions.html.j2", "Decisions register", motions=motions)
+    described = {motion.ref: _motion(ledger, motion, holders) for motion in motions}
+    page("decisions.html", "site_decisions.html.j2", "Decisions register", motions=motions,
+         why={ref: d["explanation"] for ref, d in described.items()})
     for motion in motions:
         page(f"motions/{motion.ref}.html", "site_motion.html.j2", f"Motion {motion.ref}", root="../",
-             m=_motion(ledger, motion, holders))
+             m=described[motion.ref])
     page("money.html", "site_money.html.j2", "Money",
          funds=[_fund(ledger, load(ledger, Fund, r, end)) for r in refs(ledger, Fund, end)])
     page("milestones.html", "site_milestones.html.j2", "Milestones",
@@ -122,6 +125,7 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
              page=number, pages=pages, first=chunk[0]["position"] if chunk else 0,
              last=chunk[-1]["position"] if chunk else 0)
     page("verify.html", "site_verify.html.j2", "Verify it yourself", vkey=ledger.registry().log_key,
+         distribution=DISTRIBUTION,
          **_verification(ledger, directory, end, written))
     shutil.copyfile(Path(__file__).parent / "templates" / "style.css", directory / "style.css")
     written.append(directory / "style.css")
@@ -237,7 +241,8 @@ def _verification(ledger: Any, directory: Path, end: int, written: list[Path]) -
 def bar_chart(bars: list[tuple[str, Decimal]], title: str, unit: str) -> str:
     top = max((v for _, v in bars), default=Decimal(1)) or Decimal(1)
     height = 28 * len(bars) + 10
-    parts = [f'<svg role="img" aria-labelledby="t" viewBox="0 0 520 {height}" width="100%" '
+    # The accessible name comes from aria-label (and <title>, shown as a tooltip): no id to keep unique.
+    parts = [f'<svg role="img" aria-label="{escape(title)}" viewBox="0 0 520 {height}" width="520" '
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
     for i, (label, value) in enumerate(bars):
         width = float(Decimal(300) * value / top)  # pixels only: the figures themselves stay exact
@@ -257,8 +262,8 @@ def line_chart(points: list[tuple[str, Decimal]], baseline: Decimal, target: Dec
         return float(10 + (high - v) / span * 150)
 
     xs = [110 + i * (340 / max(len(points) - 1, 1)) for i in range(len(points))]
-    parts = [f'<svg role="img" viewBox="0 0 520 190" width="100%" xmlns="http://www.w3.org/2000/svg">'
-             f'<title>{escape(title)}</title>',
+    parts = [f'<svg role="img" aria-label="{escape(title)}" viewBox="0 0 520 190" width="520" '
+             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
              f'<line x1="60" x2="500" y1="{y(target):.1f}" y2="{y(target):.1f}" stroke="#1b5e20" '
              f'stroke-dasharray="6 4"/><text x="0" y="{y(target) + 4:.1f}">target</text>',
              f'<line x1="60" x2="500" y1="{y(baseline):.1f}" y2="{y(baseline):.1f}" stroke="#8a8a8a" '

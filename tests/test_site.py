@@ -123,3 +123,52 @@ def test_publishing_as_of_a_past_point(site: tuple[Path, Path], tmp_path: Path) 
     decisions = (tmp_path / "old" / "decisions.html").read_text()
     assert "M-1" in decisions and "M-3" not in decisions
     assert "as of position 40" in decisions
+
+
+def test_the_decisions_page_says_why_a_motion_failed(site: tuple[Path, Path]) -> None:
+    root, _ = site
+    decisions = (root / "decisions.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr><td><a href=\"motions/(M-\d+)\.html\">.*?</tr>", decisions, re.S)
+    no_quorum = [row for row in re.findall(r"<tr><td><a href=.*?</tr>", decisions, re.S) if "quorum not met" in row]
+    assert rows and len(no_quorum) == 1  # the demo's motion that failed without quorum says so
+    assert '<span class="fail">fail</span>' in no_quorum[0]
+    assert re.search(r"<td>quorum not met: \d+ present of \d+ seated, 1/2 needed</td>", no_quorum[0])
+
+
+def test_the_verify_page_explains_and_installs_this_project(site: tuple[Path, Path]) -> None:
+    import tomllib
+
+    root, _ = site
+    page = (root / "verify.html").read_text(encoding="utf-8")
+    name = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["name"]
+    assert f"pip install {name}\n" in page
+    assert "governance-ledger" not in page  # another project's name on the package index
+    assert "What a checkpoint is" in page and "witnesses" in page and "What you gain by checking" in page
+
+
+def test_the_bundle_proves_every_record_the_site_shows(site: tuple[Path, Path]) -> None:
+    root, _ = site
+    lines = (root / "bundle.jsonl").read_bytes().splitlines()
+    footer = (root / "index.html").read_text(encoding="utf-8")
+    shown = int(re.search(r"Published from (\d+) signed records", footer).group(1))  # type: ignore[union-attr]
+    assert len(lines) - 2 == shown
+    import json
+
+    assert json.loads(lines[0])["size"] == shown
+
+
+def test_publish_replaces_only_its_own_site(site: tuple[Path, Path], tmp_path: Path) -> None:
+    _, db = site
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--db", str(db), "publish", str(mine)])
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: {mine} is not empty and holds no site published from this ledger; "
+                             "choose a new or empty folder (nothing was written)\n")
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    again = tmp_path / "site"
+    for _ in range(2):  # a site it published before is replaced whole
+        assert CliRunner().invoke(cli, ["--db", str(db), "publish", str(again)]).exit_code == 0
+    assert (again / "verify.html").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folders left behind

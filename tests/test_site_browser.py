@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import pytest
@@ -94,3 +95,98 @@ def test_the_browser_check_catches_an_external_request(chromium: str, tmp_path: 
     assert any("tracker.png" in u for u in external)
     assert any('"hi"' in line for line in console)
     assert json.dumps(external)
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+WIDTHS = (1280, 390)  # a laptop, and a phone held upright
+
+
+@pytest.fixture(scope="module")
+def driver(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Debian's Chromium driven by Debian's chromedriver (no driver or browser download)."""
+    driver_path = shutil.which("chromedriver")
+    if not driver_path:
+        if os.environ.get("CI"):
+            pytest.fail("chromedriver is required in CI (.ci/run installs Debian's chromium-driver package)")
+        pytest.skip("no chromedriver on this machine (apt-get install chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in FLAGS:
+        if not flag.startswith(("--enable-logging", "--v=")):
+            options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('selenium-profile')}")
+    browser = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    browser.set_script_timeout(120)
+    yield browser
+    browser.quit()
+
+
+def _pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def _at_width(driver: Any, width: int) -> None:
+    # The window's outer size includes no toolbar in headless mode; check the
+    # viewport and correct for any difference.
+    driver.set_window_size(width, 900)
+    inner = driver.execute_script("return window.innerWidth")
+    if inner != width:
+        driver.set_window_size(2 * width - inner, 900)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_page_scrolls_sideways(driver: Any, site: Path, width: int) -> None:
+    _at_width(driver, width)
+    wide = {}
+    for path in _pages(site):
+        driver.get(path.as_uri())
+        assert driver.execute_script("return window.innerWidth") == width
+        overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        if overflow > 0:
+            wide[str(path.relative_to(site))] = overflow
+    assert wide == {}, f"pages wider than {width} px (extra px): {wide}"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_axe_finds_no_accessibility_violation(driver: Any, site: Path, width: int) -> None:
+    _at_width(driver, width)
+    axe = AXE.read_text(encoding="utf-8")
+    found = {}
+    for path in _pages(site):
+        driver.get(path.as_uri())
+        driver.execute_script(axe)
+        result = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']})"
+            ".then(r => done(r.violations.map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].target])))"
+            ".catch(e => done([['axe-error', String(e), 0, []]]));")
+        if result:
+            found[str(path.relative_to(site))] = result
+    assert found == {}, json.dumps(found, indent=1)
+
+
+def test_axe_catches_a_broken_page(driver: Any, tmp_path: Path) -> None:
+    # The check itself works: a dangling aria-labelledby and an image with no text are violations.
+    page = tmp_path / "bad.html"
+    page.write_text('<!doctype html><html lang="en"><head><title>x</title></head><body><main>'
+                    '<svg role="img" aria-labelledby="t"><rect width="5" height="5"/></svg>'
+                    '<img src="x.png"></main></body></html>')
+    driver.get(page.as_uri())
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    ids = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run().then(r => done(r.violations.map(v => v.id)));")
+    assert "image-alt" in ids
+    assert "aria-valid-attr-value" in ids or "svg-img-alt" in ids
+
+
+def test_the_scroll_check_catches_a_wide_page(driver: Any, tmp_path: Path) -> None:
+    page = tmp_path / "wide.html"
+    page.write_text('<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width">'
+                    '<title>x</title></head><body><pre>' + "x" * 400 + "</pre></body></html>")
+    _at_width(driver, 390)
+    driver.get(page.as_uri())
+    assert driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth") > 0
