@@ -1,4 +1,4 @@
-"""Open-data exports validate against the Popolo and 360Giving schemas in ../shared/vectors,
+"""Open-data exports validate against the Popolo and 360Giving schemas in tests/vectors (vendored),
 and every item carries the event hash of a record that is in the ledger."""
 
 from __future__ import annotations

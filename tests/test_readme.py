@@ -23,3 +23,22 @@ def test_readme_has_exactly_two_set_up_commands() -> None:
 
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     assert readme_commands()[1] in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_ci_runs_both_readme_commands_in_a_fresh_clone() -> None:
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    clone = next(i for i, line in enumerate(lines) if line.startswith("git clone"))
+    first, second = readme_commands()
+    assert lines.index(first) > clone and lines.index(second) > lines.index(first)
+
+
+def test_no_test_reads_anything_beside_the_repository() -> None:
+    # A user's machine has only the clone: the public vectors are vendored in tests/vectors.
+    outside = ("../" + "shared", 'parents[2] / "' + "shared")  # spelt in two parts so this file passes
+    for path in (ROOT / "tests").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not any(word in text for word in outside), path
+    for folder in ("rfc6962", "signed-note", "jcs", "ed25519", "popolo", "360giving"):
+        source = (ROOT / "tests" / "vectors" / folder / "SOURCE.md").read_text(encoding="utf-8")
+        assert "Source:" in source or "Source" in source
+        assert "icen" in source  # names its licence

@@ -1,4 +1,4 @@
-"""Public test vectors from ../shared/vectors: JCS, Ed25519, C2SP verifier keys."""
+"""Public test vectors from tests/vectors (vendored): JCS, Ed25519, C2SP verifier keys."""
 
 from __future__ import annotations
 
