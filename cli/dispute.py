@@ -178,11 +178,13 @@ def report(ref: str, out_file: str) -> None:
 
     Example: ledger dispute report D-1 --out d-1.html
     """
-    from pathlib import Path
 
+    from cli.common import new_file
     from projections.report import dispute_report
 
-    Path(out_file).write_text(dispute_report(open_ledger(), ref.upper()), encoding="utf-8")
+    html = dispute_report(open_ledger(), ref.upper())
+    with new_file(out_file) as handle:
+        handle.write(html.encode("utf-8"))
     click.echo(f"wrote the report of {ref.upper()} to {out_file}")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cli.common import emit_json, json_option, key_option, load_key, open_ledger, table
+from cli.common import as_of_option, as_of_point, emit_json, json_option, key_option, load_key, open_ledger, table
 
 ROLE_HELP = "Role for the key (repeat): secretariat, member, chair, auditor, ombudsperson, mediator, witness."
 
@@ -50,13 +50,17 @@ def show_id(file: str) -> None:
 
 @keys.command("list")
 @json_option
-def list_keys(as_json: bool) -> None:
-    """List every key the ledger knows, with holder, roles and status."""
+@as_of_option
+def list_keys(as_json: bool, as_of: str | None) -> None:
+    """List every key the ledger knows, with holder, roles and status (--as-of: as they were then)."""
+    from projections.describe import registry_as_of
+
     ledger = open_ledger()
+    position, _moment = as_of_point(ledger, as_of)
     rows: list[dict[str, Any]] = [
         {"key_id": k.key_id, "holder": k.holder, "roles": list(k.roles), "status": k.status,
          "compromised_since": k.compromised_since}
-        for k in ledger.registry().keys.values()
+        for k in registry_as_of(ledger, position).keys.values()
     ]
     if as_json:
         emit_json({"keys": rows})

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cli.common import (
+    as_of_option,
     emit_json,
     json_option,
     key_option,
@@ -287,11 +288,22 @@ def sync(bundle_file: str) -> None:
 @click.option("--from", "start", type=click.IntRange(min=0), default=0, show_default=True, help="First position.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="How many records.")
 @json_option
-def log(start: int, limit: int, as_json: bool) -> None:
-    """List records in log order: position, time, type, stream, seq, signer."""
+@as_of_option
+def log(start: int, limit: int, as_json: bool, as_of: str | None) -> None:
+    """List records in log order: position, time, type, stream, seq, signer.
+
+    With --as-of, only the records up to that point, with holders as registered then.
+    """
     from projections.log import read_log
 
-    entries = read_log(open_ledger(), start, limit)
+    ledger = open_ledger()
+    end = None
+    if as_of is not None:
+        from projections.history import resolve_as_of
+
+        end = resolve_as_of(ledger, as_of)
+        limit = max(0, min(limit, end + 1 - start))
+    entries = read_log(ledger, start, limit, end) if limit else []
     if as_json:
         emit_json({"records": entries})
         return

@@ -99,3 +99,13 @@ def positions_of_stream(ledger: Ledger, stream: str) -> list[int]:
             .where(events.c.originator_id == UUID(stream)).order_by(log_table.c.position)
         ).all()
     return [int(r[0]) for r in rows]
+
+
+def registry_as_of(ledger: Ledger, as_of: int | None = None) -> Any:
+    """The key registry as it stands, or as it stood at log position ``as_of``."""
+    from ledger.domain.identity import registry_id
+
+    if as_of is None:
+        return ledger.registry()
+    sid = registry_id(ledger.origin)
+    return ledger.repository.get(sid, version=version_at(ledger, sid, as_of))
