@@ -254,7 +254,7 @@ def test_verify_finds_a_validly_signed_record_with_a_control_character(demo: Pat
         for table in ("ledger_events", "ledger_log"):
             for op in ("update", "delete"):
                 conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
-        last_id, stream, seq, state = conn.execute(
+        _id, stream, seq, state = conn.execute(
             "SELECT id, originator_id, originator_version, state FROM ledger_events WHERE topic = 'key.registered' "
             "ORDER BY id DESC LIMIT 1").fetchone()
     secretariat = load_signer(demo / "keys" / "secretariat.key")
