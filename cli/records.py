@@ -94,45 +94,46 @@ def _log_key(path: Path) -> tuple[Any, list[Path]]:
 @click.option("--bundle", "bundle_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Verify an exported bundle offline instead of the database.")
 @click.option("--trust", default=None, metavar="VKEY",
-              help="With --bundle: the log key's verifier key string, or a file holding it.")
+              help="The log key's verifier key string, or a file holding it: pinned on first use, and it must "
+                   "match the key this verifier remembers.")
 @click.option("--since", "since_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="With --bundle: a checkpoint you kept from before; the bundle must extend it.")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Where this verifier remembers log keys and checkpoints per ledger "
+                   "(default: LEDGER_STATE_DIR, else ~/.local/state/ledger).")
 @json_option
-def verify(bundle_file: str | None, trust: str | None, since_file: str | None, as_json: bool) -> None:
-    """Verify every record: form, chain, signer, role, signature, rules, checkpoints.
+def verify(bundle_file: str | None, trust: str | None, since_file: str | None, state_dir: str | None,
+           as_json: bool) -> None:
+    """Verify every record: form, chain, signer, role, signature, rules, checkpoints,
+    guards and derived tables, and that history still extends what this verifier saw before.
 
     Exits 0 when the whole history verifies; otherwise lists every finding as
-    'position stream seq type: reason' and exits 1.  With --bundle FILE --trust
-    VKEY it needs no database.
+    'position stream seq type: reason' and exits 1.  The first run trusts the
+    ledger's log key and latest checkpoint and remembers them (see --state);
+    every later run requires the same key and a history whose first records
+    still hash to the remembered checkpoint.  With --bundle FILE it needs no
+    database (and --trust VKEY the first time).
 
     Example: ledger verify --bundle riverside.jsonl --trust log.vkey --since last-checkpoint.txt
     """
+    from ledger.trust import TrustStore
+
+    store = TrustStore(Path(state_dir).expanduser() if state_dir else None)
+    trust_text = _trust_text(trust) if trust else None
     if bundle_file:
-        report = _verify_bundle(bundle_file, trust, since_file)
+        report, memory = _verify_bundle(bundle_file, trust_text, since_file, store)
     else:
-        if trust or since_file:
-            raise click.UsageError("--trust and --since go with --bundle")
-        report = _verify_database()
+        if since_file:
+            raise click.UsageError("--since goes with --bundle (a database's verifier remembers its last checkpoint)")
+        report, memory = _verify_database(trust_text, store)
     if as_json:
-        emit_json(report.to_json())
+        emit_json({**report.to_json(), "state": memory})
     elif report.ok:
         click.echo(
             f"verified {plural(report.records, 'record')} in {plural(report.streams, 'stream')}, "
             f"{plural(report.keys, 'registered key')}, in {report.seconds:.2f} s: OK"
         )
-        checkpoint = report.extra.get("checkpoint")
-        if checkpoint is None:
-            click.echo("no checkpoint yet: sign one with 'ledger checkpoint --log-key FILE'", err=True)
-        elif checkpoint["records_after"]:
-            after = checkpoint["records_after"]
-            newer = "1 newer record is" if after == 1 else f"{after} newer records are"
-            click.echo(f"the latest checkpoint covers {plural(checkpoint['size'], 'record')}; {newer} not yet in "
-                       f"a checkpoint: sign one with 'ledger checkpoint --log-key FILE'", err=True)
-        witnesses = report.extra.get("witnesses")
-        if witnesses:
-            verdict = "met" if witnesses["met"] else "NOT met"
-            click.echo(f"witnesses: {len(witnesses['cosigned_by'])} of {witnesses['named']} named witnesses "
-                       f"cosigned the latest checkpoint; {witnesses['required']} required: {verdict}", err=True)
+        _notes(report, memory)
     else:
         for finding in sorted(report.findings, key=lambda f: (f.position, f.reason)):
             click.echo(finding.line())
@@ -142,7 +143,55 @@ def verify(bundle_file: str | None, trust: str | None, since_file: str | None, a
         raise click.exceptions.Exit(1)
 
 
-def _verify_database() -> Any:
+def _notes(report: Any, memory: dict[str, Any]) -> None:
+    """What a successful run adds on stderr: coverage, witnesses, first use."""
+    checkpoint = report.extra.get("checkpoint")
+    if checkpoint is None:
+        click.echo("no checkpoint yet: sign one with 'ledger checkpoint --log-key FILE'", err=True)
+    elif checkpoint["records_after"]:
+        after = checkpoint["records_after"]
+        newer = "1 newer record is" if after == 1 else f"{after} newer records are"
+        click.echo(f"the latest checkpoint covers {plural(checkpoint['size'], 'record')}; {newer} not yet in "
+                   f"a checkpoint: sign one with 'ledger checkpoint --log-key FILE'", err=True)
+    witnesses = report.extra.get("witnesses")
+    if witnesses and witnesses.get("not_yet_witnessed"):
+        click.echo(f"witnesses: the newest checkpoint with {witnesses['required']} of {witnesses['named']} named "
+                   f"witnesses' cosignatures covers {plural(witnesses['witnessed_size'], 'record')}; "
+                   f"{plural(witnesses['not_yet_witnessed'], 'record')} not yet witnessed", err=True)
+    if memory.get("first_use"):
+        size = memory["size"]
+        what = f"and its checkpoint of size {size}" if size else "(no checkpoint yet)"
+        click.echo(f"first use: trusting log key {memory['log_key']} for {memory['origin']} {what}; "
+                   f"remembered in {memory['path']}", err=True)
+
+
+def _trust_text(value: str) -> str:
+    """The verifier key string from --trust (the string itself, or a file holding it), checked."""
+    from ledger.keys import parse_verifier_key
+
+    text = Path(value).read_text(encoding="utf-8").strip() if Path(value).is_file() else value.strip()
+    parse_verifier_key(text)
+    return text
+
+
+def _remember(store: Any, report: Any, remembered: Any, origin: str, log_key: str, note: str | None,
+              location: str | None) -> dict[str, Any]:
+    """After a run: save what this verifier saw (only when it verified), and say what it holds."""
+    from ledger.trust import advance
+
+    first_use = store.load(origin) is None
+    memory: dict[str, Any] = {"path": str(store.path(origin)), "origin": origin, "log_key": log_key,
+                              "first_use": first_use and report.ok, "saved": False}
+    if report.ok:
+        kept = advance(remembered if not first_use else None, origin, log_key, note, location)
+        store.save(kept)
+        memory.update(size=kept.size, saved=True)
+    else:
+        memory.update(size=remembered.size if remembered is not None else 0)
+    return memory
+
+
+def _verify_database(trust: str | None, store: Any) -> tuple[Any, dict[str, Any]]:
     # Signature workers start first, on the database as it is now: they can
     # check records while this process is still importing what reading the
     # rest of the ledger needs (see ledger/sigcheck.py).
@@ -154,36 +203,59 @@ def _verify_database() -> Any:
         database_url(current.db), EVENTS_TABLE)
     try:
         ledger = open_ledger()
+        from ledger.trust import check_database_origin, pinned_for
+
+        origin = ledger.origin
+        remembered, problems = pinned_for(store, origin, trust)
+        problems += check_database_origin(store, ledger.url, origin)
     except BaseException:
         if signatures is not None:
             signatures.close()
         raise
-    from ledger.verify import verify_ledger
+    from ledger.verify import DATABASE, Finding, verify_ledger
 
     with progress_to_terminal("verifying", ledger.size()) as bar:
-        return verify_ledger(ledger, progress=bar.update, signatures=signatures)
+        report = verify_ledger(ledger, progress=bar.update, signatures=signatures, remembered=remembered)
+    report.findings += [Finding(0, "-", None, DATABASE, problem) for problem in problems]
+    checkpoint = report.extra.get("checkpoint")
+    memory = _remember(store, report, remembered, origin, str(report.extra.get("log_key")),
+                       checkpoint["note"] if checkpoint else None, ledger.url)
+    return report, memory
 
 
-def _verify_bundle(bundle_file: str, trust: str | None, since_file: str | None) -> Any:
-    if not trust:
-        raise click.UsageError("verifying a bundle needs --trust VKEY (the log key from 'ledger init')")
+def _verify_bundle(bundle_file: str, trust: str | None, since_file: str | None,
+                   store: Any) -> tuple[Any, dict[str, Any]]:
     from ledger.sigcheck import start_bundle_workers
 
     signatures = start_bundle_workers(bundle_file)  # first, as for a database (see _verify_database)
     try:
-        from cli.tlog import _trust
-        from ledger.bundle import verify_bundle
+        from ledger.bundle import bundle_origin, verify_bundle
+        from ledger.keys import parse_verifier_key
+        from ledger.trust import pinned_for
 
+        origin = bundle_origin(Path(bundle_file))
+        remembered, problems = pinned_for(store, origin, trust)
+        if remembered is None:
+            raise click.UsageError(f"this verifier has not seen {origin} before: give its log key with --trust VKEY "
+                                   "(printed by 'ledger init' and 'ledger checkpoint --vkey')")
         since = Path(since_file).read_text(encoding="utf-8") if since_file else None
         if since and since.lstrip().startswith("{"):
             since = json.loads(since).get("checkpoint", since)
-        trusted = _trust(trust)
+        key = trust or remembered.log_key
+        name, _, public = parse_verifier_key(key)
     except BaseException:
         if signatures is not None:
             signatures.close()
         raise
+    from ledger.verify import DATABASE, Finding
+
     with progress_to_terminal("verifying bundle", _bundle_units(bundle_file)) as bar:
-        return verify_bundle(Path(bundle_file), trusted, since, progress=bar.update, signatures=signatures)
+        report = verify_bundle(Path(bundle_file), (name, public), since, progress=bar.update, signatures=signatures,
+                               remembered=remembered)
+    report.findings += [Finding(0, "-", None, DATABASE, problem) for problem in problems]
+    checkpoint = report.extra.get("checkpoint") or {}
+    memory = _remember(store, report, remembered, origin, key, checkpoint.get("note"), None)
+    return report, memory
 
 
 def _bundle_units(bundle_file: str) -> int:

@@ -25,7 +25,7 @@ from ledger import note
 from ledger.canonical import canonicalize
 from ledger.errors import InvalidInputError, LedgerError
 from ledger.sigcheck import SignatureWorkers, start_bundle_workers
-from ledger.verify import Entry, Report, Verifier, revocations_from
+from ledger.verify import Entry, Report, Verifier, _check_remembered, revocations_from
 
 MAGIC = "governance-ledger/v1"
 
@@ -63,9 +63,19 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
             yield number, line.rstrip(b"\n")
 
 
+def bundle_origin(path: Path) -> str:
+    """The origin a bundle's header names (to find what a verifier remembers of it)."""
+    with path.open("rb") as handle:
+        header = _json(handle.readline())
+    origin = header.get("origin")
+    if header.get("bundle") != MAGIC or not isinstance(origin, str):
+        raise InvalidInputError(f"{path} is not a bundle: its first line is not a {MAGIC} header")
+    return origin
+
+
 def verify_bundle(path: Path, trust: tuple[str, bytes], since: str | None = None,
                   progress: Callable[[int], None] | None = None, workers: int | None = None,
-                  signatures: SignatureWorkers | None = None) -> Report:
+                  signatures: SignatureWorkers | None = None, remembered: Any = None) -> Report:
     """Verify a bundle file offline against a trusted log key.
 
     ``workers``: cores to use (default: all, for bundles big enough to gain);
@@ -86,6 +96,8 @@ def verify_bundle(path: Path, trust: tuple[str, bytes], since: str | None = None
         old = _since(since, name, public, verifier) if since else None
         if old is not None:
             verifier.checkpoints[old.size] = old.root
+        if remembered is not None and remembered.root is not None:
+            verifier.remembered = (remembered.size, remembered.root)
     except BaseException:
         if signatures is not None:
             signatures.close()
@@ -106,7 +118,9 @@ def verify_bundle(path: Path, trust: tuple[str, bytes], since: str | None = None
     if old is not None and old.size > count:
         finding(f"the checkpoint kept from before (size {old.size}) is larger than this bundle ({count}): "
                 f"records were removed")
-    report.extra["checkpoint"] = {"size": count, "records_after": 0, "trusted": name}
+    _check_remembered(verifier, report, remembered)
+    report.extra["checkpoint"] = {"size": count, "records_after": 0, "trusted": name,
+                                  "note": footer.get("checkpoint") if report.ok else None}
     return report
 
 

@@ -204,6 +204,22 @@ class RootBuilder:
         peaks.append(node)
         self.size += 1
 
+    def add_data_nodes(self, data: bytes, out: Callable[[bytes], None]) -> None:
+        """Like :meth:`add_data`, passing every node it completes to ``out``, in
+        completion order (the order of :func:`node_id`): the verifier compares
+        them with the stored tree."""
+        sha = hashlib.sha256
+        node = sha(b"\x00" + data).digest()
+        out(node)
+        size = self.size
+        peaks = self.peaks
+        while size & 1:
+            node = sha(b"\x01" + peaks.pop() + node).digest()
+            out(node)
+            size >>= 1
+        peaks.append(node)
+        self.size += 1
+
     def root(self) -> bytes:
         return fold(self.peaks) if self.peaks else EMPTY_ROOT
 

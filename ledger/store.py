@@ -484,18 +484,24 @@ def guard_message(table: str) -> str:
     return f"governance ledger: {table} is append-only; records cannot be changed or deleted"
 
 
+def guard_statements(dialect: str, tables: Any = GUARDED_TABLES) -> list[tuple[str, str]]:
+    """SQLite: (trigger name, CREATE statement) of each guard (verify compares them with the schema)."""
+    if dialect != "sqlite":
+        return [(f"{table}_append_only", "") for table in tables]
+    return [(f"{table}_no_{op.lower()}",
+             f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+             f"BEGIN SELECT RAISE(ABORT, '{guard_message(table)}'); END")
+            for table in tables for op in ("UPDATE", "DELETE")]
+
+
 def install_guards(conn: Any, dialect: str, tables: Any = GUARDED_TABLES) -> None:
     """Triggers that make the database itself refuse UPDATE and DELETE."""
     tables = tuple(tables)
     if not tables:
         return
     if dialect == "sqlite":
-        for table in tables:
-            for op in ("UPDATE", "DELETE"):
-                conn.execute(text(
-                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{guard_message(table)}'); END"
-                ))
+        for _name, statement in guard_statements(dialect, tables):
+            conn.execute(text(statement))
         return
     if dialect == "postgresql":
         conn.execute(text(

@@ -100,6 +100,13 @@ class TransparencyLog:
                 added.append(signature.name)
         return added
 
+    def cosigned_sizes(self) -> list[int]:
+        """Sizes of the checkpoints that carry witness cosignatures, newest first."""
+        with self._session() as session:
+            rows = session.execute(select(cosignature_table.c.size).distinct()
+                                   .order_by(cosignature_table.c.size.desc())).scalars().all()
+        return [int(size) for size in rows]
+
     def checkpoints(self) -> dict[int, bytes]:
         """Every stored checkpoint's size and root (for verification)."""
         with self._session() as session:

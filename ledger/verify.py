@@ -40,6 +40,7 @@ from ledger.sigcheck import (
 )
 
 CHUNK = 256  # records per chunk of signature checks made here, without workers
+DATABASE = "(database)"  # the type shown for findings about the database rather than one record
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,11 @@ class Verifier:
         # Step 9: the Merkle root of the records so far, against checkpoints.
         self.tree = merkle.RootBuilder()
         self.checkpoints: dict[int, bytes] = {}
+        # Step 10: what this verifier saw before (size, root), and a sink for
+        # every computed tree node (compared with the stored tree).
+        self.remembered: tuple[int, bytes] | None = None
+        self.node_sink: Callable[[bytes], None] | None = None
+        self.genesis_log_key: str | None = None
 
     # -- driving --------------------------------------------------------
 
@@ -241,7 +247,16 @@ class Verifier:
             self._collect(pending.popleft())
 
     def _grow_tree(self, position: int, raw: Any) -> None:
-        self.tree.add_data(raw if isinstance(raw, bytes) else str(raw).encode())
+        data = raw if isinstance(raw, bytes) else str(raw).encode()
+        if self.node_sink is None:
+            self.tree.add_data(data)
+        else:
+            self.tree.add_data_nodes(data, self.node_sink)
+        if self.remembered is not None and self.remembered[0] == self.tree.size \
+                and self.remembered[1] != self.tree.root():
+            self._find(position, "-", None, "-",
+                       f"the first {self.tree.size} records no longer hash to the checkpoint this verifier kept "
+                       "from its last run: history it saw was changed")
         if not self.checkpoints:
             return
         expected = self.checkpoints.get(self.tree.size)
@@ -320,6 +335,8 @@ class Verifier:
 
     def _genesis(self, record: rec.Record, find: Callable[[str], None]) -> None:
         self.report.origin = record.ledger
+        log_key = record.data.get("log_key")
+        self.genesis_log_key = log_key if isinstance(log_key, str) else None
         if record.type != authz.GENESIS:
             find("the first record is not a ledger.genesis record")
             return
@@ -432,12 +449,16 @@ def revocations_from(raws: Iterable[bytes]) -> dict[str, datetime]:
 
 def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
                   workers: int | None = None, rules: RuleChecker | None = None,
-                  signatures: SignatureWorkers | None = None) -> Report:
+                  signatures: SignatureWorkers | None = None, remembered: Any = None) -> Report:
     """Verify a ledger database (see the module docstring for the steps).
 
     ``workers`` is the number of cores to use (default: all, for ledgers big
     enough to gain); ``signatures`` may bring workers already started (see
     :func:`ledger.sigcheck.start_signature_workers`), on this ledger's database.
+    ``remembered`` (a :class:`ledger.trust.Remembered`) is what this verifier
+    saw last time: the same log key, and a history whose first records still
+    hash to the checkpoint it kept.  The append-only guards and the derived
+    tables are checked too (see :mod:`ledger.storecheck`).
     """
     if signatures is None:
         signatures = start_signature_workers(ledger.url, ledger.recorder.events_table_name, workers)
@@ -456,19 +477,50 @@ def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
             from ledger.replay import RuleReplayer
 
             rules = RuleReplayer()
+        from ledger.storecheck import DerivedTables, guard_problems
         from ledger.tlog import TransparencyLog
 
         verifier = Verifier(revocations, rules=rules, progress=progress)
         log = TransparencyLog(ledger)
         verifier.checkpoints = log.checkpoints()
+        if remembered is not None and remembered.root is not None:
+            verifier.remembered = (remembered.size, remembered.root)
+        derived = DerivedTables(ledger.recorder, lambda p, why: verifier._find(p, "-", None, DATABASE, why), stop)
+        verifier.node_sink = derived.node
     except BaseException:
         if signatures is not None:
             signatures.close()
         raise
-    report = verifier.run(entries, signatures=signatures)
+
+    def checked(rows: Iterable[Entry]) -> Iterable[Entry]:
+        for position, entry in enumerate(rows):
+            derived.record(position, entry.id, entry.raw)
+            yield entry
+
+    report = verifier.run(checked(entries), signatures=signatures)
     verifier.check_checkpoints_cover()
+    derived.finish()
+    for problem in guard_problems(ledger.factory.datastore.engine):
+        verifier._find(0, "-", None, DATABASE, problem)
+    _check_remembered(verifier, report, remembered)
     _check_stored_log(ledger, log, verifier, report)
+    report.extra["log_key"] = verifier.genesis_log_key
     return report
+
+
+def _check_remembered(verifier: Verifier, report: Report, remembered: Any) -> None:
+    """Step 10: the same log key, and no fewer records than this verifier saw before."""
+    if remembered is None:
+        return
+    size = verifier.tree.size
+    if verifier.genesis_log_key is not None and verifier.genesis_log_key != remembered.log_key:
+        verifier._find(0, "-", None, "-",
+                       f"the log key changed: this verifier trusts {remembered.log_key} for {remembered.origin}, "
+                       f"but the genesis record now names {verifier.genesis_log_key}")
+    if remembered.size > size:
+        verifier._find(max(size - 1, 0), "-", None, "-",
+                       f"this verifier saw {remembered.size} records before, but the log now has {size}: "
+                       f"records {size} to {remembered.size - 1} were removed")
 
 
 def _check_stored_log(ledger: Any, log: Any, verifier: Verifier, report: Report) -> None:
@@ -476,8 +528,6 @@ def _check_stored_log(ledger: Any, log: Any, verifier: Verifier, report: Report)
     size = verifier.tree.size
     if size == 0 or not report.origin:
         return
-    if log.size() == size and log.tree().root(size) != verifier.tree.root():
-        verifier._find(size - 1, "-", None, "-", "the stored Merkle tree does not match the records")
     if not verifier.checkpoints:
         report.extra["checkpoint"] = None
         return
@@ -493,10 +543,38 @@ def _check_stored_log(ledger: Any, log: Any, verifier: Verifier, report: Report)
             raise note.NoteError("the stored size and root differ from the signed note")
     except (note.NoteError, LedgerError, KeyError, ValueError) as exc:
         verifier._find(min(latest.size, size) - 1, "-", None, "-", f"the latest checkpoint does not verify: {exc}")
-    report.extra["checkpoint"] = {"size": latest.size, "records_after": max(size - latest.size, 0)}
+    report.extra["checkpoint"] = {"size": latest.size, "records_after": max(size - latest.size, 0),
+                                  "note": latest.note}
     policy = _witness_policy(verifier.rules)
     if policy is not None:
-        report.extra["witnesses"] = witness_status(latest.note, *policy)
+        _check_witnesses(ledger, log, verifier, report, latest, policy)
+
+
+def _check_witnesses(ledger: Any, log: Any, verifier: Verifier, report: Report, latest: Any,
+                     policy: tuple[int, list[str]]) -> None:
+    """Witnesses are required, not decorative: the newest checkpoint carrying K valid
+    cosignatures from the named witnesses must exist; records after it are not yet witnessed."""
+    required, keys = policy
+    status = witness_status(latest.note, required, keys)
+    report.extra["witnesses"] = status
+    witnessed = latest if status["met"] else None
+    if witnessed is None:
+        for size in log.cosigned_sizes():
+            if size >= latest.size:
+                continue
+            candidate = log.checkpoint(size)
+            if witness_status(candidate.note, required, keys)["met"]:
+                witnessed = candidate
+                break
+    size = verifier.tree.size
+    if witnessed is None:
+        names = ", ".join(note.parse_vkey(k)[0] for k in keys)
+        verifier._find(max(size - 1, 0), "-", None, "-",
+                       f"the covenant requires {required} of {len(keys)} named witnesses ({names}) to cosign a "
+                       f"checkpoint, but no checkpoint carries {required} valid cosignatures from them")
+        return
+    status["witnessed_size"] = witnessed.size
+    status["not_yet_witnessed"] = max(size - witnessed.size, 0)
 
 
 def _witness_policy(rules: Any) -> tuple[int, list[str]] | None:

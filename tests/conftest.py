@@ -107,3 +107,11 @@ def make_ledger(people: People, open_ledgers: list[Ledger]) -> Callable[[str], L
         return ledger
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def verifier_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's `ledger verify` remembers in a folder of its own, never in the user's home."""
+    state = tmp_path_factory.mktemp("verifier-state")
+    monkeypatch.setenv("LEDGER_STATE_DIR", str(state))
+    return state

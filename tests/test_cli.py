@@ -101,7 +101,7 @@ def test_verify_json_shape(initialised: Path) -> None:
     result = run(["verify", "--json"])
     assert result.exit_code == 0
     body = json.loads(result.stdout)
-    assert set(body) == {"ok", "origin", "records", "streams", "keys", "seconds", "findings", "checkpoint"}
+    assert set(body) == {"ok", "origin", "records", "streams", "keys", "seconds", "findings", "checkpoint", "state"}
     assert (body["ok"], body["origin"], body["records"], body["findings"]) == (True, ORIGIN, 2, [])
 
 
@@ -174,12 +174,21 @@ def test_verify_of_a_tampered_file_lists_findings_and_exits_1(initialised: Path)
         )
     result = run(["verify"])
     assert result.exit_code == 1
-    # The edited bytes also no longer match the stored Merkle tree.
-    assert re.fullmatch(
-        r"1 [0-9a-f-]{36} 2 key\.registered: signature does not verify with key [0-9a-f]{12}\n"
-        r"1 - - -: the stored Merkle tree does not match the records\n", result.stdout
-    )
-    assert result.stderr == "2 findings in 2 records: FAILED\n"
+    lines = result.stdout.splitlines()
+    # The dropped guards are evidence too, and the edited bytes no longer match
+    # the derived log table and the stored Merkle tree.
+    guards = [line for line in lines if "append-only guard" in line]
+    assert len(guards) == 8 and all(line.startswith("0 - - (database): the append-only guard ") for line in guards)
+    assert [line for line in lines if "append-only guard" not in line] == [
+        "1 - - (database): ledger_log position 1 holds an event hash that is not its record's: the log table and "
+        "the records disagree (one of them was changed outside the ledger)",
+        "1 - - (database): ledger_merkle node 1 is not the hash computed from the records (a record or the stored "
+        "tree was changed outside the ledger)",
+        lines[-1],
+    ]
+    assert re.fullmatch(r"1 [0-9a-f-]{36} 2 key\.registered: signature does not verify with key [0-9a-f]{12}",
+                        lines[-1])
+    assert result.stderr == "11 findings in 2 records: FAILED\n"
 
 
 def _ledger_program() -> list[str]:

@@ -173,8 +173,10 @@ def test_export_without_the_log_key_refuses_and_says_what_to_run(demo: Path) -> 
     assert not (demo / "b.jsonl").exists()
     verify = run("verify", cwd=demo)
     assert verify.returncode == 0
-    assert verify.stderr == ("the latest checkpoint covers 105 records; 2 newer records are not yet in a checkpoint: "
-                             "sign one with 'ledger checkpoint --log-key FILE'\n")
+    coverage, first_use = verify.stderr.splitlines()
+    assert coverage == ("the latest checkpoint covers 105 records; 2 newer records are not yet in a checkpoint: "
+                        "sign one with 'ledger checkpoint --log-key FILE'")
+    assert first_use.startswith("first use: trusting log key ledger.example.org/riverside-partnership+")
 
 
 def test_export_with_the_log_key_covers_every_record(demo: Path) -> None:
@@ -183,7 +185,8 @@ def test_export_with_the_log_key_covers_every_record(demo: Path) -> None:
     assert (result.returncode, result.stdout) == (0, "exported 107 records with their checkpoint to b.jsonl\n")
     lines = (demo / "b.jsonl").read_bytes().splitlines()
     assert len(lines) == 109
-    assert run("verify", cwd=demo).stderr == ""  # now covered
+    assert run("verify", cwd=demo).stderr.startswith("first use: ")  # and nothing uncovered
+    assert run("verify", cwd=demo).stderr == ""  # the second run has nothing to add
     older = run("export", "--bundle", "old.jsonl", "--size", "105", cwd=demo)
     assert older.stdout == "exported 105 records with their checkpoint to old.jsonl\n"
 

@@ -49,6 +49,13 @@ def lines(report: Report) -> list[str]:
     return [f.line() for f in sorted(report.findings, key=lambda f: f.position)]
 
 
+def record_findings(report: Report) -> list[object]:
+    """Findings about records (the guards these tests dropped, and derived rows, are findings too)."""
+    from ledger.verify import DATABASE
+
+    return [f for f in report.findings if f.type != DATABASE]
+
+
 def named(report: Report, position: int, seq: int, needle: str) -> bool:
     return any(f.position == position and f.seq == seq and needle in f.reason for f in report.findings)
 
@@ -115,7 +122,7 @@ def test_deleting_a_record_from_the_middle_of_a_stream_is_named(
     report = tampered()
     # Positions count the records that are there: seq 5 now stands at position 3.
     assert named(report, 3, 5, "seq 5 follows seq 3: record 4 of this stream is missing"), lines(report)
-    assert len(report.findings) == 1, lines(report)
+    assert len(record_findings(report)) == 1, lines(report)
 
 
 def test_an_inserted_forged_record_is_named(sqlite_path: Path, tampered: Callable[[], Report], people: People
@@ -129,7 +136,7 @@ def test_an_inserted_forged_record_is_named(sqlite_path: Path, tampered: Callabl
     append_raw(sqlite_path, raw)
     report = tampered()
     assert named(report, 6, 7, f"signed by key {impostor.key_id[:12]}, which is not registered"), lines(report)
-    assert len(report.findings) == 1, lines(report)
+    assert len(record_findings(report)) == 1, lines(report)
 
 
 def test_a_forged_signature_claiming_a_real_key_is_named(

@@ -72,9 +72,14 @@ def test_verify_reports_the_covenants_witness_requirement(tmp_path: Path) -> Non
         cosigner_vkey("w1.example", w1.public_bytes), cosigner_vkey("w2.example", w2.public_bytes)]})
     ledger = Ledger(str(tmp_path / "l.db"), create=True)
     signers = {stem: Signer.generate() for stem, _, _ in PEOPLE}
-    found_partnership(ledger, signers, Signer.generate(), lambda _t: None, terms=terms)
+    log_key = Signer.generate()
+    found_partnership(ledger, signers, log_key, lambda _t: None, terms=terms)
     report = verify_ledger(ledger)
-    assert report.ok
+    # Witnesses are required, not decorative: until one cosigns, verify fails.
+    assert not report.ok
+    assert [f.reason for f in report.findings] == [
+        "the covenant requires 1 of 2 named witnesses (w1.example, w2.example) to cosign a checkpoint, but no "
+        "checkpoint carries 1 valid cosignatures from them"]
     assert report.extra["witnesses"] == {"required": 1, "named": 2, "cosigned_by": [], "met": False}
     log = TransparencyLog(ledger)
     cosigned = cosign_checkpoint(log.checkpoint().note, None, "w2.example", w2, WitnessState(tmp_path / "w"),
@@ -82,5 +87,18 @@ def test_verify_reports_the_covenants_witness_requirement(tmp_path: Path) -> Non
     log.add_cosignatures(cosigned)
     assert verify_ledger(ledger).extra["witnesses"]["cosigned_by"] == ["w2.example"]
     assert verify_ledger(ledger).extra["witnesses"]["met"] is True
+    assert verify_ledger(ledger).ok
+    # A newer checkpoint the witnesses have not cosigned yet: its records are "not yet witnessed".
+    ledger.log_key = None
+    from ledger import commands as c
+
+    c.attach_dissent(ledger, signers["party"], "M-3", "A later statement.")
+    ledger.log_key = log_key
+    ledger.checkpoint()
+    later = verify_ledger(ledger)
+    assert later.ok
+    assert later.extra["witnesses"]["met"] is False
+    assert later.extra["witnesses"]["witnessed_size"] == 105
+    assert later.extra["witnesses"]["not_yet_witnessed"] == 1
     ledger.close()
     assert json.dumps(report.to_json())
