@@ -461,4 +461,24 @@ def publish(directory: str, as_of: str | None, log_key_path: str | None) -> None
     click.echo(f"published {plural(len(written), 'file')} to {directory}")
 
 
-COMMANDS = [init, verify, export, import_, sync, log, show, demo, publish]
+@click.command("repair")
+@click.option("--reason", required=True, help="Why (recorded): e.g. what 'ledger verify' found.")
+@key_option
+def repair(reason: str, key_path: str | None) -> None:
+    """Rebuild the log table and the Merkle tree from the records and restore the
+    append-only guards, recording what was wrong in a signed record.
+
+    Run it after 'ledger verify' has reported a missing guard or a damaged
+    derived table, and the records themselves verify.  It reads only the
+    records, so the damage cannot block it.
+
+    Example: ledger repair --reason "verify: guard ledger_log_no_delete missing" --key keys/secretariat.key
+    """
+    signer = load_key(key_path)
+    outcome = open_ledger().repair_store(signer, reason)
+    problems = outcome["guards"]
+    click.echo(f"rebuilt ledger_log and ledger_merkle from {plural(outcome['records'], 'record')}; "
+               f"restored the guards ({plural(len(problems), 'problem')} recorded)")
+
+
+COMMANDS = [init, verify, export, import_, sync, log, show, demo, publish, repair]

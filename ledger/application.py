@@ -73,6 +73,7 @@ class Ledger(Application[UUID]):
         # Set before the recorder is built: opening never changes the database
         # (tables are created by the first writing transaction, see _write).
         self._schema_ready = False
+        self._repairing = False
         self._create = create
         if _plain_file(self.url):
             path = Path(self.url[len("sqlite:///"):])
@@ -134,9 +135,21 @@ class Ledger(Application[UUID]):
         with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
             if not self._schema_ready:
                 self.recorder.create_missing_tables(session.connection())  # type: ignore[attr-defined]
+                if not self._repairing:
+                    self._refuse_without_guards(session)
             lock_for_write(session)
             yield session
         self._schema_ready = True
+
+    def _refuse_without_guards(self, session: Any) -> None:
+        """A database whose guards were removed is evidence: write nothing on it until
+        ``ledger repair`` restores them on the record."""
+        from ledger.storecheck import guard_problems_on
+
+        problems = guard_problems_on(session.connection())
+        if problems:
+            raise StoreError(f"{problems[0]}; nothing was written: run 'ledger verify', then 'ledger repair "
+                             "--key FILE' (signed by the secretariat) to restore the guards on the record")
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         # Seed each stream's chain with its last stored hash, sign (in the
@@ -438,6 +451,36 @@ class Ledger(Application[UUID]):
         genesis = self._retrying(once)
         self._origin = origin
         return genesis
+
+    def repair_store(self, signer: Signer, reason: str) -> dict[str, Any]:
+        """Rebuild the derived tables from the records and restore the append-only
+        guards, in one transaction with a signed ``ledger.store_repaired`` record
+        saying what was wrong.  Not blocked by the damage it repairs: it reads
+        only the records.
+        """
+        from ledger.storecheck import guard_problems
+
+        problems = guard_problems(self.factory.datastore.engine)  # type: ignore[attr-defined]
+        self._repairing, self._schema_ready = True, False
+        try:
+            return self._repair(signer, reason, problems)
+        finally:
+            self._repairing = False
+
+    def _repair(self, signer: Signer, reason: str, problems: list[str]) -> dict[str, Any]:
+        from ledger.store import rebuild_derived
+
+        with self.batch():
+            with self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
+                records = rebuild_derived(session)
+            self._registry, self._seen_position, self._tree_peaks = None, None, None
+
+            def action(ctx: Context) -> tuple[None, list[Aggregate]]:
+                ctx.keys.record_repair(problems, ["ledger_log", "ledger_merkle"], reason)
+                return None, [ctx.keys]
+
+            self.run(signer, action)
+        return {"guards": problems, "records": records}
 
     def register_key(self, signer: Signer, public_key: str, holder: str, roles: list[str]) -> KeyInfo:
         def action(ctx: Context) -> tuple[KeyInfo, list[Aggregate]]:

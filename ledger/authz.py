@@ -23,6 +23,7 @@ WRITERS: dict[str, frozenset[str]] = {
     "key.retired": frozenset({"secretariat"}),
     "key.revoked": frozenset({"secretariat"}),
     "key.roles_changed": frozenset({"secretariat"}),
+    "ledger.store_repaired": frozenset({"secretariat"}),
 }
 
 

@@ -519,6 +519,47 @@ def install_guards(conn: Any, dialect: str, tables: Any = GUARDED_TABLES) -> Non
     raise StoreError(f"unsupported database dialect {dialect}")
 
 
+def drop_guards(conn: Any, dialect: str, tables: Any = GUARDED_TABLES) -> None:
+    """Remove the guards of ``tables`` (only ``ledger repair`` does, inside the
+    transaction that rebuilds them and puts them back)."""
+    for table in tables:
+        if dialect == "sqlite":
+            for op in ("update", "delete"):
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{op}"))
+        else:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"))
+
+
+def rebuild_derived(session: Session, page: int = 10_000) -> int:
+    """Rebuild ``ledger_log`` and ``ledger_merkle`` from the records, in the
+    caller's (writing) transaction, and restore every guard.  Returns the
+    number of records.  Nothing derived is trusted: rows are recomputed from
+    the records in commit order (their row ids), whatever the tables held.
+    """
+    conn = session.connection()
+    dialect = conn.dialect.name
+    drop_guards(conn, dialect)
+    sql = DriverSQL(session)
+    sql.cursor.execute(f"DELETE FROM {LOG_TABLE}")
+    sql.cursor.execute(f"DELETE FROM {TREE_TABLE}")
+    after, position, peaks = -1, 0, None
+    while True:
+        sql.cursor.execute(f"SELECT id, state FROM {EVENTS_TABLE} WHERE id > {sql.mark} ORDER BY id "
+                           f"LIMIT {int(page)}", (after,))
+        rows = [(int(row_id), bytes(state) if not isinstance(state, str) else state.encode())
+                for row_id, state in sql.cursor.fetchall()]
+        if not rows:
+            break
+        sql.insert(LOG_TABLE, ("position", "notification_id", "event_hash"),
+                   [(position + i, row_id, hashlib.sha256(state).hexdigest()) for i, (row_id, state) in
+                    enumerate(rows)])
+        _size, _root, peaks = append_to_tree(session, position, [state for _, state in rows], peaks)
+        position += len(rows)
+        after = rows[-1][0]
+    install_guards(conn, dialect)
+    return position
+
+
 # --- engine set-up ---------------------------------------------------------
 
 def configure_engine(datastore: SQLAlchemyDatastore) -> None:

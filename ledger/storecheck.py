@@ -48,11 +48,16 @@ def guard_problems(engine: Engine) -> list[str]:
     """What is wrong with the append-only guards (empty when all are in place)."""
     with engine.connect() as conn:
         try:
-            if engine.dialect.name == "postgresql":
-                return _postgres_guard_problems(conn)
-            return _sqlite_guard_problems(conn)
+            return guard_problems_on(conn)
         finally:
             conn.rollback()
+
+
+def guard_problems_on(conn: Any) -> list[str]:
+    """:func:`guard_problems` on an open connection (a writer's, inside its transaction)."""
+    if conn.dialect.name == "postgresql":
+        return _postgres_guard_problems(conn)
+    return _sqlite_guard_problems(conn)
 
 
 def _normal(sql: str) -> str:

@@ -503,6 +503,11 @@ def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
     for problem in guard_problems(ledger.factory.datastore.engine):
         verifier._find(0, "-", None, DATABASE, problem)
     _check_remembered(verifier, report, remembered)
+    if remembered is not None and remembered.checkpoint and remembered.size <= verifier.tree.size \
+            and remembered.size not in verifier.checkpoints:
+        verifier._find(remembered.size - 1, "-", None, DATABASE,
+                       f"the checkpoint of size {remembered.size} this verifier verified before is no longer "
+                       "stored: checkpoints were deleted")
     _check_stored_log(ledger, log, verifier, report)
     report.extra["log_key"] = verifier.genesis_log_key
     return report

@@ -84,8 +84,9 @@ def test_the_audit_section_works_as_written(tmp_path: Path) -> None:
         pytest.skip("the ledger program is not installed as a script in this environment")
     env["PATH"] = f"{bindir}:{env['PATH']}"
     text = (ROOT / "README.md").read_text().split("## Audit without trusting the keeper", 1)[1].split("\n## ", 1)[0]
-    [block] = re.findall(r"```sh\n(.+?)\n```", text, re.S)
-    for line in block.splitlines():
+    blocks = re.findall(r"```sh\n(.+?)\n```", text, re.S)
+    assert len(blocks) == 2
+    for line in "\n".join(blocks).splitlines():
         command = line.split("  #")[0].strip()
         result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=demo, env=env,
                                 timeout=120)

@@ -224,6 +224,22 @@ class Registry(LedgerAggregate):
         )
         return self.keys[info.key_id]
 
+    class StoreRepaired(LedgerAggregate.Event):
+        """The secretariat rebuilt what the database derives from the records,
+        and restored its append-only guards (``ledger repair``): on the record,
+        because a guard that was missing is evidence worth keeping."""
+
+        TYPE = "ledger.store_repaired"
+        guards: list[str]  # the guard problems found before the repair
+        tables: list[str]  # the derived tables rebuilt from the records
+        reason: str
+
+        def apply(self, registry: Registry) -> None:
+            return None
+
+    def record_repair(self, guards: list[str], tables: list[str], reason: str) -> None:
+        self.trigger_event(self.StoreRepaired, guards=guards, tables=tables, reason=_reason(reason))
+
     class RolesChanged(LedgerAggregate.Event):
         TYPE = "key.roles_changed"
         key_id: str
