@@ -64,7 +64,8 @@ class Partnership:
 
         with psycopg.connect(self.url.replace("postgresql+psycopg", "postgresql")) as conn:
             for statement in statements:
-                cur = conn.execute(statement.replace("?", "%s"), (params or None) if statement is statements[-1] else None)
+                bound = (params or None) if statement is statements[-1] else None
+                cur = conn.execute(statement.replace("?", "%s"), bound)
                 rows = cur.fetchall() if cur.description else []
         return rows
 
