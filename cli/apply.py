@@ -33,12 +33,16 @@ def apply(file: str, key_path: str | None, dry_run: bool) -> None:
     """Apply every command in FILE as one transaction (all or nothing).
 
     \b
-    Example file (meeting.ledger):
-      meeting schedule --committee K-1 --at 2026-12-01T18:00:00Z
+    Example file (meeting.ledger), for the demo ledger:
+      meeting schedule --committee K-1 --at 2027-03-01T18:00:00Z
       meeting agenda @meeting --item "Bus lane enforcement"
-      meeting attend @meeting --member "Amara Okafor" --member "Sam Whitfield"
+      meeting attend @meeting --member "Amara Okafor" --member "Mei Lin" --member "Sam Whitfield"
       motion propose --meeting @meeting --item 1 --text "Enforce bus lanes" --key keys/cso-air.key
+      motion second @motion --key keys/cso-cycle.key
+      motion open @motion
       motion vote @motion yes --member "Amara Okafor"
+      motion vote @motion yes --member "Mei Lin"
+      motion close @motion
     """
     from cli.main import cli as root
     from ledger.errors import InvalidInputError
@@ -50,9 +54,10 @@ def apply(file: str, key_path: str | None, dry_run: bool) -> None:
     current = settings()
     ledger = open_ledger()
     current.ledger, current.default_key = ledger, key_path
-    latest = {"@meeting": "", "@motion": ""}
-    count = 0
-    try:
+    def attempt() -> int:
+        # Everything from the start again after a clash: refs (@meeting) too.
+        latest = {"@meeting": "", "@motion": ""}
+        count = 0
         with ledger.batch():
             for number, line in enumerate(lines, start=1):
                 if not line.strip() or line.lstrip().startswith("#"):
@@ -62,9 +67,15 @@ def apply(file: str, key_path: str | None, dry_run: bool) -> None:
                     latest["@meeting" if ref.startswith("MT-") else "@motion"] = ref
                 count += 1
             if dry_run:
-                raise _DryRun
-    except _DryRun:
-        click.echo(f"checked {plural(count, 'entry')} from {file}; nothing written (--dry-run)")
+                raise _DryRun(count)
+        return count
+
+    try:
+        # Losing the write lock to another writer is retried like any single
+        # command, then refused with the same retryable message.
+        count = ledger.retrying(attempt)
+    except _DryRun as done:
+        click.echo(f"checked {plural(done.count, 'entry')} from {file}; nothing written (--dry-run)")
         return
     finally:
         current.ledger, current.default_key = None, None
@@ -73,6 +84,10 @@ def apply(file: str, key_path: str | None, dry_run: bool) -> None:
 
 class _DryRun(Exception):
     """Raised to roll the batch back after a successful check."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
 
 
 def _run_line(root: click.Group, file: str, number: int, line: str, latest: dict[str, str]) -> str:

@@ -404,18 +404,29 @@ class Ledger(Application[UUID]):
         return Context(self.origin if registry else "", actor, registry, datetime.now(UTC), lookup, existing,
                        record_exists=record_exists, remember=remember)
 
-    def _retrying(self, attempt: Callable[[], T]) -> T:
-        for number in range(1, ATTEMPTS + 1):
-            try:
-                return attempt()
-            except (IntegrityError, OperationalError, sqlalchemy.exc.IntegrityError,
-                    sqlalchemy.exc.OperationalError) as exc:
-                if not _is_conflict(exc):
-                    raise StoreError(f"database error: {_first_line(exc)}") from None
-                if number == ATTEMPTS:
-                    raise ConflictError(CONFLICT_MESSAGE) from None
-                time.sleep(0.05 * number)
+    def retrying(self, attempt: Callable[[], T]) -> T:
+        """Run a writing attempt, again after a clash with another writer, within
+        LEDGER_LOCK_TIMEOUT in all (0: one attempt that does not wait); then a
+        retryable :class:`ConflictError`.  ``ledger apply`` runs its batch this way."""
+        from ledger.store import lock_deadline, lock_timeout
+
+        with lock_deadline(lock_timeout()) as deadline:
+            for number in range(1, ATTEMPTS + 1):
+                try:
+                    return attempt()
+                except (IntegrityError, OperationalError, sqlalchemy.exc.IntegrityError,
+                        sqlalchemy.exc.OperationalError, sqlalchemy.exc.DBAPIError) as exc:
+                    if not is_conflict(exc):
+                        from ledger.errors import explain_store_error
+
+                        raise StoreError(explain_store_error(exc) or f"database error: {_first_line(exc)}") from None
+                    left = deadline - time.monotonic()
+                    if number == ATTEMPTS or left <= 0:
+                        raise ConflictError(CONFLICT_MESSAGE) from None
+                    time.sleep(min(0.05 * number, left))
         raise AssertionError("unreachable")
+
+    _retrying = retrying
 
     # --- identity commands ---------------------------------------------
 
@@ -568,14 +579,15 @@ def _authorise(info: KeyInfo, record_type: str) -> None:
         )
 
 
-def _is_conflict(exc: BaseException) -> bool:
+def is_conflict(exc: BaseException) -> bool:
+    """A clash with another writer (lock not granted, or a row it wrote first): safe to retry."""
     text = str(exc).lower()
     return any(
         marker in text
         for marker in (
             "database is locked", "unique constraint", "duplicate key", "lock timeout",
             "could not obtain lock", "deadlock", "could not serialize", "busy",
-            "canceling statement due to lock timeout",
+            "canceling statement due to lock timeout", "lock not available", "locknotavailable",
         )
     )
 

@@ -22,6 +22,7 @@ import base64
 import hashlib
 import json
 import multiprocessing
+import os
 import sqlite3
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -232,6 +233,27 @@ def start_bundle_workers(path: str, cores: int | None = None) -> SignatureWorker
     return SignatureWorkers.start_bundle(path, wanted, minimum=0 if cores is not None else INLINE_BELOW)
 
 
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: exit as soon as the verifier that started us is gone.
+
+    A killed ``ledger verify`` (kill -9) cannot shut its pool down; without
+    this, workers (and so multiprocessing's resource tracker) would live on,
+    holding the database or bundle open.  A daemon thread polls the parent
+    id: portable, and unaffected by which thread spawned the worker (unlike
+    Linux's PR_SET_PDEATHSIG).
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
 class SignatureWorkers:
     """Worker processes checking chunks of rows, ahead of the verifier.
 
@@ -244,7 +266,8 @@ class SignatureWorkers:
         self.source = source
         self.workers = workers
         self.span = span  # row ids (or bytes of a bundle) per chunk
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=die_with_parent, initargs=(os.getpid(),))
         self.futures: dict[int, Future[tuple[list[int], bytes]]] = {}  # by chunk, until taken
         self.running: list[Future[tuple[list[int], bytes]]] = []
         self.broken = False

@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -69,6 +70,28 @@ def lock_timeout() -> float:
 
 
 _WRITING: ContextVar[bool] = ContextVar("ledger_writing", default=False)
+# When the current command must have the write lock by (time.monotonic()):
+# LEDGER_LOCK_TIMEOUT is the total a command waits, across its retries.
+_LOCK_DEADLINE: ContextVar[float | None] = ContextVar("ledger_lock_deadline", default=None)
+
+
+def lock_wait_ms() -> int:
+    """Milliseconds this writer may still wait for the lock (0: do not wait at all)."""
+    deadline = _LOCK_DEADLINE.get()
+    if deadline is None:
+        return int(lock_timeout() * 1000)
+    return max(0, int((deadline - time.monotonic()) * 1000))
+
+
+@contextmanager
+def lock_deadline(seconds: float) -> Iterator[float]:
+    """Within this block, every attempt to take the write lock shares one deadline."""
+    deadline = time.monotonic() + seconds
+    token = _LOCK_DEADLINE.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _LOCK_DEADLINE.reset(token)
 
 
 # --- sealing: from domain event to signed record ---------------------------
@@ -450,11 +473,16 @@ def iter_rows(recorder: LedgerRecorder, page: int = 1000,
     while True:
         with recorder.transaction(commit=False) as session:
             sql = DriverSQL(session)
+            # SQLite: the topic as bytes, decoded here, so that a corrupted byte is a
+            # mismatch the verifier names rather than a driver error that stops it.
+            topic_column = "CAST(topic AS BLOB)" if sql.dialect == "sqlite" else "topic"
             sql.cursor.execute(
-                f"SELECT id, originator_id, originator_version, topic, state FROM {table} "
+                f"SELECT id, originator_id, originator_version, {topic_column}, state FROM {table} "
                 f"WHERE id > {sql.mark}{last} ORDER BY id LIMIT {int(page)}", (after,))
             batch = sql.cursor.fetchall()
         for row_id, stream, seq, topic, state in batch:
+            if isinstance(topic, bytes):
+                topic = topic.decode("utf-8", errors="replace")
             yield row_id, _uuid_text(stream), seq, topic, bytes(state) if isinstance(state, memoryview) else state
         if len(batch) < page:
             return
@@ -580,7 +608,12 @@ def configure_engine(datastore: SQLAlchemyDatastore) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
+        if _WRITING.get():
+            # The wait left before the deadline (busy_timeout 0 fails at once).
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={lock_wait_ms()}")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     datastore._tried_init_sqlite_wal_mode = True  # we set WAL on every connect
     engine.dispose()
@@ -600,6 +633,11 @@ def lock_for_write(session: Session) -> None:
     """Take the ledger's write lock at the start of a writing transaction."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        session.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout() * 1000)}ms'"))
-        session.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"))
+        wait = lock_wait_ms()
+        if wait == 0:
+            # lock_timeout = 0 would mean "wait forever" to PostgreSQL: do not wait at all.
+            session.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE NOWAIT"))
+        else:
+            session.execute(text(f"SET LOCAL lock_timeout = '{wait}ms'"))
+            session.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"))
     # SQLite: BEGIN IMMEDIATE (see configure_engine) precedes the first statement.

@@ -486,11 +486,18 @@ def attach(ledger: Any) -> None:
 
 
 def rebuild(ledger: Any, progress: Callable[[int], None] | None = None) -> int:
-    """Drop and rebuild every view from the records."""
-    engine = ledger.factory.datastore.engine
-    metadata.drop_all(engine, tables=[*VIEWS, tracking], checkfirst=True)
-    create(engine)
-    with ledger.recorder.transaction(commit=True) as session:
+    """Drop and rebuild every view from the records, in one transaction.
+
+    Both databases roll DDL back with the rest, so a rebuild that is killed or
+    fails leaves the views exactly as they were (the old ones, complete),
+    never empty or dropped; readers see the old views until it commits.
+    """
+    from ledger.store import writing
+
+    with writing(), ledger.recorder.transaction(commit=True) as session:
+        connection = session.connection()
+        metadata.drop_all(connection, tables=[*VIEWS, tracking], checkfirst=True)
+        create(connection)
         return catch_up(ledger, session, progress)
 
 

@@ -163,3 +163,25 @@ def test_every_cli_doc_example_runs_as_written(block: list[str], demo: Path, tmp
         _step(step, work)
     for line in block:
         _step(line, work)
+
+
+def _apply_example_files() -> list[str]:
+    """The example file in `ledger apply --help`, and the one in docs/cli.md's apply section."""
+    from cli.apply import apply
+
+    help_text = apply.help or ""
+    in_help = help_text.split("Example file (meeting.ledger), for the demo ledger:", 1)[1]
+    from_help = "\n".join(line.strip() for line in in_help.strip().splitlines())
+    docs = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8").split("## ledger apply", 1)[1]
+    from_docs = docs.split("```\n", 2)[1]
+    return [from_help, from_docs]
+
+
+@pytest.mark.parametrize("content", _apply_example_files(), ids=["help", "docs"])
+def test_the_apply_example_files_run_against_the_demo(content: str, demo: Path, tmp_path: Path) -> None:
+    work = tmp_path / "demo"
+    shutil.copytree(demo, work)
+    (work / "meeting.ledger").write_text(content, encoding="utf-8")
+    code, output = _run(["apply", "meeting.ledger", "--key", "keys/secretariat.key"], work)
+    assert code == 0, output
+    assert output.startswith("applied ")
