@@ -25,7 +25,15 @@ from ledger import note
 from ledger.canonical import canonicalize
 from ledger.errors import InvalidInputError, LedgerError
 from ledger.sigcheck import SignatureWorkers, start_bundle_workers
-from ledger.verify import Entry, Report, Verifier, _check_remembered, revocations_from
+from ledger.verify import (
+    Entry,
+    Report,
+    Verifier,
+    _check_remembered,
+    _witness_policy,
+    revocations_from,
+    witness_status,
+)
 
 MAGIC = "governance-ledger/v1"
 
@@ -121,6 +129,10 @@ def verify_bundle(path: Path, trust: tuple[str, bytes], since: str | None = None
     _check_remembered(verifier, report, remembered)
     report.extra["checkpoint"] = {"size": count, "records_after": 0, "trusted": name,
                                   "note": footer.get("checkpoint") if report.ok else None}
+    policy = _witness_policy(verifier.rules)
+    if policy is not None and isinstance(footer.get("checkpoint"), str):
+        report.extra["witnesses"] = witness_status(str(footer["checkpoint"]), *policy)
+    report.extra["witness_keys"] = policy[1] if policy is not None else []
     return report
 
 
@@ -215,8 +227,28 @@ def import_bundle(ledger: Any, path: Path, trust: tuple[str, bytes],
     report = verify_bundle(path, trust, progress=progress)
     if report.ok:
         raws, checkpoint = bundle_records(path)
-        ledger.append_verified(raws, checkpoint)
+        ledger.append_verified(raws, known_cosignatures(checkpoint, report.extra.get("witness_keys", [])))
     return report
+
+
+def known_cosignatures(checkpoint: str, witness_keys: list[str]) -> str:
+    """The checkpoint with only the cosignatures that verify against the witness keys
+    the covenant names: stored cosignatures are append-only, so nothing else gets in."""
+    signed = note.parse(checkpoint)
+    origin = note.parse_checkpoint(signed.text).origin
+    kept = [s for s in signed.signatures if s.name == origin]
+    for vkey in witness_keys:
+        name, _type, public = note.parse_vkey(vkey)
+        for signature in signed.signatures:
+            if signature.name != name:
+                continue
+            try:  # each line on its own: one valid line must not carry a forged one in
+                note.verify_cosignature(note.Note(signed.text, (signature,)), name, public)
+            except note.NoteError:
+                continue
+            kept.append(signature)
+            break  # one cosignature per witness and checkpoint
+    return note.Note(signed.text, tuple(kept)).render()
 
 
 def sync_bundle(ledger: Any, path: Path, progress: Callable[[int], None] | None = None) -> tuple[Report, int]:
@@ -234,4 +266,5 @@ def sync_bundle(ledger: Any, path: Path, progress: Callable[[int], None] | None 
     raws, checkpoint = bundle_records(path)
     if len(raws) <= ledger.size():
         return report, 0
+    checkpoint = known_cosignatures(checkpoint, report.extra.get("witness_keys", []))
     return report, ledger.append_verified(raws[ledger.size():], checkpoint)

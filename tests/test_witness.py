@@ -102,3 +102,46 @@ def test_verify_reports_the_covenants_witness_requirement(tmp_path: Path) -> Non
     assert later.extra["witnesses"]["not_yet_witnessed"] == 1
     ledger.close()
     assert json.dumps(report.to_json())
+
+
+def test_import_keeps_only_cosignatures_from_the_named_witnesses(tmp_path: Path) -> None:
+    from ledger.bundle import import_bundle, write_bundle
+    from ledger.demo import COVENANT_TERMS, PEOPLE, found_partnership
+    from ledger.keys import parse_verifier_key
+    from ledger.note import Note, cosign
+    from ledger.store import cosignature_table
+
+    named, stranger = Signer.generate(), Signer.generate()
+    terms = dict(COVENANT_TERMS, witnesses={"required": 1, "keys": [cosigner_vkey("w1.example", named.public_bytes)]})
+    ledger = Ledger(str(tmp_path / "l.db"), create=True)
+    found_partnership(ledger, {stem: Signer.generate() for stem, _, _ in PEOPLE}, Signer.generate(),
+                      lambda _t: None, terms=terms)
+    log = TransparencyLog(ledger)
+    good = cosign_checkpoint(log.checkpoint().note, None, "w1.example", named, WitnessState(tmp_path / "w"),
+                             trust=ledger.registry().log_key)
+    log.add_cosignatures(good)
+    # A line from a key the covenant does not name, and one that claims the
+    # named witness's name but does not verify: neither may get into a replica.
+    extra = cosign(parse(good), "mallory.example", stranger, 1_700_000_000)
+    forged = cosign(parse(good), "w1.example", stranger, 1_700_000_000)
+    with (tmp_path / "b.jsonl").open("wb") as out:
+        write_bundle(ledger, out)
+    name, _, public = parse_verifier_key(ledger.registry().log_key)
+    ledger.close()
+    lines = (tmp_path / "b.jsonl").read_bytes().splitlines()
+    from ledger.canonical import canonicalize
+
+    padded = Note(extra.text, (*extra.signatures, forged.signatures[-1])).render()
+    lines[-1] = canonicalize({"checkpoint": padded})
+    (tmp_path / "padded.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    replica = Ledger(str(tmp_path / "r.db"), create=True)
+    try:
+        report = import_bundle(replica, tmp_path / "padded.jsonl", (name, public))
+        assert report.ok, [f.line() for f in report.findings]
+        with replica.recorder.transaction(commit=False) as session:
+            stored = session.execute(cosignature_table.select()).all()
+        assert [row.witness for row in stored] == ["w1.example"]
+        assert verify_cosignature(parse(TransparencyLog(replica).checkpoint().note), "w1.example",
+                                  named.public_bytes)
+    finally:
+        replica.close()
