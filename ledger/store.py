@@ -543,8 +543,42 @@ def install_guards(conn: Any, dialect: str, tables: Any = GUARDED_TABLES) -> Non
                 f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
                 f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION governance_ledger_append_only()"
             ))
+            conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only"))
+        install_ddl_guard(conn)
         return
     raise StoreError(f"unsupported database dialect {dialect}")
+
+
+DDL_GUARD = "ledger_refuse_ddl"
+
+
+def install_ddl_guard(conn: Any) -> bool:
+    """PostgreSQL: an event trigger refusing DROP of the ledger's tables and guards.
+
+    Only a superuser may create event triggers; for other roles this does
+    nothing (returns False) and the row triggers remain the guard.  A
+    superuser can still remove it, or skip triggers with
+    ``session_replication_role``: docs/format.md §4 says what then reveals edits.
+    """
+    names = ", ".join(f"'{t}'" for t in GUARDED_TABLES)
+    if not conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
+        return False
+    conn.execute(text(
+        "CREATE OR REPLACE FUNCTION governance_ledger_refuse_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ "
+        "DECLARE obj record; BEGIN "
+        "FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP "
+        f"IF (obj.object_type = 'table' AND obj.object_name IN ({names})) "
+        r"OR (obj.object_type = 'trigger' AND obj.object_identity LIKE 'ledger\_%\_append\_only on %') "
+        "OR (obj.object_type = 'function' AND obj.object_identity LIKE '%governance_ledger_append_only()') THEN "
+        "RAISE EXCEPTION 'governance ledger: % is part of an append-only ledger and cannot be dropped', "
+        "obj.object_identity; END IF; END LOOP; END $$"))
+    found = conn.execute(text("SELECT 1 FROM pg_event_trigger WHERE evtname = :n"), {"n": DDL_GUARD}).first()
+    if found is None:
+        conn.execute(text(f"CREATE EVENT TRIGGER {DDL_GUARD} ON sql_drop "
+                          "EXECUTE FUNCTION governance_ledger_refuse_ddl()"))
+    else:
+        conn.execute(text(f"ALTER EVENT TRIGGER {DDL_GUARD} ENABLE"))
+    return True
 
 
 def drop_guards(conn: Any, dialect: str, tables: Any = GUARDED_TABLES) -> None:
@@ -554,8 +588,10 @@ def drop_guards(conn: Any, dialect: str, tables: Any = GUARDED_TABLES) -> None:
         if dialect == "sqlite":
             for op in ("update", "delete"):
                 conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{op}"))
-        else:
-            conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"))
+        elif conn.execute(text("SELECT 1 FROM pg_trigger WHERE tgname = :n"), {"n": f"{table}_append_only"}).first():
+            # Disabled rather than dropped: the DDL guard refuses to drop it, and
+            # install_guards replaces and enables it again in this transaction.
+            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
 
 
 def rebuild_derived(session: Session, page: int = 10_000) -> int:

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 
 from ledger.database import EVENTS_TABLE
 from ledger.store import (
+    DDL_GUARD,
     GUARDED_TABLES,
     LOG_TABLE,
     TREE_TABLE,
@@ -37,7 +38,6 @@ from ledger.store import (
 )
 
 PAGE = 5000
-DDL_GUARD = "ledger_refuse_ddl"  # PostgreSQL event trigger (installed when the role may)
 
 Find = Callable[[int, str], None]  # (position, reason)
 
@@ -100,8 +100,12 @@ def _postgres_guard_problems(conn: Any) -> list[str]:
     if body is None or "RAISE EXCEPTION" not in body.upper():
         problems.append("the append-only guard function governance_ledger_append_only no longer refuses changes")
     event = conn.execute(text("SELECT evtenabled FROM pg_event_trigger WHERE evtname = :n"), {"n": DDL_GUARD}).first()
+    superuser = conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar()
     if event is not None and event[0] == "D":
-        problems.append(f"the DDL guard {DDL_GUARD} is disabled")
+        problems.append(f"the DDL guard {DDL_GUARD} (refusing DROP of ledger tables) is disabled")
+    elif event is None and superuser:
+        # Installed whenever the ledger's role may (a superuser): missing means removed.
+        problems.append(f"the DDL guard {DDL_GUARD} (refusing DROP of ledger tables) is missing")
     return problems
 
 

@@ -72,8 +72,9 @@ class Partnership:
     def drop_guards(self) -> None:
         if "://" not in self.url:
             self.sql(*[f"DROP TRIGGER IF EXISTS {t}_no_{op}" for t in GUARDED for op in ("update", "delete")])
-        else:
-            self.sql(*[f"DROP TRIGGER IF EXISTS {t}_append_only ON {t}" for t in GUARDED])
+        else:  # a superuser first removes the event trigger that refuses such drops
+            self.sql("DROP EVENT TRIGGER IF EXISTS ledger_refuse_ddl",
+                     *[f"DROP TRIGGER IF EXISTS {t}_append_only ON {t}" for t in GUARDED])
 
     def restore_guards_exactly(self) -> None:
         """What a careful attacker does last: put identical guards back."""
@@ -215,6 +216,25 @@ def test_dropping_the_records_table_is_found(kept: Partnership) -> None:
     result = kept.verify()
     assert result.returncode == 1
     assert result.stderr.startswith("error: no ledger in ") or "no ledger at" in result.stderr
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_to_drop_the_ledger_tables_and_guards(pg_server: str, tmp_path: Path) -> None:
+    import psycopg
+
+    from tests.conftest import reset_pg
+
+    reset_pg(pg_server)
+    kept = Partnership(pg_server, tmp_path / "state")
+    for statement in ("DROP TABLE ledger_events", "DROP TABLE ledger_log CASCADE",
+                      "DROP TRIGGER ledger_events_append_only ON ledger_events",
+                      "DROP FUNCTION governance_ledger_append_only() CASCADE"):
+        with pytest.raises(psycopg.errors.RaiseException, match="governance ledger: .* cannot be dropped"):
+            kept.sql(statement)
+    assert kept.verify().returncode == 0
+    kept.sql("DROP EVENT TRIGGER ledger_refuse_ddl")  # a superuser can; verify then says so
+    assert "0 - - (database): the DDL guard ledger_refuse_ddl (refusing DROP of ledger tables) is missing" in \
+        lines(kept.verify())
 
 
 def test_a_dropped_guard_is_found_and_verify_does_not_hide_it(kept: Partnership) -> None:
