@@ -200,7 +200,7 @@ def cast_vote(ledger: Ledger, signer: Signer, motion: str, choice: str, member: 
 
 def close_motion(ledger: Ledger, signer: Signer, motion: str) -> tuple[str, str]:
     """Close the vote; return (result, explanation) as the ledger computed them."""
-    result: tuple[str, str] = _on_motion(ledger, signer, motion, lambda ctx, m: m.close())
+    result: tuple[str, str] = _on_motion(ledger, signer, motion, lambda ctx, m: m.close(ctx))
     return result
 
 

@@ -30,7 +30,9 @@ def plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
+    if isinstance(value, (set, frozenset)):
+        return sorted(plain(v) for v in value)
+    if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value
 

@@ -179,6 +179,11 @@ def _motion(ledger: Any, m: Motion, holders: dict[str, str]) -> dict[str, Any]:
             votes.append({"member": holders.get(row.data["member"], row.data["member"][:12]),
                           "choice": row.data["choice"], "on_behalf": row.data["on_behalf"]})
     explanation = next((r.data["explanation"] for r in records if r.type == "motion.closed"), "")
+    reasons = load(ledger, Meeting, m.meeting).conflict_reasons if m.excluded else {}
+    excluded = {holders.get(k, k[:12]): reasons.get(k, "") for k in m.excluded}
+    for vote in votes:
+        if vote["member"] in excluded:
+            vote["excluded"] = f"excluded: conflict declared ({excluded[vote['member']]})"
     return {"ref": m.ref, "text": m.text, "meeting": m.meeting, "item": m.item, "decision_class": m.decision_class,
             "status": m.status, "result": m.result, "explanation": explanation, "rule": snap.get("rule"),
             "seated": len(snap.get("seated", [])), "present": len(snap.get("present", [])),

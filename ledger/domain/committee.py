@@ -169,6 +169,7 @@ class Meeting(LedgerAggregate):
         self.agenda: list[dict[str, Any]] = []
         self.present: list[str] = []
         self.conflicts: dict[str, list[int]] = {}
+        self.conflict_reasons: dict[str, str] = {}
         self.minutes: str | None = None
 
     @classmethod
@@ -255,6 +256,7 @@ class Meeting(LedgerAggregate):
 
         def apply(self, meeting: Meeting) -> None:
             meeting.conflicts[self.member] = sorted(set(meeting.conflicts.get(self.member, [])) | set(self.items))
+            meeting.conflict_reasons[self.member] = self.reason
 
     def declare_conflict(self, member: str, items: list[int], reason: str) -> None:
         self.trigger_event(self.ConflictDeclared, member=member, items=sorted(items),

@@ -14,6 +14,7 @@ and the frozen rule, and ``ledger verify`` recomputes them.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ledger.domain.base import Context, LedgerAggregate, require
@@ -84,6 +85,8 @@ class Motion(LedgerAggregate):
         self.amendments: list[str] = []
         self.snapshot: dict[str, Any] = {}
         self.votes: dict[str, str] = {}
+        self.own_votes: set[str] = set()  # members who voted with their own key: only they change it
+        self.excluded: list[str] = []  # voters recused by a conflict declared after the vote opened
         self.result: str | None = None
         self.tally: dict[str, int] = {}
         self.dissents: list[dict[str, str]] = []
@@ -236,24 +239,36 @@ class Motion(LedgerAggregate):
             snap = motion.snapshot
             require(self.member in snap["seated"], f"key {self.member[:12]} holds no seat on this committee")
             require(self.member in snap["present"], f"key {self.member[:12]} was not recorded present")
-            require(self.member not in snap["recused"],
+            late = ctx.find(Meeting, motion.meeting).recused(motion.item)
+            require(self.member not in snap["recused"] and self.member not in late,
                     f"key {self.member[:12]} declared a conflict on item {motion.item} and is recused")
             if self.on_behalf:
                 require("secretariat" in ctx.actor.roles, "only the secretariat records votes on a member's behalf")
+                require(self.member not in motion.own_votes,
+                        f"key {self.member[:12]} voted with their own key; only they can change their vote")
             else:
                 require(ctx.actor.key_id == self.member, "a member casts their own vote with their own key")
 
         def apply(self, motion: Motion) -> None:
             motion.votes[self.member] = self.choice
+            if not self.on_behalf:
+                motion.own_votes.add(self.member)
 
     def cast_vote(self, member: str, choice: str, on_behalf: bool) -> None:
         if choice not in CHOICES:
             raise InvalidInputError(f"a vote is one of {', '.join(CHOICES)}, not {choice!r}")
         self.trigger_event(self.VoteCast, member=member, choice=choice, on_behalf=on_behalf)
 
-    def computed_decision(self) -> tuple[dict[str, int], str, str]:
+    def late_recusals(self, ctx: Context) -> list[str]:
+        """Voters who declared a conflict on this item after the vote opened: their votes
+        are excluded from the tally (a conflict declared any time before the close recuses)."""
+        late = set(ctx.find(Meeting, self.meeting).recused(self.item)) - set(self.snapshot.get("recused", []))
+        return sorted(member for member in late if member in self.votes)
+
+    def computed_decision(self, excluded: list[str] | None = None) -> tuple[dict[str, int], str, str]:
         snap = self.snapshot
-        tally = count(self.votes, len(snap["seated"]), len(snap["present"]))
+        counted = {m: choice for m, choice in self.votes.items() if m not in (excluded or [])}
+        tally = count(counted, len(snap["seated"]), len(snap["present"]))
         result, explanation = decide(parse_rule(snap["rule"]), tally)
         return tally.to_json(), result, explanation
 
@@ -262,10 +277,16 @@ class Motion(LedgerAggregate):
         tally: dict[str, int]
         result: str
         explanation: str
+        # Votes excluded for a conflict declared after the vote opened (records from before hold none).
+        excluded: list[str] = dataclasses.field(default_factory=list)
 
         def check(self, motion: Motion, ctx: Context) -> None:
             require(motion.status == "voting", f"{motion.ref} is {motion.status}, not being voted on")
-            tally, result, explanation = motion.computed_decision()
+            excluded = motion.late_recusals(ctx)
+            require(sorted(self.excluded) == excluded,
+                    f"the votes excluded for conflicts ({len(self.excluded)}) are not those of members who declared "
+                    f"a conflict on item {motion.item} ({len(excluded)})")
+            tally, result, explanation = motion.computed_decision(excluded)
             require(self.tally == tally, f"the recorded tally {self.tally} is not the votes' tally {tally}")
             require(self.result == result,
                     f"the recorded result {self.result} contradicts the votes and rule ({result}: {explanation})")
@@ -274,14 +295,18 @@ class Motion(LedgerAggregate):
 
         def apply(self, motion: Motion) -> None:
             motion.status = "closed"
+            motion.excluded = list(self.excluded)
             motion.tally = self.tally
             motion.result = self.result
             motion.decided_at = format_time(self.timestamp)
 
-    def close(self) -> tuple[str, str]:
+    def close(self, ctx: Context) -> tuple[str, str]:
         require(self.status == "voting", f"{self.ref} is {self.status}, not being voted on")
-        tally, result, explanation = self.computed_decision()
-        self.trigger_event(self.Closed, tally=tally, result=result, explanation=explanation)
+        excluded = self.late_recusals(ctx)
+        tally, result, explanation = self.computed_decision(excluded)
+        if excluded:
+            explanation += f" ({len(excluded)} vote{'' if len(excluded) == 1 else 's'} excluded: conflict declared)"
+        self.trigger_event(self.Closed, tally=tally, result=result, explanation=explanation, excluded=excluded)
         return result, explanation
 
     class DissentAttached(LedgerAggregate.Event):
