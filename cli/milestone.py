@@ -53,7 +53,7 @@ def define(covenant: str, title: str, metric: str, unit: str, baseline: str, tar
 def report(ref: str, value: str, report_date: str, evidence: str, narrative: str, key_path: str | None) -> None:
     """Report progress on milestone REF.
 
-    Example: ledger milestone report MS-1 --value 38.5 --date 2027-01-31 --evidence
+    Example: ledger milestone report MS-1 --value 38.5 --date 2026-10-31 --evidence
     2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
     --narrative "Sensors at six schools." --key keys/secretariat.key
     """

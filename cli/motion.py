@@ -36,9 +36,12 @@ def motion() -> None:
 @click.option("--fund", default=None, help="Funding motions: the fund (e.g. F-1).")
 @click.option("--changes", "changes_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Amendment-class motions: JSON or TOML file listing the covenant changes.")
+@click.option("--minutes-of", "minutes_of", default=None, metavar="MEETING",
+              help="Minutes-class motions: the one meeting whose minutes it adopts (e.g. MT-1).")
 @key_option
 def propose(meeting: str, item: int, decision_class: str, text: str, amends: str | None, amount: str | None,
-            currency: str | None, fund: str | None, changes_file: str | None, key_path: str | None) -> None:
+            currency: str | None, fund: str | None, changes_file: str | None, minutes_of: str | None,
+            key_path: str | None) -> None:
     """Propose a motion (sign with the proposing member's own key).
 
     Example: ledger motion propose --meeting MT-4 --item 1 --class funding --text "Fund the pilot"
@@ -57,7 +60,8 @@ def propose(meeting: str, item: int, decision_class: str, text: str, amends: str
         changes = loaded.get("changes") if isinstance(loaded, dict) else loaded
     signer, ledger = signer_and_ledger(key_path)
     ref = commands.propose_motion(ledger, signer, meeting.upper(), item, decision_class, text,
-                                  amends.upper() if amends else None, money, changes)
+                                  amends.upper() if amends else None, money, changes,
+                                  minutes_of.upper() if minutes_of else None)
     click.echo(f"proposed {ref}")
 
 

@@ -158,7 +158,8 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     result, why = c.close_motion(ledger, s["cso-air"], m4)
     version = c.amend_covenant(ledger, sec, covenant, m4)
     echo(f"{m4} (amendment): {result}, {why}; covenant now at version {version}")
-    m5 = c.propose_motion(ledger, s["cso-cycle"], mt2, 3, "minutes", "Adopt the minutes of the first meeting.")
+    m5 = c.propose_motion(ledger, s["cso-cycle"], mt2, 3, "minutes", "Adopt the minutes of the first meeting.",
+                          minutes_of=mt1)
     c.open_vote(ledger, s["cso-air"], m5)
     for stem in ("party", "cso-air", "cso-tenants", "cso-cycle"):
         c.cast_vote(ledger, s[stem], m5, "yes")

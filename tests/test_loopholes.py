@@ -70,3 +70,95 @@ def test_the_site_shows_an_excluded_vote_with_its_reason(p: Partnership, tmp_pat
     publish(p.ledger, site)
     page = (site / "motions" / "M-7.html").read_text(encoding="utf-8")
     assert "no <em>(excluded: conflict declared (Works for the operator))</em>" in page
+
+
+# --- minutes: one held meeting, adopted once ---------------------------------------------------
+
+def _propose_minutes(p: Partnership, minutes_of: str | None) -> object:
+    return lambda: c.propose_motion(p.ledger, p.keys["cso-air"], "MT-4", 2, "minutes", "Adopt the minutes.",
+                                    minutes_of=minutes_of)
+
+
+def test_a_minutes_motion_names_one_held_meeting_not_yet_adopted(p: Partnership) -> None:
+    refused(p, "a minutes motion must name the one meeting whose minutes it adopts", _propose_minutes(p, None))
+    refused(p, "the minutes of MT-1 are already adopted", _propose_minutes(p, "MT-1"))
+    refused(p, "the minutes of MT-4 cannot be adopted at MT-4 itself", _propose_minutes(p, "MT-4"))
+    from datetime import UTC, datetime, timedelta
+
+    c.schedule_meeting(p.ledger, p.keys["secretariat"], "K-1", datetime.now(UTC) + timedelta(days=120))
+    refused(p, "MT-5 was not held: its attendance was never recorded", _propose_minutes(p, "MT-5"))
+    assert _propose_minutes(p, "MT-2")() == "M-8"
+
+
+def test_a_minutes_decision_adopts_only_the_meeting_it_names(p: Partnership) -> None:
+    refused(p, "M-5 adopts the minutes of MT-1, not of MT-2",
+            lambda: c.adopt_minutes(p.ledger, p.keys["secretariat"], "MT-2", "M-5", "a" * 64))
+
+
+def test_verify_finds_minutes_adopted_by_another_meetings_decision(p: Partnership) -> None:
+    position = p.forge_next("secretariat", "meeting", "MT-2", "meeting.minutes_adopted",
+                            {"decision": "M-5", "minutes_digest": "b" * 64})
+    found(p.verify(), position, "M-5 adopts the minutes of MT-1, not of MT-2")
+
+
+def test_verify_finds_a_minutes_motion_that_names_no_meeting(p: Partnership) -> None:
+    from ledger.domain.base import stream_id
+
+    position = p.forge_next("cso-air", "motion", "M-8", "motion.proposed", {
+        "ref": "M-8", "meeting": "MT-4", "item": 2, "decision_class": "minutes", "text": "Adopt all minutes.",
+        "proposer": p.keys["cso-air"].key_id, "amends": None, "amount": None, "changes": None})
+    assert str(stream_id(p.ledger.origin, "motion", "M-8"))
+    found(p.verify(), position, "a minutes motion must name the one meeting whose minutes it adopts")
+
+
+# --- dates of what happened are not in the future ------------------------------------------
+
+def _tomorrow() -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+
+
+def test_a_review_or_report_dated_in_the_future_is_refused(p: Partnership) -> None:
+    later = _tomorrow()
+    refused(p, f"the review date {later} is later than this record's time",
+            lambda: c.review_covenant(p.ledger, p.keys["secretariat"], "C-1", later, "All reviewed."))
+    refused(p, f"the report date {later} is later than this record's time",
+            lambda: c.report_progress(p.ledger, p.keys["institute"], "MS-1", "15.0", later, "c" * 64, "Early."))
+
+
+def test_verify_finds_a_review_dated_after_its_record(p: Partnership) -> None:
+    position = p.forge_next("secretariat", "covenant", "C-1", "covenant.reviewed",
+                            {"review_date": "2030-01-01", "notes": "Reviewed in advance."})
+    found(p.verify(), position, "the review date 2030-01-01 is later than this record's time")
+
+
+def test_verify_finds_a_progress_report_dated_after_its_record(p: Partnership) -> None:
+    position = p.forge_next("institute", "milestone", "MS-1", "milestone.progress_reported",
+                            {"value": "12.0", "report_date": "2030-08-01", "evidence": "d" * 64, "narrative": "x"})
+    found(p.verify(), position, "the report date 2030-08-01 is later than this record's time")
+
+
+# --- an upheld grievance is remedied before it closes --------------------------------------------
+
+def _upheld_dispute(p: Partnership) -> str:
+    contested = p.ledger.record_at(40).event_hash
+    ref = c.file_dispute(p.ledger, p.keys["cso-air"], "C-1",
+                         {"kind": "party", "name": "Clean Air Now", "party": "clean-air-now"}, ["cycle-forward"],
+                         [contested], "A second grievance.")
+    c.on_dispute(p.ledger, p.keys["secretariat"], ref, lambda ctx, d: d.acknowledge("Received."))
+    c.assign_dispute(p.ledger, p.keys["secretariat"], ref, p.holder["ombudsperson"], "ombudsperson")
+    c.on_dispute(p.ledger, p.keys["ombudsperson"], ref, lambda ctx, d: d.record_finding(True, "Upheld."))
+    return ref
+
+
+def test_an_upheld_grievance_cannot_close_without_a_remedy(p: Partnership) -> None:
+    ref = _upheld_dispute(p)
+    refused(p, f"{ref}'s finding upholds the grievance: order a remedy before closing it",
+            lambda: c.on_dispute(p.ledger, p.keys["ombudsperson"], ref, lambda ctx, d: d.close("Done.")))
+
+
+def test_verify_finds_an_upheld_grievance_closed_without_a_remedy(p: Partnership) -> None:
+    ref = _upheld_dispute(p)
+    position = p.forge_next("ombudsperson", "dispute", ref, "dispute.closed", {"outcome": "Closed anyway."})
+    found(p.verify(), position, f"{ref}'s finding upholds the grievance: order a remedy before closing it")

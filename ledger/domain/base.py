@@ -155,6 +155,13 @@ def _note_hash(event: Any, aggregate: Any) -> None:
         aggregate.head_hash = stored_hash
 
 
+def require_not_future(day: str, ctx: Context, what: str) -> None:
+    """A date saying when something happened cannot be later than the record saying so
+    (the record's ``at``, the signer's clock)."""
+    today = ctx.at.date().isoformat()
+    require(day <= today, f"the {what} {day} is later than this record's time ({today}): it has not happened yet")
+
+
 def require(condition: bool, message: str) -> None:
     """Raise RuleError(message) unless condition holds."""
     if not condition:

@@ -273,6 +273,9 @@ class Meeting(LedgerAggregate):
             motion = ctx.find(Motion, self.decision)
             require(motion.status == "closed" and motion.result == "pass", f"{self.decision} has not passed")
             require(motion.decision_class == "minutes", f"{self.decision} is not a minutes decision")
+            require(motion.minutes_of == meeting.ref,
+                    f"{self.decision} adopts the minutes of {motion.minutes_of or 'no named meeting'}, "
+                    f"not of {meeting.ref}")
             require(meeting.minutes is None, f"minutes of {meeting.ref} are already adopted")
 
         def apply(self, meeting: Meeting) -> None:

@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
-from ledger.domain.base import Context, LedgerAggregate, RuleError, require
+from ledger.domain.base import Context, LedgerAggregate, RuleError, require, require_not_future
 from ledger.domain.decisions import parse_rule
 from ledger.errors import InvalidInputError
 from ledger.money import check_currency
@@ -222,6 +222,7 @@ class Covenant(LedgerAggregate):
 
         def check(self, covenant: Covenant, ctx: Context) -> None:
             covenant.require_in_force()
+            require_not_future(self.review_date, ctx, "review date")
 
         def apply(self, covenant: Covenant) -> None:
             covenant.reviews_done.append(self.review_date)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.domain.base import Context, LedgerAggregate, require
-from ledger.domain.covenant import Covenant, check_text
+from ledger.domain.base import Context, LedgerAggregate, require, require_not_future
+from ledger.domain.covenant import Covenant, check_date, check_text
 from ledger.errors import InvalidInputError
 from ledger.record import HEX64_RE, format_time
 from ledger.types import register_aggregate
@@ -167,12 +167,15 @@ class Dispute(LedgerAggregate):
         def check(self, dispute: Dispute, ctx: Context) -> None:
             require(dispute.stage == "assigned", f"{dispute.ref} is {dispute.stage}; a hearing needs an assignee")
             dispute._require_assignee(ctx)
+            check_date(self.held_on, "hearing date")
+            require_not_future(self.held_on, ctx, "hearing date")
 
         def apply(self, dispute: Dispute) -> None:
             dispute.hearings.append({"held_on": self.held_on, "notes": self.notes})
 
     def hold_hearing(self, held_on: str, notes: str) -> None:
-        self.trigger_event(self.HearingHeld, held_on=held_on, notes=check_text(notes, "notes"))
+        self.trigger_event(self.HearingHeld, held_on=check_date(held_on, "hearing date"),
+                           notes=check_text(notes, "notes"))
 
     class FindingRecorded(LedgerAggregate.Event):
         TYPE = "dispute.finding_recorded"
@@ -234,6 +237,9 @@ class Dispute(LedgerAggregate):
 
         def check(self, dispute: Dispute, ctx: Context) -> None:
             require(dispute.stage in ("found", "remedied"), f"{dispute.ref} is {dispute.stage}; find first")
+            if dispute.stage == "found":
+                require(not dispute.findings[-1]["upheld"],
+                        f"{dispute.ref}'s finding upholds the grievance: order a remedy before closing it")
             if dispute.stage == "remedied":
                 require(any(c["complied"] for c in dispute.compliance), "the remedy has not been complied with")
             require(ctx.actor.key_id == dispute.assignee or "secretariat" in ctx.actor.roles,

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledger.domain.base import Context, LedgerAggregate, require
+from ledger.domain.base import Context, LedgerAggregate, require, require_not_future
 from ledger.domain.committee import check_digest
 from ledger.domain.covenant import Covenant, check_date, check_text
 from ledger.errors import InvalidInputError
@@ -111,6 +111,7 @@ class Milestone(LedgerAggregate):
             covenant = ctx.find(Covenant, milestone.covenant)
             require(covenant.party_of(ctx.actor.key_id) == milestone.owner or "secretariat" in ctx.actor.roles,
                     f"only {milestone.owner}'s representative or the secretariat reports progress")
+            require_not_future(self.report_date, ctx, "report date")
             if milestone.reports:
                 require(self.report_date >= milestone.reports[-1]["date"], "reports must not go back in time")
 

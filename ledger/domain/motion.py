@@ -45,6 +45,7 @@ class Motion(LedgerAggregate):
         amends: str | None
         amount: dict[str, str] | None  # funding motions: {"value", "currency", "fund"}
         changes: list[dict[str, Any]] | None  # amendment-class motions: covenant changes
+        minutes_of: str | None = None  # minutes-class motions: the one meeting whose minutes it adopts
 
         def check(self, aggregate: Any, ctx: Context) -> None:
             meeting = ctx.find(Meeting, self.meeting)
@@ -58,6 +59,10 @@ class Motion(LedgerAggregate):
             require(ctx.actor.key_id == self.proposer, "members propose motions with their own key")
             if self.decision_class == "funding":
                 require(self.amount is not None, "a funding motion must state the amount")
+            if self.decision_class == "minutes":
+                _check_minutes_of(ctx, self.minutes_of, meeting, committee)
+            else:
+                require(self.minutes_of is None, "only a minutes-class motion names a meeting's minutes")
             if self.decision_class == "amendment" and self.amends is None:
                 require(bool(self.changes), "an amendment-class motion must state the covenant changes")
             if self.amends is not None:
@@ -70,7 +75,8 @@ class Motion(LedgerAggregate):
                     require(not parent.amendments, f"{parent.ref} already has an amendment")
 
     def __init__(self, ref: str, meeting: str, item: int, decision_class: str, text: str, proposer: str,
-                 amends: str | None, amount: dict[str, str] | None, changes: list[dict[str, Any]] | None) -> None:
+                 amends: str | None, amount: dict[str, str] | None, changes: list[dict[str, Any]] | None,
+                 minutes_of: str | None = None) -> None:
         self.ref = ref
         self.meeting = meeting
         self.item = item
@@ -80,6 +86,7 @@ class Motion(LedgerAggregate):
         self.amends = amends
         self.amount = amount
         self.changes = changes
+        self.minutes_of = minutes_of
         self.seconder: str | None = None
         self.status = "proposed"
         self.amendments: list[str] = []
@@ -97,7 +104,7 @@ class Motion(LedgerAggregate):
     @classmethod
     def propose(cls, ctx: Context, meeting: Meeting, item: int, decision_class: str, text: str,
                 amends: str | None = None, amount: dict[str, str] | None = None,
-                changes: list[dict[str, Any]] | None = None) -> Motion:
+                changes: list[dict[str, Any]] | None = None, minutes_of: str | None = None) -> Motion:
         if amount is not None:
             check_currency(amount.get("currency", ""))
             parse_amount(amount.get("value"), amount["currency"])
@@ -109,7 +116,8 @@ class Motion(LedgerAggregate):
         ref = cls.next_ref(ctx)
         motion = cls._create(cls.Proposed, id=cls.new_id(ctx, ref), ref=ref, meeting=meeting.ref, item=item,
                              decision_class=decision_class, text=check_text(text, "motion text"),
-                             proposer=ctx.actor.key_id, amends=amends, amount=amount, changes=changes)
+                             proposer=ctx.actor.key_id, amends=amends, amount=amount, changes=changes,
+                             minutes_of=minutes_of)
         return motion
 
     def place(self, ctx: Context) -> tuple[Meeting, Committee, Covenant]:
@@ -331,3 +339,15 @@ def _require_chair_or_secretariat(ctx: Context, meeting: Meeting, committee: Com
     require(ctx.actor.key_id in meeting.chair_keys(committee) or "secretariat" in ctx.actor.roles,
             f"only the chair of {meeting.ref} ({(meeting.chair_delegate and 'delegate') or meeting.chair_party}) "
             "or the secretariat may do this")
+
+
+def _check_minutes_of(ctx: Context, minutes_of: str | None, meeting: Meeting, committee: Committee) -> None:
+    """A minutes motion names exactly one earlier meeting of the committee that was held
+    (its attendance is recorded) and whose minutes are not adopted yet."""
+    require(minutes_of is not None, "a minutes motion must name the one meeting whose minutes it adopts")
+    held = ctx.find(Meeting, str(minutes_of))
+    require(held.committee == committee.ref, f"{held.ref} is a meeting of another committee")
+    require(held.ref != meeting.ref, f"the minutes of {held.ref} cannot be adopted at {held.ref} itself")
+    require(bool(held.present), f"{held.ref} was not held: its attendance was never recorded")
+    require(held.minutes is None, f"the minutes of {held.ref} are already adopted")
+
