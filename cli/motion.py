@@ -38,10 +38,14 @@ def motion() -> None:
               help="Amendment-class motions: JSON or TOML file listing the covenant changes.")
 @click.option("--minutes-of", "minutes_of", default=None, metavar="MEETING",
               help="Minutes-class motions: the one meeting whose minutes it adopts (e.g. MT-1).")
+@click.option("--renew-until", "renew_until", default=None, metavar="DATE",
+              help="The motion decides to renew the covenant until DATE.")
+@click.option("--terminate-on", "terminate_on", default=None, metavar="DATE",
+              help="The motion decides to terminate the covenant on DATE.")
 @key_option
 def propose(meeting: str, item: int, decision_class: str, text: str, amends: str | None, amount: str | None,
             currency: str | None, fund: str | None, changes_file: str | None, minutes_of: str | None,
-            key_path: str | None) -> None:
+            renew_until: str | None, terminate_on: str | None, key_path: str | None) -> None:
     """Propose a motion (sign with the proposing member's own key).
 
     Example: ledger motion propose --meeting MT-4 --item 1 --class funding --text "Fund the pilot"
@@ -59,9 +63,13 @@ def propose(meeting: str, item: int, decision_class: str, text: str, amends: str
         loaded = read_data_file(changes_file)
         changes = loaded.get("changes") if isinstance(loaded, dict) else loaded
     signer, ledger = signer_and_ledger(key_path)
+    if renew_until and terminate_on:
+        raise click.UsageError("a motion decides one act: --renew-until or --terminate-on, not both")
+    act = ({"kind": "renew", "date": renew_until} if renew_until else
+           {"kind": "terminate", "date": terminate_on} if terminate_on else None)
     ref = commands.propose_motion(ledger, signer, meeting.upper(), item, decision_class, text,
                                   amends.upper() if amends else None, money, changes,
-                                  minutes_of.upper() if minutes_of else None)
+                                  minutes_of.upper() if minutes_of else None, act)
     click.echo(f"proposed {ref}")
 
 

@@ -154,11 +154,12 @@ def adopt_minutes(ledger: Ledger, signer: Signer, meeting: str, decision: str, m
 
 def propose_motion(ledger: Ledger, signer: Signer, meeting: str, item: int, decision_class: str, text: str,
                    amends: str | None = None, amount: dict[str, str] | None = None,
-                   changes: list[dict[str, Any]] | None = None, minutes_of: str | None = None) -> str:
+                   changes: list[dict[str, Any]] | None = None, minutes_of: str | None = None,
+                   act: dict[str, str] | None = None) -> str:
     def action(ctx: Context) -> tuple[str, list[Any]]:
         found = ctx.find(Meeting, meeting)
         parent = ctx.find(Motion, amends) if amends else None
-        motion = Motion.propose(ctx, found, item, decision_class, text, amends, amount, changes, minutes_of)
+        motion = Motion.propose(ctx, found, item, decision_class, text, amends, amount, changes, minutes_of, act)
         if parent is None:
             return motion.ref, [motion]
         parent.table_amendment(motion.ref)

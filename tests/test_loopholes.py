@@ -162,3 +162,55 @@ def test_verify_finds_an_upheld_grievance_closed_without_a_remedy(p: Partnership
     ref = _upheld_dispute(p)
     position = p.forge_next("ombudsperson", "dispute", ref, "dispute.closed", {"outcome": "Closed anyway."})
     found(p.verify(), position, f"{ref}'s finding upholds the grievance: order a remedy before closing it")
+
+
+# --- renewal and termination need their own decision --------------------------------------------
+
+def _decide(p: Partnership, act: dict[str, str]) -> str:
+    ref = c.propose_motion(p.ledger, p.keys["cso-air"], "MT-4", 2, "amendment", f"We {act['kind']} the covenant.",
+                           act=act)
+    c.second_motion(p.ledger, p.keys["cso-cycle"], ref)
+    c.open_vote(p.ledger, p.keys["secretariat"], ref)
+    for stem in ("cso-air", "cso-tenants", "cso-cycle", "party", "institute"):
+        c.cast_vote(p.ledger, p.keys[stem], ref, "yes")
+    assert c.close_motion(p.ledger, p.keys["secretariat"], ref)[0] == "pass"
+    return ref
+
+
+def _amendment_decision(p: Partnership) -> str:
+    from ledger.domain.covenant import Covenant
+    from projections.describe import load
+
+    return str(load(p.ledger, Covenant, "C-1").amendments[0])
+
+
+def test_renewal_needs_a_decision_that_states_it_used_once(p: Partnership) -> None:
+    amendment = _amendment_decision(p)
+    # The decision that amended the clauses was used for that act.
+    refused(p, f"{amendment} has already been used for another act",
+            lambda: c.renew_covenant(p.ledger, p.keys["secretariat"], "C-1", "2031-12-31", amendment))
+    decision = _decide(p, {"kind": "renew", "date": "2031-12-31"})
+    refused(p, f"{decision} did not decide to renew C-1 until 2035-12-31",
+            lambda: c.renew_covenant(p.ledger, p.keys["secretariat"], "C-1", "2035-12-31", decision))
+    c.renew_covenant(p.ledger, p.keys["secretariat"], "C-1", "2031-12-31", decision)
+    refused(p, f"{decision} has already been used for another act",
+            lambda: c.terminate_covenant(p.ledger, p.keys["secretariat"], "C-1", decision, "Done."))
+    other = _decide(p, {"kind": "renew", "date": "2033-12-31"})
+    refused(p, f"{other} did not decide to terminate C-1",
+            lambda: c.terminate_covenant(p.ledger, p.keys["secretariat"], "C-1", other, "Done."))
+    assert p.verify().ok
+
+
+def test_verify_finds_a_renewal_citing_a_clause_amendment(p: Partnership) -> None:
+    amendment = _amendment_decision(p)
+    position = p.forge_next("secretariat", "covenant", "C-1", "covenant.renewed",
+                            {"new_end": "2031-12-31", "decision": amendment})
+    found(p.verify(), position, f"{amendment} has already been used for another act")
+
+
+def test_verify_finds_a_decision_used_for_two_renewals(p: Partnership) -> None:
+    decision = _decide(p, {"kind": "renew", "date": "2031-12-31"})
+    c.renew_covenant(p.ledger, p.keys["secretariat"], "C-1", "2031-12-31", decision)
+    position = p.forge_next("secretariat", "covenant", "C-1", "covenant.renewed",
+                            {"new_end": "2035-12-31", "decision": decision})
+    found(p.verify(), position, f"{decision} has already been used for another act")

@@ -155,6 +155,7 @@ class Covenant(LedgerAggregate):
         self.end = terms["term"]["end"]
         self.reviews_done: list[str] = []
         self.amendments: list[str] = []
+        self.acts_decided: list[str] = []  # decisions used to renew or terminate: each serves one act
 
     @classmethod
     def draft(cls, ctx: Context, title: str, terms: dict[str, Any]) -> Covenant:
@@ -239,10 +240,11 @@ class Covenant(LedgerAggregate):
         def check(self, covenant: Covenant, ctx: Context) -> None:
             covenant.require_in_force()
             require(self.new_end > covenant.end, "a renewal must extend the term")
-            _require_passed(ctx, self.decision, "amendment", covenant.ref)
+            covenant.require_act_decision(ctx, self.decision, {"kind": "renew", "date": self.new_end})
 
         def apply(self, covenant: Covenant) -> None:
             covenant.end = self.new_end
+            covenant.acts_decided.append(self.decision)
 
     def renew(self, new_end: str, decision: str) -> None:
         self.trigger_event(self.Renewed, new_end=check_date(new_end, "new end"), decision=decision)
@@ -254,10 +256,13 @@ class Covenant(LedgerAggregate):
 
         def check(self, covenant: Covenant, ctx: Context) -> None:
             covenant.require_in_force()
-            _require_passed(ctx, self.decision, "amendment", covenant.ref)
+            motion = covenant.require_act_decision(ctx, self.decision, None)
+            require((motion.act or {}).get("kind") == "terminate",
+                    f"{self.decision} did not decide to terminate {covenant.ref}")
 
         def apply(self, covenant: Covenant) -> None:
             covenant.status = "terminated"
+            covenant.acts_decided.append(self.decision)
 
     def terminate(self, decision: str, reason: str) -> None:
         self.trigger_event(self.Terminated, decision=decision, reason=check_text(reason, "reason"))
@@ -272,6 +277,8 @@ class Covenant(LedgerAggregate):
         def check(self, covenant: Covenant, ctx: Context) -> None:
             covenant.require_in_force()
             motion = _require_passed(ctx, self.decision, "amendment", covenant.ref)
+            require(motion.act is None and self.decision not in covenant.acts_decided,
+                    f"{self.decision} decided a renewal or termination, not clause changes")
             require(motion.changes == self.changes,
                     f"the changes differ from those adopted by {self.decision}")
             require(self.decision not in covenant.applied_decisions(),
@@ -286,6 +293,23 @@ class Covenant(LedgerAggregate):
 
     def applied_decisions(self) -> list[str]:
         return list(self.amendments)
+
+    def act_class(self, kind: str) -> str:
+        """The decision class the covenant names for renewing or terminating it
+        (``terms.acts``; the amendment class when it names none)."""
+        acts = self.terms.get("acts") if isinstance(self.terms, dict) else None
+        named = acts.get(kind) if isinstance(acts, dict) else None
+        return str(named or "amendment")
+
+    def require_act_decision(self, ctx: Context, decision: str, act: dict[str, str] | None) -> Any:
+        """A passed decision of the class named for this act, stating it, used for nothing else."""
+        kind = act["kind"] if act is not None else "terminate"
+        motion = _require_passed(ctx, decision, self.act_class(kind), self.ref)
+        require(decision not in self.acts_decided and decision not in self.amendments,
+                f"{decision} has already been used for another act")
+        if act is not None:
+            require(motion.act == act, f"{decision} did not decide to {kind} {self.ref} until {act['date']}")
+        return motion
 
     def amend(self, decision: str, changes: list[dict[str, Any]]) -> None:
         self.trigger_event(self.Amended, decision=decision, changes=changes)

@@ -19,7 +19,7 @@ from typing import Any
 
 from ledger.domain.base import Context, LedgerAggregate, require
 from ledger.domain.committee import Committee, Meeting
-from ledger.domain.covenant import Covenant, check_text, validate_changes
+from ledger.domain.covenant import Covenant, check_date, check_text, validate_changes
 from ledger.domain.decisions import CHOICES, count, decide, parse_rule
 from ledger.errors import InvalidInputError
 from ledger.money import check_currency, parse_amount
@@ -46,6 +46,8 @@ class Motion(LedgerAggregate):
         amount: dict[str, str] | None  # funding motions: {"value", "currency", "fund"}
         changes: list[dict[str, Any]] | None  # amendment-class motions: covenant changes
         minutes_of: str | None = None  # minutes-class motions: the one meeting whose minutes it adopts
+        # A covenant act the motion decides: {"kind": "renew", "date": END} or {"kind": "terminate", "date": DAY}.
+        act: dict[str, str] | None = None
 
         def check(self, aggregate: Any, ctx: Context) -> None:
             meeting = ctx.find(Meeting, self.meeting)
@@ -63,7 +65,14 @@ class Motion(LedgerAggregate):
                 _check_minutes_of(ctx, self.minutes_of, meeting, committee)
             else:
                 require(self.minutes_of is None, "only a minutes-class motion names a meeting's minutes")
-            if self.decision_class == "amendment" and self.amends is None:
+            if self.act is not None:
+                require(self.act.get("kind") in ("renew", "terminate") and set(self.act) == {"kind", "date"},
+                        "a covenant act is {\"kind\": \"renew\" or \"terminate\", \"date\": DATE}")
+                require(self.decision_class == covenant.act_class(self.act["kind"]),
+                        f"covenant {covenant.ref} decides to {self.act['kind']} by the "
+                        f"{covenant.act_class(self.act['kind'])} class")
+                require(not self.changes, "a motion decides clause changes or a covenant act, not both")
+            elif self.decision_class == "amendment" and self.amends is None:
                 require(bool(self.changes), "an amendment-class motion must state the covenant changes")
             if self.amends is not None:
                 parent = ctx.find(Motion, self.amends)
@@ -76,7 +85,7 @@ class Motion(LedgerAggregate):
 
     def __init__(self, ref: str, meeting: str, item: int, decision_class: str, text: str, proposer: str,
                  amends: str | None, amount: dict[str, str] | None, changes: list[dict[str, Any]] | None,
-                 minutes_of: str | None = None) -> None:
+                 minutes_of: str | None = None, act: dict[str, str] | None = None) -> None:
         self.ref = ref
         self.meeting = meeting
         self.item = item
@@ -87,6 +96,7 @@ class Motion(LedgerAggregate):
         self.amount = amount
         self.changes = changes
         self.minutes_of = minutes_of
+        self.act = act
         self.seconder: str | None = None
         self.status = "proposed"
         self.amendments: list[str] = []
@@ -104,7 +114,8 @@ class Motion(LedgerAggregate):
     @classmethod
     def propose(cls, ctx: Context, meeting: Meeting, item: int, decision_class: str, text: str,
                 amends: str | None = None, amount: dict[str, str] | None = None,
-                changes: list[dict[str, Any]] | None = None, minutes_of: str | None = None) -> Motion:
+                changes: list[dict[str, Any]] | None = None, minutes_of: str | None = None,
+                act: dict[str, str] | None = None) -> Motion:
         if amount is not None:
             check_currency(amount.get("currency", ""))
             parse_amount(amount.get("value"), amount["currency"])
@@ -113,11 +124,13 @@ class Motion(LedgerAggregate):
             amount = {"value": amount["value"], "currency": amount["currency"], "fund": amount["fund"]}
         if changes is not None:
             changes = validate_changes(changes)
+        if act is not None:
+            act = {"kind": str(act.get("kind")), "date": check_date(act.get("date"), f"{act.get('kind')} date")}
         ref = cls.next_ref(ctx)
         motion = cls._create(cls.Proposed, id=cls.new_id(ctx, ref), ref=ref, meeting=meeting.ref, item=item,
                              decision_class=decision_class, text=check_text(text, "motion text"),
                              proposer=ctx.actor.key_id, amends=amends, amount=amount, changes=changes,
-                             minutes_of=minutes_of)
+                             minutes_of=minutes_of, act=act)
         return motion
 
     def place(self, ctx: Context) -> tuple[Meeting, Committee, Covenant]:
