@@ -292,7 +292,7 @@ def file_dispute(ledger: Ledger, signer: Signer, covenant: str, complainant: dic
     return ledger.run(signer, action)
 
 
-CITATION_FORMS = ("a log position (42)", "STREAM:SEQ", "a ref such as M-12 (its latest record)",
+CITATION_FORMS = ("a log position (42)", "STREAM:SEQ", "a ref such as M-12 (its latest record) or M-12#3 (its third)",
                   "a 64-digit event hash")
 
 
@@ -313,11 +313,15 @@ def cited_hash(ledger: Ledger, citation: str) -> str:
         if not seq.isdigit() or int(seq) < 1:
             raise InvalidInputError(f"{citation!r} is not STREAM:SEQ (seq counts from 1)")
         return ledger.hash_at(stream, int(seq))
-    prefix, dash, number = text.upper().partition("-")
+    named, hash_mark, seq = text.upper().partition("#")
+    prefix, dash, number = named.partition("-")
     kinds = {cls.PREFIX: cls.KIND for cls in (Committee, Meeting, Covenant, Dispute, Fund, Milestone, Motion)}
-    if dash and number.isdigit() and prefix in kinds:
+    if dash and number.isdigit() and prefix in kinds and (not hash_mark or (seq.isdigit() and int(seq) >= 1)):
         ref = f"{prefix}-{int(number)}"
-        found = ledger.recorder.select_events(stream_id(ledger.origin, kinds[prefix], ref), desc=True, limit=1)
+        stream = stream_id(ledger.origin, kinds[prefix], ref)
+        if hash_mark:  # M-12#3: the object's third record
+            return ledger.hash_at(str(stream), int(seq))
+        found = ledger.recorder.select_events(stream, desc=True, limit=1)
         if not found:
             raise NotFoundError(f"{ref} does not exist")
         return rec.event_hash(found[0].state)

@@ -343,7 +343,7 @@ def test_milestone_values_are_plain_decimals(demo: Path, value: str) -> None:
         1, f"error: value {value!r} is not a plain decimal number such as 12.5 or -3\n")
 
 
-@pytest.mark.parametrize("citation", ["22", "M-3", "m-3"])
+@pytest.mark.parametrize("citation", ["22", "M-3", "m-3", "M-3#2"])
 def test_a_grievance_cites_a_position_or_a_ref(demo: Path, citation: str) -> None:
     result = run("dispute", "file", "--covenant", "C-1", "--complainant", "Clean Air Now", "--complainant-kind",
                  "party", "--party", "clean-air-now", "--respondent", "cycle-forward", "--contests", citation,
@@ -363,7 +363,7 @@ def test_an_unknown_citation_lists_the_forms(demo: Path) -> None:
                  "--grounds", "x", "--key", "keys/cso-air.key", cwd=demo)
     assert (result.returncode, result.stderr) == (
         1, "error: 'the tie' names no record: cite a log position (42), STREAM:SEQ, a ref such as M-12 (its latest "
-           "record), a 64-digit event hash\n")
+           "record) or M-12#3 (its third), a 64-digit event hash\n")
 
 
 def test_one_item_is_singular(demo: Path) -> None:
