@@ -85,3 +85,17 @@ def test_every_help_example_names_a_real_command_and_real_options() -> None:
                 if word.startswith("--"):
                     assert word.split("=")[0] in options, (words, word)
     assert seen >= 15
+
+
+def test_the_real_vote_record_in_format_md_is_reproduced_and_parses_as_a_vote() -> None:
+    from ledger import record as rec
+    from ledger.store import RecordMapper
+    from tests.test_record import GOLDEN_SIGNER, GOLDEN_UNSIGNED
+
+    text = (DOCS / "format.md").read_text(encoding="utf-8").split("A real `motion.vote_cast` record", 1)[1]
+    example = text.split("```\n", 2)[1].rstrip("\n").encode("utf-8")
+    unsigned = dict(GOLDEN_UNSIGNED, data={"choice": "yes", "member": GOLDEN_SIGNER.key_id, "on_behalf": False})
+    assert example == rec.seal(unsigned, GOLDEN_SIGNER.sign(rec.signed_message(unsigned)))
+    assert f"`{rec.event_hash(example)}`" in text
+    event = RecordMapper(transcoder=None).event_from_record(rec.parse(example))  # type: ignore[arg-type]
+    assert (event.member, event.choice, event.on_behalf) == (GOLDEN_SIGNER.key_id, "yes", False)
