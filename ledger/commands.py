@@ -318,10 +318,10 @@ def cited_hash(ledger: Ledger, citation: str) -> str:
     kinds = {cls.PREFIX: cls.KIND for cls in (Committee, Meeting, Covenant, Dispute, Fund, Milestone, Motion)}
     if dash and number.isdigit() and prefix in kinds and (not hash_mark or (seq.isdigit() and int(seq) >= 1)):
         ref = f"{prefix}-{int(number)}"
-        stream = stream_id(ledger.origin, kinds[prefix], ref)
+        object_stream = stream_id(ledger.origin, kinds[prefix], ref)
         if hash_mark:  # M-12#3: the object's third record
-            return ledger.hash_at(str(stream), int(seq))
-        found = ledger.recorder.select_events(stream, desc=True, limit=1)
+            return ledger.hash_at(str(object_stream), int(seq))
+        found = ledger.recorder.select_events(object_stream, desc=True, limit=1)
         if not found:
             raise NotFoundError(f"{ref} does not exist")
         return rec.event_hash(found[0].state)

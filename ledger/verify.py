@@ -394,6 +394,10 @@ class Verifier:
         data = record.data
         if record.type == authz.GENESIS:
             return  # its keys were taken in by _genesis
+        if record.stream != _registry_stream(self.report.origin):
+            # Elsewhere it would change nothing the write side reads: refuse to let it change the verifier's keys.
+            find("key records belong in the ledger's registry stream (the genesis record's stream)")
+            return
         if record.type == "key.registered":
             if data.get("key_id") in self.keys:
                 find("registers a key that is already registered")
@@ -409,6 +413,15 @@ class Verifier:
             key.revoked_at = position
         elif record.type == "key.roles_changed" and isinstance(data.get("roles"), list):
             key.roles = tuple(str(r) for r in data["roles"])
+
+
+def _registry_stream(origin: str | None) -> str:
+    """The registry stream's id: UUIDv5 of ``ledger:<origin>`` (docs/format.md §5)."""
+    import uuid
+
+    from ledger.domain.base import LEDGER_NAMESPACE
+
+    return str(uuid.uuid5(LEDGER_NAMESPACE, f"ledger:{origin}"))
 
 
 def _add_key(keys: dict[str, _Key], entry: Any) -> bool:

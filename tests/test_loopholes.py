@@ -214,3 +214,15 @@ def test_verify_finds_a_decision_used_for_two_renewals(p: Partnership) -> None:
     position = p.forge_next("secretariat", "covenant", "C-1", "covenant.renewed",
                             {"new_end": "2035-12-31", "decision": decision})
     found(p.verify(), position, f"{decision} has already been used for another act")
+
+
+# --- key records live in the registry stream ---------------------------------------------------
+
+def test_verify_finds_a_key_record_outside_the_registry_stream(p: Partnership) -> None:
+    from ledger import Signer
+
+    newcomer = Signer.generate()
+    position = p.forge_next("secretariat", "motion", "M-99", "key.registered",
+                            {"key_id": newcomer.key_id, "public_key": newcomer.public_b64, "holder": "Mallory",
+                             "roles": ["secretariat"]})
+    found(p.verify(), position, "key records belong in the ledger's registry stream")
