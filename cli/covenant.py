@@ -128,7 +128,12 @@ def show_covenant(ref: str, version: int | None, as_of: str | None, as_json: boo
     body["clause_version"] = number
     body["clauses"] = found.versions[number - 1]
     body["decision_rules"] = body.pop("rules")
-    today = as_of_point(ledger, as_of)[1].date().isoformat()
+    moment = as_of_point(ledger, as_of)[1]
+    today = moment.date().isoformat()
+    expired = found.expired_since(moment.date())
+    body["expired_since"] = expired
+    if expired:
+        body["status"] = "expired"
     # Each review held settles the earliest review point still outstanding
     # (reviews are often held a little late).
     pending = sorted(found.terms.get("reviews", []))[len(found.reviews_done):]

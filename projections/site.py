@@ -144,7 +144,9 @@ def _covenant(c: Covenant, today: date) -> dict[str, Any]:
     pending = sorted(c.terms.get("reviews", []))[len(c.reviews_done):]
     diffs = [{"to": v, "decision": c.amendments[v - 2] if v - 2 < len(c.amendments) else "",
               "changes": c.diff(v - 1, v)} for v in range(2, c.clause_version + 1)]
-    return {"ref": c.ref, "title": c.title, "status": c.status, "version": c.clause_version, "term_end": c.end,
+    expired = c.expired_since(today)
+    status = f"expired on {expired}" if expired else c.status
+    return {"ref": c.ref, "title": c.title, "status": status, "version": c.clause_version, "term_end": c.end,
             "clauses": c.clauses, "diffs": diffs, "next_review": min((d for d in pending if d >= today.isoformat()),
                                                                      default=None),
             "overdue": [d for d in pending if d < today.isoformat()]}

@@ -226,3 +226,40 @@ def test_verify_finds_a_key_record_outside_the_registry_stream(p: Partnership) -
                             {"key_id": newcomer.key_id, "public_key": newcomer.public_b64, "holder": "Mallory",
                              "roles": ["secretariat"]})
     found(p.verify(), position, "key records belong in the ledger's registry stream")
+
+
+# --- a covenant whose term has ended is expired ----------------------------------------------
+
+def _expired_covenant(p: Partnership) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    from ledger.demo import COVENANT_TERMS, REPRESENTS
+
+    ended = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    terms = dict(COVENANT_TERMS, term={"start": "2025-01-01", "end": ended}, reviews=[])
+    ref = c.draft_covenant(p.ledger, p.keys["secretariat"], "An old covenant", terms)
+    for stem, party in REPRESENTS.items():
+        c.accede(p.ledger, p.keys[stem], ref, party)
+    return ref
+
+
+def test_an_expired_covenant_refuses_new_acts_and_says_so(p: Partnership) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    ref = _expired_covenant(p)
+    refused(p, f"covenant {ref} expired on",
+            lambda: c.establish_fund(p.ledger, p.keys["secretariat"], ref, "Late fund", "EUR", []))
+    shown = CliRunner().invoke(cli, ["--db", str(p.path), "covenant", "show", ref, "--json"])
+    body = json.loads(shown.stdout)
+    assert body["status"] == "expired" and body["expired_since"]
+
+
+def test_verify_finds_a_fund_established_under_an_expired_covenant(p: Partnership) -> None:
+    ref = _expired_covenant(p)
+    position = p.forge_next("secretariat", "fund", "F-9", "fund.established",
+                            {"ref": "F-9", "covenant": ref, "name": "Late fund", "currency": "EUR", "matching": []})
+    found(p.verify(), position, f"covenant {ref} expired on")

@@ -58,7 +58,7 @@ class Committee(LedgerAggregate):
 
         def check(self, aggregate: Any, ctx: Context) -> None:
             covenant = ctx.find(Covenant, self.covenant)
-            covenant.require_in_force()
+            covenant.require_in_force(ctx)
             order, every = self.rotation.get("order"), self.rotation.get("every")
             require(isinstance(order, list) and bool(order) and all(p in covenant.parties for p in order),
                     "the chair rotation must list parties of the covenant")

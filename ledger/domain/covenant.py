@@ -9,7 +9,7 @@ decision), renewed, terminated.  Every version of the clauses is kept.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from ledger.domain.base import Context, LedgerAggregate, RuleError, require, require_not_future
@@ -189,8 +189,20 @@ class Covenant(LedgerAggregate):
                             f"(classes: {', '.join(sorted(self.rules))})")
         return dict(self.rules[decision_class])
 
-    def require_in_force(self) -> None:
+    def require_in_force(self, ctx: Context | None = None) -> None:
+        """In force: every party acceded, not terminated, and (judged at the record's
+        time, ``ctx.at``) its term not ended without renewal."""
         require(self.status == "in_force", f"covenant {self.ref} is {self.status.replace('_', ' ')}, not in force")
+        if ctx is not None:
+            expired = self.expired_since(ctx.at.date())
+            require(expired is None, f"covenant {self.ref} expired on {expired} (its term ended without renewal): "
+                                     "only reports, evaluations, disputes and closing records are accepted")
+
+    def expired_since(self, today: date) -> str | None:
+        """The day after the term's end, once that has passed without renewal (else None)."""
+        if self.status != "in_force" or today.isoformat() <= self.end:
+            return None
+        return (date.fromisoformat(self.end) + timedelta(days=1)).isoformat()
 
     # --- accession -------------------------------------------------------
 
@@ -222,7 +234,7 @@ class Covenant(LedgerAggregate):
         notes: str
 
         def check(self, covenant: Covenant, ctx: Context) -> None:
-            covenant.require_in_force()
+            covenant.require_in_force(ctx)
             require_not_future(self.review_date, ctx, "review date")
 
         def apply(self, covenant: Covenant) -> None:
@@ -238,7 +250,7 @@ class Covenant(LedgerAggregate):
         decision: str
 
         def check(self, covenant: Covenant, ctx: Context) -> None:
-            covenant.require_in_force()
+            covenant.require_in_force(ctx)
             require(self.new_end > covenant.end, "a renewal must extend the term")
             covenant.require_act_decision(ctx, self.decision, {"kind": "renew", "date": self.new_end})
 
@@ -255,7 +267,7 @@ class Covenant(LedgerAggregate):
         reason: str
 
         def check(self, covenant: Covenant, ctx: Context) -> None:
-            covenant.require_in_force()
+            covenant.require_in_force(ctx)
             motion = covenant.require_act_decision(ctx, self.decision, None)
             require((motion.act or {}).get("kind") == "terminate",
                     f"{self.decision} did not decide to terminate {covenant.ref}")
@@ -275,7 +287,7 @@ class Covenant(LedgerAggregate):
         changes: list[dict[str, Any]]
 
         def check(self, covenant: Covenant, ctx: Context) -> None:
-            covenant.require_in_force()
+            covenant.require_in_force(ctx)
             motion = _require_passed(ctx, self.decision, "amendment", covenant.ref)
             require(motion.act is None and self.decision not in covenant.acts_decided,
                     f"{self.decision} decided a renewal or termination, not clause changes")

@@ -48,7 +48,7 @@ class Fund(LedgerAggregate):
 
         def check(self, aggregate: Any, ctx: Context) -> None:
             covenant = ctx.find(Covenant, self.covenant)
-            covenant.require_in_force()
+            covenant.require_in_force(ctx)
             for rule in self.matching:
                 require(rule.get("matcher") in covenant.parties, f"matcher {rule.get('matcher')} is not a party")
                 require(isinstance(rule.get("from_kinds"), list) and bool(rule["from_kinds"]),

@@ -67,7 +67,7 @@ class Milestone(LedgerAggregate):
 
         def check(self, aggregate: Any, ctx: Context) -> None:
             covenant = ctx.find(Covenant, self.covenant)
-            covenant.require_in_force()
+            covenant.require_in_force(ctx)
             require(self.owner in covenant.parties, f"owner {self.owner} is not a party")
             require(self.baseline != self.target, "the target must differ from the baseline")
 

@@ -53,7 +53,7 @@ class Motion(LedgerAggregate):
             meeting = ctx.find(Meeting, self.meeting)
             committee = ctx.find(Committee, meeting.committee)
             covenant = ctx.find(Covenant, committee.covenant)
-            covenant.require_in_force()
+            covenant.require_in_force(ctx)
             covenant.rule(self.decision_class)
             require(any(i["number"] == self.item for i in meeting.agenda),
                     f"item {self.item} is not on the agenda of {meeting.ref}")
