@@ -111,13 +111,16 @@ dispute.add_command(_step("appeal", "Appeal the finding on dispute REF (an invol
 @click.argument("ref")
 @click.option("--to", "assignee", required=True, help="The ombudsperson or mediator (holder name or key id).")
 @click.option("--as", "capacity", type=click.Choice(["ombudsperson", "mediator"]), required=True)
+@click.option("--decision", default=None, metavar="MOTION",
+              help="For an appeal: the passed decision appointing a neutral the covenant does not name.")
 @key_option
-def assign(ref: str, assignee: str, capacity: str, key_path: str | None) -> None:
-    """Assign dispute REF to an independent ombudsperson or mediator."""
+def assign(ref: str, assignee: str, capacity: str, decision: str | None, key_path: str | None) -> None:
+    """Assign dispute REF to an independent ombudsperson or mediator (for an appeal:
+    not the one who made the finding)."""
     from ledger import commands
 
     signer, ledger = signer_and_ledger(key_path)
-    commands.assign_dispute(ledger, signer, ref.upper(), assignee, capacity)
+    commands.assign_dispute(ledger, signer, ref.upper(), assignee, capacity, decision.upper() if decision else None)
     click.echo(f"assigned {ref.upper()} to {assignee} as {capacity}")
 
 

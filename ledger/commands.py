@@ -338,5 +338,7 @@ def on_dispute(ledger: Ledger, signer: Signer, dispute: str, call: Any) -> None:
     ledger.run(signer, action)
 
 
-def assign_dispute(ledger: Ledger, signer: Signer, dispute: str, assignee: str, capacity: str) -> None:
-    on_dispute(ledger, signer, dispute, lambda ctx, d: d.assign(_key(ctx, assignee), capacity))
+def assign_dispute(ledger: Ledger, signer: Signer, dispute: str, assignee: str, capacity: str,
+                   decision: str | None = None) -> None:
+    """Assign a dispute; for an appeal, a neutral the covenant does not name needs ``decision``."""
+    on_dispute(ledger, signer, dispute, lambda ctx, d: d.assign(_key(ctx, assignee), capacity, decision))

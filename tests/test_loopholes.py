@@ -263,3 +263,37 @@ def test_verify_finds_a_fund_established_under_an_expired_covenant(p: Partnershi
     position = p.forge_next("secretariat", "fund", "F-9", "fund.established",
                             {"ref": "F-9", "covenant": ref, "name": "Late fund", "currency": "EUR", "matching": []})
     found(p.verify(), position, f"covenant {ref} expired on")
+
+
+# --- an appeal is heard by another neutral ----------------------------------------------------
+
+def _appealed(p: Partnership) -> None:
+    c.on_dispute(p.ledger, p.keys["cso-cycle"], "D-1", lambda ctx, d: d.appeal("cycle-forward", "Not heard fairly."))
+
+
+def test_an_appeal_goes_to_another_neutral_appointed_by_decision(p: Partnership) -> None:
+    from ledger import Signer
+
+    _appealed(p)
+    refused(p, "made a finding on D-1; another neutral hears the appeal",
+            lambda: c.assign_dispute(p.ledger, p.keys["secretariat"], "D-1", p.holder["ombudsperson"], "ombudsperson"))
+    judge = Signer.generate()
+    p.ledger.register_key(p.keys["secretariat"], judge.public_b64, "Judge Ana Lima (Appeals)", ["ombudsperson"])
+    refused(p, "is not named as ombudsperson in the covenant",
+            lambda: c.assign_dispute(p.ledger, p.keys["secretariat"], "D-1", "Judge Ana Lima", "ombudsperson"))
+    decision = c.propose_motion(p.ledger, p.keys["cso-air"], "MT-4", 2, "ordinary", "Judge Lima hears the appeal.")
+    c.second_motion(p.ledger, p.keys["cso-cycle"], decision)
+    c.open_vote(p.ledger, p.keys["secretariat"], decision)
+    for stem in ("cso-air", "cso-tenants", "cso-cycle"):
+        c.cast_vote(p.ledger, p.keys[stem], decision, "yes")
+    c.close_motion(p.ledger, p.keys["secretariat"], decision)
+    c.assign_dispute(p.ledger, p.keys["secretariat"], "D-1", "Judge Ana Lima", "ombudsperson", decision)
+    assert p.verify().ok
+
+
+def test_verify_finds_an_appeal_assigned_to_the_neutral_who_found(p: Partnership) -> None:
+    _appealed(p)
+    ombudsperson = p.keys["ombudsperson"].key_id
+    position = p.forge_next("secretariat", "dispute", "D-1", "dispute.assigned",
+                            {"assignee": ombudsperson, "capacity": "ombudsperson"})
+    found(p.verify(), position, f"key {ombudsperson[:12]} made a finding on D-1; another neutral hears the appeal")

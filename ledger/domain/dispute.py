@@ -67,6 +67,7 @@ class Dispute(LedgerAggregate):
         self.hearings: list[dict[str, Any]] = []
         self.submissions: list[dict[str, Any]] = []
         self.appeals: list[str] = []
+        self.appointments: list[str] = []  # decisions that appointed a neutral for an appeal
 
     @classmethod
     def file(cls, ctx: Context, covenant: str, complainant: dict[str, str], respondents: list[str],
@@ -125,14 +126,28 @@ class Dispute(LedgerAggregate):
         TYPE = "dispute.assigned"
         assignee: str
         capacity: str  # ombudsperson | mediator
+        # For an appeal: a passed decision appointing a neutral the covenant does not name (default none).
+        decision: str | None = None
 
         def check(self, dispute: Dispute, ctx: Context) -> None:
             covenant = ctx.find(Covenant, dispute.covenant)
             require(dispute.stage in ("acknowledged", "appealed"), f"{dispute.ref} must be acknowledged first")
             require(self.capacity in ("ombudsperson", "mediator"), "capacity is ombudsperson or mediator")
             listed = covenant.terms["dispute_procedure"].get(self.capacity + "s", [])
-            require(self.assignee in listed,
-                    f"key {self.assignee[:12]} is not named as {self.capacity} in the covenant")
+            if dispute.stage == "appealed":
+                # The appeal is heard by a neutral other than whoever made a finding on it.
+                found_by = {f["by"] for f in dispute.findings}
+                require(self.assignee not in found_by,
+                        f"key {self.assignee[:12]} made a finding on {dispute.ref}; another neutral hears the appeal")
+            if self.decision is not None:
+                require(dispute.stage == "appealed", "a decision appoints a neutral only for an appeal")
+                _require_appointment(ctx, covenant, dispute, self.decision)
+                holder = ctx.keys.keys.get(self.assignee)
+                require(holder is not None and self.capacity in holder.roles,
+                        f"key {self.assignee[:12]} does not hold the {self.capacity} role")
+            else:
+                require(self.assignee in listed,
+                        f"key {self.assignee[:12]} is not named as {self.capacity} in the covenant")
             party = covenant.party_of(self.assignee)
             require(party is None or party not in dispute.involved(),
                     f"the {self.capacity} represents {party}, which is involved in {dispute.ref}")
@@ -141,9 +156,11 @@ class Dispute(LedgerAggregate):
         def apply(self, dispute: Dispute) -> None:
             dispute.assignee = self.assignee
             dispute.stage = "assigned"
+            if self.decision is not None:
+                dispute.appointments.append(self.decision)
 
-    def assign(self, assignee: str, capacity: str) -> None:
-        self.trigger_event(self.Assigned, assignee=assignee, capacity=capacity)
+    def assign(self, assignee: str, capacity: str, decision: str | None = None) -> None:
+        self.trigger_event(self.Assigned, assignee=assignee, capacity=capacity, decision=decision)
 
     class SubmissionMade(LedgerAggregate.Event):
         TYPE = "dispute.submission_made"
@@ -268,3 +285,18 @@ class Dispute(LedgerAggregate):
 
     def appeal(self, party: str, grounds: str) -> None:
         self.trigger_event(self.Appealed, party=party, grounds=check_text(grounds, "grounds"))
+
+
+def _require_appointment(ctx: Context, covenant: Covenant, dispute: Dispute, decision: str) -> None:
+    """A passed decision of the class the covenant names for appointing an appeal's
+    neutral (``dispute_procedure.appeal_class``, default ``ordinary``), used once."""
+    from ledger.domain.motion import Motion
+
+    wanted = str(covenant.terms["dispute_procedure"].get("appeal_class") or "ordinary")
+    motion = ctx.find(Motion, decision)
+    require(motion.status == "closed" and motion.result == "pass", f"{decision} has not passed")
+    require(motion.decision_class == wanted,
+            f"{decision} was decided as {motion.decision_class}, but appointing a neutral needs the {wanted} class")
+    require(motion.covenant == covenant.ref, f"{decision} belongs to covenant {motion.covenant}, not {covenant.ref}")
+    require(decision not in dispute.appointments, f"{decision} has already appointed a neutral for {dispute.ref}")
+
