@@ -30,7 +30,7 @@ from eventsourcing.persistence import IntegrityError, Notification, OperationalE
 import ledger.domain  # noqa: F401  (registers every record type)
 from ledger import authz
 from ledger import record as rec
-from ledger.database import database_url
+from ledger.database import EVENTS_TABLE, database_url
 from ledger.domain.base import Context, rule_context
 from ledger.domain.identity import KeyInfo, Registry, key_entry, registry_id
 from ledger.errors import (
@@ -44,6 +44,7 @@ from ledger.errors import (
 )
 from ledger.keys import Signer, verifier_key_string
 from ledger.store import (
+    DriverSQL,
     LedgerRecorder,
     RecordMapper,
     Sealing,
@@ -106,6 +107,9 @@ class Ledger(Application[UUID]):
         # The log key signs a checkpoint after every command, when the keeper
         # has it here (``LEDGER_LOG_KEY``); otherwise `ledger checkpoint` does.
         self.log_key = log_key
+        # The signer's clock: a record's ``at``.  The demo (and tests) replace it
+        # to record a year in its own time; see _moment for why it never goes back.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     # --- infrastructure hooks (eventsourcing) -----------------------------
 
@@ -366,6 +370,21 @@ class Ledger(Application[UUID]):
 
         return parse_verifier_key(self.registry().log_key)[2]
 
+    def _moment(self, session: Any) -> datetime:
+        """The time of this command's records: the clock, but never earlier than the
+        latest record (a clock behind the ledger, or two writers' clocks a little
+        apart, must not make history run backwards: --as-of by time relies on it)."""
+        now = self.clock()
+        sql = DriverSQL(session)
+        table = EVENTS_TABLE
+        sql.cursor.execute(f"SELECT state FROM {table} WHERE id = (SELECT max(id) FROM {table})")
+        rows = sql.cursor.fetchall()
+        if rows:
+            latest = rec.parse(bytes(rows[0][0])).moment
+            if latest > now:
+                return latest
+        return now
+
     def _context(self, actor: KeyInfo, registry: Registry | None, session: Any) -> Context:
         """The rule context of one command: lookups go through a per-command
         cache, so every rule and the final save see the same objects."""
@@ -401,7 +420,7 @@ class Ledger(Application[UUID]):
         def remember(aggregate: Any) -> None:
             loaded[aggregate.id] = aggregate
 
-        return Context(self.origin if registry else "", actor, registry, datetime.now(UTC), lookup, existing,
+        return Context(self.origin if registry else "", actor, registry, self._moment(session), lookup, existing,
                        record_exists=record_exists, remember=remember)
 
     def retrying(self, attempt: Callable[[], T]) -> T:
@@ -439,7 +458,7 @@ class Ledger(Application[UUID]):
             raise LedgerError("this database already holds a ledger")
         keys = [key_entry(founder.public_b64, holder, roles), *other_founders]
         founder_info = KeyInfo(keys[0]["key_id"], keys[0]["public_key"], holder, tuple(keys[0]["roles"]))
-        ctx = Context(origin, founder_info, None, datetime.now(UTC), lambda _id: None)
+        ctx = Context(origin, founder_info, None, self.clock(), lambda _id: None)
         with rule_context(ctx):
             registry = Registry.found(
                 origin=origin, name=name, keys=keys, log_key=verifier_key_string(origin, log_public)

@@ -34,16 +34,45 @@ PEOPLE = [
 ]
 
 
+class DemoClock:
+    """The demo's own time: the partnership's first year, in 2026.
+
+    Each record is signed at the time its act happened (a meeting's votes at
+    the meeting), through the same API: the ledger asks its clock for the
+    time of each command.  ``at(moment)`` moves the clock on; each command
+    then takes a minute.  The clock never goes back (the ledger would refuse).
+    """
+
+    def __init__(self, start: str) -> None:
+        self.now = _moment(start)
+
+    def at(self, moment: str | datetime) -> datetime:
+        wanted = _moment(moment) if isinstance(moment, str) else moment
+        self.now = max(self.now, wanted)
+        return self.now
+
+    def __call__(self) -> datetime:
+        current = self.now
+        self.now += timedelta(minutes=1)
+        return current
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
 def found_partnership(ledger: Ledger, signers: dict[str, Signer], log_key: Signer,
                       echo: Callable[[str], None] = print, terms: dict[str, Any] | None = None) -> None:
-    """Genesis, keys and the whole partnership, in any (empty) ledger."""
+    """Genesis, keys and the whole partnership, in any (empty) ledger, in 2026's time."""
     sec = signers["secretariat"]
+    ledger.clock = clock = DemoClock("2026-01-12T09:00:00Z")
     ledger.log_key = log_key  # a checkpoint after every command
     ledger.init(origin=ORIGIN, name=NAME, founder=sec, holder=PEOPLE[0][1], roles=["secretariat"],
                 log_public=log_key.public_bytes)
     for stem, holder, roles in PEOPLE[1:]:
         ledger.register_key(sec, signers[stem].public_b64, holder, roles)
-    record_partnership(ledger, signers, echo, terms or COVENANT_TERMS)
+    record_partnership(ledger, signers, echo, terms or COVENANT_TERMS, clock)
+    ledger.clock = lambda: datetime.now(UTC)  # what comes after the demo happens now
 
 
 def build_demo(directory: Path, echo: Callable[[str], None] = print) -> tuple[Ledger, dict[str, str]]:
@@ -78,34 +107,41 @@ def digest(text: str) -> str:
 
 
 def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str], None],
-                       terms: dict[str, Any]) -> None:
-    """The partnership's first year, through the public commands."""
+                       terms: dict[str, Any], clock: DemoClock) -> None:
+    """The partnership's first year, through the public commands, each act at its time."""
     sec = s["secretariat"]
+    clock.at("2026-01-19T10:00:00Z")
     covenant = c.draft_covenant(ledger, sec, "Riverside Clean Air Covenant", terms)
     for stem, party in REPRESENTS.items():
         c.accede(ledger, s[stem], covenant, party)
     echo(f"{covenant} drafted and acceded to by all five parties: in force")
 
+    clock.at("2026-01-26T10:00:00Z")
     fund = c.establish_fund(ledger, sec, covenant, "Clean Air Pilot Fund", "EUR", [
         {"matcher": "civic-renewal", "from_kinds": ["civil_society"], "ratio": "1/1", "cap": "25000.00"}])
     c.pledge(ledger, s["party"], fund, "civic-renewal", "50000.00")
     c.pledge(ledger, s["cso-air"], fund, "clean-air-now", "10000.00")
     c.pledge(ledger, sec, fund, "tenants-union", "5000.00")
+    clock.at("2026-02-03T11:00:00Z")
     c.receive(ledger, sec, fund, "clean-air-now", "10000.00", digest("bank statement 2026-02-03"))
+    clock.at("2026-02-10T11:00:00Z")
     c.receive(ledger, sec, fund, "tenants-union", "5000.00", digest("bank statement 2026-02-10"))
+    clock.at("2026-02-17T11:00:00Z")
     c.receive(ledger, sec, fund, "civic-renewal", "40000.00", digest("bank statement 2026-02-17"))
+    clock.at("2026-02-20T10:00:00Z")
 
     committee = c.establish_committee(
         ledger, sec, covenant, "Clean Air Co-design Committee",
         {PEOPLE_BY_STEM[stem]: party for stem, party in REPRESENTS.items()},
         ROTATION, 1)
-    now = datetime.now(UTC)
 
     # Meeting 1: chaired by the Civic Renewal Party (first in rotation).
-    mt1 = c.schedule_meeting(ledger, sec, committee, now + timedelta(days=7))
+    clock.at("2026-02-23T10:00:00Z")
+    mt1 = c.schedule_meeting(ledger, sec, committee, _moment("2026-03-10T17:00:00Z"))
     c.publish_agenda(ledger, sec, mt1, [
         {"title": "Adopt the clean-air pilot workplan", "documents": [digest("workplan v3")]},
         {"title": "Fund the school sensors pilot", "documents": [digest("sensors budget")]}])
+    clock.at("2026-03-10T17:00:00Z")
     c.record_attendance(ledger, sec, mt1, [PEOPLE_BY_STEM[stem] for stem in REPRESENTS])
     c.declare_conflict(ledger, s["institute"], mt1, PEOPLE_BY_STEM["institute"], [2],
                        "The institute would run the sensor network")
@@ -128,15 +164,20 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     c.cast_vote(ledger, sec, m2, "yes", member=PEOPLE_BY_STEM["cso-tenants"])  # roll call by the secretariat
     result, why = c.close_motion(ledger, sec, m2)
     echo(f"{m2} (funding, institute recused): {result}, {why}")
+    clock.at("2026-03-12T10:00:00Z")
     allocation = c.allocate(ledger, sec, fund, "School sensors pilot", "40000.00", m2)
+    clock.at("2026-03-20T10:00:00Z")
     c.disburse(ledger, sec, fund, allocation, "15000.00", digest("invoice sensors batch 1"))
+    clock.at("2026-04-15T10:00:00Z")
     c.disburse(ledger, sec, fund, allocation, "10000.00", digest("invoice installation"))
 
     # Meeting 2: chaired by Clean Air Now.
-    mt2 = c.schedule_meeting(ledger, sec, committee, now + timedelta(days=35))
+    clock.at("2026-04-20T10:00:00Z")
+    mt2 = c.schedule_meeting(ledger, sec, committee, _moment("2026-05-05T17:00:00Z"))
     c.publish_agenda(ledger, sec, mt2, [
         {"title": "Extend the pilot to night buses"}, {"title": "Amend the covenant"},
         {"title": "Minutes of the first meeting", "documents": [digest("minutes MT-1")]}])
+    clock.at("2026-05-05T17:00:00Z")
     c.record_attendance(ledger, sec, mt2, [PEOPLE_BY_STEM[k] for k in ("party", "cso-air", "cso-tenants",
                                                                         "cso-cycle")])
     m3 = c.propose_motion(ledger, s["cso-tenants"], mt2, 1, "ordinary", "Extend the pilot to night buses.")
@@ -167,9 +208,11 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     c.adopt_minutes(ledger, sec, mt1, m5, digest("minutes MT-1"))
 
     # Meeting 3: the Tenants' Union's turn; its representative delegates the chair.
-    mt3 = c.schedule_meeting(ledger, sec, committee, now + timedelta(days=63))
+    clock.at("2026-06-01T10:00:00Z")
+    mt3 = c.schedule_meeting(ledger, sec, committee, _moment("2026-06-16T17:00:00Z"))
     c.delegate_chair(ledger, s["cso-tenants"], mt3, PEOPLE_BY_STEM["cso-cycle"], "Luis Moreno is travelling")
     c.publish_agenda(ledger, sec, mt3, [{"title": "Commission a night-time noise study"}])
+    clock.at("2026-06-16T17:00:00Z")
     c.record_attendance(ledger, sec, mt3, [PEOPLE_BY_STEM["cso-cycle"], PEOPLE_BY_STEM["institute"]])
     m6 = c.propose_motion(ledger, s["institute"], mt3, 1, "ordinary", "Commission a night-time noise study.")
     c.second_motion(ledger, s["cso-cycle"], m6)
@@ -180,10 +223,12 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     echo(f"{m6} (ordinary, two present): {result}, {why}")
 
     # Milestones.
+    clock.at("2026-06-20T10:00:00Z")
     ms1 = c.define_milestone(ledger, sec, covenant, "Cleaner air at school gates", "mean PM2.5 at 12 schools",
                              "ug/m3", "18.0", "12.0", "2027-06-30", "urban-health")
     c.report_progress(ledger, s["institute"], ms1, "17.1", "2026-03-31", digest("Q1 air report"),
                       "First sensors online; winter readings high.")
+    clock.at("2026-10-02T10:00:00Z")
     c.report_progress(ledger, s["institute"], ms1, "15.9", "2026-09-30", digest("Q3 air report"),
                       "School streets closures are working.")
     c.evaluate_milestone(ledger, s["auditor"], ms1, "Readings independently sampled at 3 schools; consistent.")
@@ -193,6 +238,7 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     c.report_progress(ledger, s["cso-air"], ms2, "31", "2026-09-30", digest("install log Q3"), "Batch 2 done.")
 
     # A dispute about the roll-call vote recorded for Cycle Forward on M-3.
+    clock.at("2026-10-05T09:00:00Z")
     contested = [r for _, r in ledger.read(0, ledger.size())
                  if r.type == "motion.vote_cast" and r.data.get("on_behalf") and r.data.get("choice") == "no"]
     d1 = c.file_dispute(ledger, s["cso-air"], covenant,
@@ -202,8 +248,9 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     c.on_dispute(ledger, sec, d1, lambda ctx, d: d.acknowledge("Received; the ombudsperson will be asked."))
     c.assign_dispute(ledger, sec, d1, PEOPLE_BY_STEM["ombudsperson"], "ombudsperson")
     c.on_dispute(ledger, sec, d1, lambda ctx, d: d.submit("Mei Lin", "I said 'no objection', meaning yes."))
+    clock.at("2026-10-20T15:00:00Z")
     c.on_dispute(ledger, s["ombudsperson"], d1,
-                 lambda ctx, d: d.hold_hearing("2026-05-12", "Heard the secretariat and Mei Lin."))
+                 lambda ctx, d: d.hold_hearing("2026-10-20", "Heard the secretariat and Mei Lin."))
     c.on_dispute(ledger, s["ombudsperson"], d1, lambda ctx, d: d.record_finding(
         True, "The roll call was misrecorded: the member's intention was yes."))
     c.on_dispute(ledger, s["ombudsperson"], d1, lambda ctx, d: d.order_remedy(

@@ -181,7 +181,7 @@ class Verifier:
         self.progress = progress
         self.report = Report()
         self.keys: dict[str, _Key] = {}
-        self.streams: dict[str, tuple[int, str]] = {}
+        self.streams: dict[str, tuple[int, str, str]] = {}  # seq, event hash, at of each stream's last record
         self.genesis_keys: set[str] = set()
         # Step 9: the Merkle root of the records so far, against checkpoints.
         self.tree = merkle.RootBuilder()
@@ -354,7 +354,9 @@ class Verifier:
             if record.seq != 1:
                 find(f"stream starts at seq {record.seq}: records 1 to {record.seq - 1} are missing")
         else:
-            last_seq, last_hash = last
+            last_seq, last_hash, last_at = last
+            if record.at < last_at:  # the fixed-width RFC 3339 form sorts as time does
+                find(f"at {record.at} is earlier than the stream's previous record ({last_at}): time runs backwards")
             if record.seq <= last_seq:
                 find(f"seq {record.seq} repeats or goes back (the stream is already at seq {last_seq})")
             elif record.seq > last_seq + 1:
@@ -362,7 +364,7 @@ class Verifier:
                 find(f"seq {record.seq} follows seq {last_seq}: record {missing} of this stream is missing")
             elif record.prev != last_hash:
                 find(f"prev does not match the event hash of seq {last_seq}")
-        self.streams[record.stream] = (record.seq, record.event_hash)
+        self.streams[record.stream] = (record.seq, record.event_hash, record.at)
 
     def _signer(self, position: int, record: rec.Record, find: Callable[[str], None]) -> _Key | None:
         key = self.keys.get(record.actor)

@@ -297,3 +297,31 @@ def test_verify_finds_an_appeal_assigned_to_the_neutral_who_found(p: Partnership
     position = p.forge_next("secretariat", "dispute", "D-1", "dispute.assigned",
                             {"assignee": ombudsperson, "capacity": "ombudsperson"})
     found(p.verify(), position, f"key {ombudsperson[:12]} made a finding on D-1; another neutral hears the appeal")
+
+
+# --- time runs forwards ------------------------------------------------------------------------
+
+def test_a_clock_behind_the_ledger_does_not_make_time_run_backwards(p: Partnership) -> None:
+    from datetime import UTC, datetime
+
+    last = p.ledger.record_at(p.ledger.size() - 1)
+    p.ledger.clock = lambda: datetime(2020, 1, 1, tzinfo=UTC)
+    c.cast_vote(p.ledger, p.keys["cso-cycle"], "M-7", "yes")
+    newest = p.ledger.record_at(p.ledger.size() - 1)
+    assert newest.at == last.at  # not 2020: never before the latest record
+    assert p.verify().ok
+
+
+def test_verify_finds_a_record_dated_before_its_streams_previous_one(p: Partnership) -> None:
+    from ledger import record as rec
+    from ledger.domain.base import stream_id
+    from tests.helpers import append_raw, forge
+
+    stream, version, head = p.head("motion", "M-7")
+    raw = forge(p.keys["cso-cycle"], ledger=p.ledger.origin, stream=stream, seq=version + 1,
+                type="motion.vote_cast", prev=head, at="2020-01-01T00:00:00.000000Z",
+                data={"member": p.keys["cso-cycle"].key_id, "choice": "yes", "on_behalf": False})
+    append_raw(p.path, raw)
+    position = p.ledger.size() - 1
+    assert str(stream_id(p.ledger.origin, "motion", "M-7")) == stream and rec.parse(raw).seq == version + 1
+    found(p.verify(), position, "at 2020-01-01T00:00:00.000000Z is earlier than the stream's previous record")

@@ -106,6 +106,12 @@ class LedgerAggregate(Aggregate):
     head_hash: str | None = None
 
     class Event(Aggregate.Event):
+        @staticmethod
+        def create_timestamp() -> datetime:
+            # The command's time (Context.at: the signer's clock, never behind
+            # the ledger), so that the record's `at` is what the rules judged.
+            return current_context().at
+
         def check(self, aggregate: Any, ctx: Context) -> None:
             """Raise RuleError if this event may not follow the aggregate's state."""
 
@@ -116,6 +122,10 @@ class LedgerAggregate(Aggregate):
             return aggregate
 
     class Created(Event, Aggregate.Created):
+        @staticmethod
+        def create_timestamp() -> datetime:
+            return current_context().at
+
         def mutate(self, aggregate: Any) -> Any:
             _check_if_new(self, aggregate)
             aggregate = super().mutate(aggregate)
