@@ -33,16 +33,15 @@ def apply(file: str, key_path: str | None, dry_run: bool) -> None:
     """Apply every command in FILE as one transaction (all or nothing).
 
     \b
-    Example file (meeting.ledger), for the demo ledger:
-      meeting schedule --committee K-1 --at 2027-03-01T18:00:00Z
-      meeting agenda @meeting --item "Bus lane enforcement"
-      meeting attend @meeting --member "Amara Okafor" --member "Mei Lin" --member "Sam Whitfield"
-      motion propose --meeting @meeting --item 1 --text "Enforce bus lanes" --key keys/cso-air.key
+    Example file (meeting.ledger), for the demo ledger's meeting MT-4:
+      meeting attend MT-4 --member "Amara Okafor" --member "Mei Lin" --member "Sam Whitfield"
+      motion propose --meeting MT-4 --item 1 --text "Enforce bus lanes" --key keys/cso-air.key
       motion second @motion --key keys/cso-cycle.key
       motion open @motion
       motion vote @motion yes --member "Amara Okafor"
       motion vote @motion yes --member "Mei Lin"
       motion close @motion
+      meeting close MT-4
     """
     from cli.main import cli as root
     from ledger.errors import InvalidInputError

@@ -7,12 +7,14 @@ import click
 from cli.common import (
     as_of_option,
     as_of_point,
+    emit_json,
     json_option,
     key_option,
     open_ledger,
     plural,
     show,
     signer_and_ledger,
+    table,
 )
 
 MEMBER_HELP = "A member: holder name, key id or key id prefix."
@@ -114,7 +116,7 @@ def meeting() -> None:
 def schedule(committee: str, starts_at: str, key_path: str | None) -> None:
     """Schedule the committee's next meeting (its chair follows the rotation).
 
-    Example: ledger meeting schedule --committee K-1 --at 2027-03-01T18:00:00Z --key keys/secretariat.key
+    Example: ledger meeting schedule --committee K-1 --at 2035-03-01T18:00:00Z --key keys/secretariat.key
     """
     from ledger import commands
     from ledger.timeparse import parse_user_time
@@ -133,7 +135,7 @@ def schedule(committee: str, starts_at: str, key_path: str | None) -> None:
 def agenda(ref: str, items: tuple[str, ...], key_path: str | None) -> None:
     """Publish the agenda of meeting REF (before it starts).
 
-    Example: ledger meeting agenda MT-4 --item "Bus lane enforcement" --key keys/secretariat.key
+    Example: ledger meeting agenda MT-6 --item "Review of the pilot" --key keys/secretariat.key
     """
     from ledger import commands
 
@@ -217,3 +219,73 @@ def show_meeting(ref: str, as_of: str | None, as_json: bool) -> None:
 
     ledger = open_ledger()
     show(describe(load(ledger, Meeting, ref, as_of_point(ledger, as_of)[0])), as_json)
+
+
+@meeting.command("postpone")
+@click.argument("ref")
+@click.option("--to", "starts_at", required=True, help="The new start (RFC 3339), later than the old one.")
+@click.option("--reason", required=True, help="Why.")
+@key_option
+def postpone(ref: str, starts_at: str, reason: str, key_path: str | None) -> None:
+    """Postpone meeting REF before it starts."""
+    from ledger import commands
+    from ledger.timeparse import parse_user_time
+
+    when = parse_user_time(starts_at)
+    signer, ledger = signer_and_ledger(key_path)
+    commands.on_meeting(ledger, signer, ref.upper(), lambda ctx, m: m.postpone(when, reason))
+    click.echo(f"postponed {ref.upper()} to {starts_at}")
+
+
+@meeting.command("cancel")
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why.")
+@key_option
+def cancel(ref: str, reason: str, key_path: str | None) -> None:
+    """Cancel meeting REF (one not held): its acts are refused from then on."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.on_meeting(ledger, signer, ref.upper(), lambda ctx, m: m.cancel(reason))
+    click.echo(f"cancelled {ref.upper()}")
+
+
+@meeting.command("close")
+@click.argument("ref")
+@click.option("--note", default="", help="A closing note.")
+@key_option
+def close_meeting(ref: str, note: str, key_path: str | None) -> None:
+    """Close meeting REF (chair or secretariat): no more attendance, motions or votes."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.on_meeting(ledger, signer, ref.upper(), lambda ctx, m: m.close_meeting(note))
+    click.echo(f"closed {ref.upper()}")
+
+
+@meeting.command("list")
+@click.option("--committee", default=None, help="Only this committee's meetings.")
+@as_of_option
+@json_option
+def list_meetings(committee: str | None, as_of: str | None, as_json: bool) -> None:
+    """Every meeting: committee, number, start, chair, state, attendance."""
+    from ledger.domain.committee import Meeting
+    from projections.describe import load, refs
+
+    ledger = open_ledger()
+    point = as_of_point(ledger, as_of)[0]
+    holders = {k.key_id: k.holder for k in ledger.registry().keys.values()}
+    rows = []
+    for ref in refs(ledger, Meeting, point):
+        found = load(ledger, Meeting, ref, point)
+        if committee and found.committee != committee.upper():
+            continue
+        rows.append({"ref": found.ref, "committee": found.committee, "number": found.number,
+                     "starts_at": found.starts_at, "chair_party": found.chair_party, "state": found.state,
+                     "present": [holders.get(k, k[:12]) for k in found.present], "agenda_items": len(found.agenda)})
+    if as_json:
+        emit_json({"meetings": rows})
+        return
+    click.echo(table([[r["ref"], r["committee"], str(r["number"]), r["starts_at"][:16], r["chair_party"], r["state"],
+                       str(len(r["present"]))] for r in rows],
+                     ["MEETING", "COMMITTEE", "NO", "STARTS", "CHAIR", "STATE", "PRESENT"]))

@@ -121,6 +121,11 @@ def schedule_meeting(ledger: Ledger, signer: Signer, committee: str, starts_at: 
     return ledger.run(signer, action)
 
 
+def on_meeting(ledger: Ledger, signer: Signer, meeting: str, call: Any) -> None:
+    """Run ``call(ctx, meeting)`` as one command (postpone, cancel, close...)."""
+    _on_meeting(ledger, signer, meeting, call)
+
+
 def _on_meeting(ledger: Ledger, signer: Signer, meeting: str, call: Any) -> None:
     def action(ctx: Context) -> tuple[None, list[Any]]:
         found = ctx.find(Meeting, meeting)

@@ -260,6 +260,14 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     c.on_dispute(ledger, sec, d1, lambda ctx, d: d.record_compliance(
         True, "Statement attached to M-3.", [correction.event_hash]))
     c.on_dispute(ledger, s["ombudsperson"], d1, lambda ctx, d: d.close("Upheld; record corrected."))
+
+    # The next two meetings, scheduled with their agendas in good time and not yet
+    # recorded: the README's tour records MT-4, and next-meeting.ledger MT-5.
+    clock.at("2026-10-26T10:00:00Z")
+    mt4 = c.schedule_meeting(ledger, sec, committee, _moment("2026-11-10T17:00:00Z"))
+    c.publish_agenda(ledger, sec, mt4, [{"title": "Bus lane enforcement"}, {"title": "Any other business"}])
+    mt5 = c.schedule_meeting(ledger, sec, committee, _moment("2026-11-24T17:00:00Z"))
+    c.publish_agenda(ledger, sec, mt5, [{"title": "School streets: extend to four more schools"}])
     echo(f"{d1}: filed, heard, upheld, remedied and closed")
 
 
@@ -316,14 +324,13 @@ AMENDMENT = [
 # An example for `ledger apply`: the committee's next meeting, recorded from
 # one file (paths are relative to the demo directory).
 NEXT_MEETING = f"""\
-# The next meeting of the Clean Air Co-design Committee, recorded in one go:
+# Meeting MT-5 of the Clean Air Co-design Committee (scheduled, agenda published),
+# recorded in one go once it has been held:
 #   ledger --db ledger.db apply next-meeting.ledger --key keys/secretariat.key
-# Every line is a ledger command; @meeting and @motion are the latest created.
-meeting schedule --committee K-1 --at 2027-05-03T18:00:00Z
-meeting agenda @meeting --item "School streets: extend to four more schools"
-meeting attend @meeting --member "{PEOPLE_BY_STEM['party']}" --member "{PEOPLE_BY_STEM['cso-air']}" \
+# Every line is a ledger command; @motion is the latest motion created.
+meeting attend MT-5 --member "{PEOPLE_BY_STEM['party']}" --member "{PEOPLE_BY_STEM['cso-air']}" \
 --member "{PEOPLE_BY_STEM['cso-tenants']}" --member "{PEOPLE_BY_STEM['cso-cycle']}"
-motion propose --meeting @meeting --item 1 --text "Extend school streets to four more schools." \
+motion propose --meeting MT-5 --item 1 --text "Extend school streets to four more schools." \
 --key keys/cso-tenants.key
 motion second @motion --key keys/cso-air.key
 motion open @motion
@@ -332,4 +339,5 @@ motion vote @motion yes --member "{PEOPLE_BY_STEM['cso-tenants']}"
 motion vote @motion yes --member "{PEOPLE_BY_STEM['cso-cycle']}"
 motion vote @motion no --member "{PEOPLE_BY_STEM['party']}"
 motion close @motion
+meeting close MT-5
 """

@@ -9,7 +9,7 @@ roles allow the record type, so only the rule can catch them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +65,10 @@ class Partnership:
 
 @pytest.fixture
 def p(tmp_path: Path) -> Partnership:
-    """The demo, plus meeting MT-4 (chair: Cycle Forward) with motion M-7 being voted on."""
+    """The demo, with its pending meeting MT-4 held and motion M-7 being voted on."""
     partnership = Partnership(tmp_path / "demo")
     led, k, h = partnership.ledger, partnership.keys, partnership.holder
-    mt4 = c.schedule_meeting(led, k["secretariat"], "K-1", datetime.now(UTC) + timedelta(days=90))
-    c.publish_agenda(led, k["secretariat"], mt4, [{"title": "Bus lane enforcement"}, {"title": "Any other business"}])
+    mt4 = "MT-4"  # scheduled by the demo, agenda "Bus lane enforcement", "Any other business"
     c.record_attendance(led, k["secretariat"], mt4, [h[s] for s in ("party", "cso-air", "cso-tenants", "cso-cycle",
                                                                      "institute")])
     c.declare_conflict(led, k["institute"], mt4, h["institute"], [1], "Advises the bus operator")
@@ -218,22 +217,22 @@ def test_a_meeting_with_a_chair_out_of_rotation_is_refused(p: Partnership) -> No
         from ledger.domain.committee import Committee
 
         committee = ctx.find(Committee, "K-1")
-        number = committee.note_meeting("MT-5")
-        meeting = Meeting._create(Meeting.Scheduled, id=Meeting.new_id(ctx, "MT-5"), ref="MT-5", committee="K-1",
-                                  number=number, starts_at="2027-01-01T10:00:00.000000Z", chair_party="civic-renewal")
+        number = committee.note_meeting("MT-6")
+        meeting = Meeting._create(Meeting.Scheduled, id=Meeting.new_id(ctx, "MT-6"), ref="MT-6", committee="K-1",
+                                  number=number, starts_at="2027-01-01T10:00:00.000000Z", chair_party="clean-air-now")
         return None, [committee, meeting]
 
-    refused(p, "the chair of meeting 5 rotates to urban-health, not civic-renewal",
+    refused(p, "the chair of meeting 6 rotates to civic-renewal, not clean-air-now",
             lambda: p.ledger.run(p.keys["secretariat"], action))
 
 
 def test_verify_finds_a_chair_out_of_rotation(p: Partnership) -> None:
-    p.forge_next("secretariat", "committee", "K-1", "committee.meeting_scheduled", {"meeting": "MT-5"})
-    position = p.forge_next("secretariat", "meeting", "MT-5", "meeting.scheduled",
-                            {"ref": "MT-5", "committee": "K-1", "number": 5,
-                             "starts_at": "2027-01-01T10:00:00.000000Z", "chair_party": "civic-renewal"})
+    p.forge_next("secretariat", "committee", "K-1", "committee.meeting_scheduled", {"meeting": "MT-6"})
+    position = p.forge_next("secretariat", "meeting", "MT-6", "meeting.scheduled",
+                            {"ref": "MT-6", "committee": "K-1", "number": 6,
+                             "starts_at": "2027-01-01T10:00:00.000000Z", "chair_party": "clean-air-now"})
     report = p.verify()
-    found(report, position, "the chair of meeting 5 rotates to urban-health, not civic-renewal")
+    found(report, position, "the chair of meeting 6 rotates to civic-renewal, not clean-air-now")
     assert [f.position for f in report.findings] == [position]
 
 

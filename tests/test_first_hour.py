@@ -159,7 +159,7 @@ def test_export_never_replaces_a_file(demo: Path) -> None:
 
 def _add_uncovered_records(demo: Path, count: int) -> None:
     for day in range(count):
-        made = run("meeting", "schedule", "--committee", "K-1", "--at", f"2027-03-0{day + 1}T18:00:00Z",
+        made = run("meeting", "schedule", "--committee", "K-1", "--at", f"2035-03-0{day + 1}T18:00:00Z",
                    "--key", "keys/secretariat.key", cwd=demo)
         assert made.returncode == 0, made.stderr
 
@@ -168,13 +168,13 @@ def test_export_without_the_log_key_refuses_and_says_what_to_run(demo: Path) -> 
     _add_uncovered_records(demo, 1)  # a meeting and its committee's record
     result = run("export", "--bundle", "b.jsonl", cwd=demo)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == ("error: 2 records are newer than the latest checkpoint (size 105); sign one first: "
+    assert result.stderr == ("error: 2 records are newer than the latest checkpoint (size 111); sign one first: "
                              "ledger checkpoint --log-key FILE (or give --log-key FILE here)\n")
     assert not (demo / "b.jsonl").exists()
     verify = run("verify", cwd=demo)
     assert verify.returncode == 0
     coverage, first_use = verify.stderr.splitlines()
-    assert coverage == ("the latest checkpoint covers 105 records; 2 newer records are not yet in a checkpoint: "
+    assert coverage == ("the latest checkpoint covers 111 records; 2 newer records are not yet in a checkpoint: "
                         "sign one with 'ledger checkpoint --log-key FILE'")
     assert first_use.startswith("first use: trusting log key ledger.example.org/riverside-partnership+")
 
@@ -182,13 +182,13 @@ def test_export_without_the_log_key_refuses_and_says_what_to_run(demo: Path) -> 
 def test_export_with_the_log_key_covers_every_record(demo: Path) -> None:
     _add_uncovered_records(demo, 1)
     result = run("export", "--bundle", "b.jsonl", "--log-key", "keys/log.key", cwd=demo)
-    assert (result.returncode, result.stdout) == (0, "exported 107 records with their checkpoint to b.jsonl\n")
+    assert (result.returncode, result.stdout) == (0, "exported 113 records with their checkpoint to b.jsonl\n")
     lines = (demo / "b.jsonl").read_bytes().splitlines()
-    assert len(lines) == 109
+    assert len(lines) == 115
     assert run("verify", cwd=demo).stderr.startswith("first use: ")  # and nothing uncovered
     assert run("verify", cwd=demo).stderr == ""  # the second run has nothing to add
-    older = run("export", "--bundle", "old.jsonl", "--size", "105", cwd=demo)
-    assert older.stdout == "exported 105 records with their checkpoint to old.jsonl\n"
+    older = run("export", "--bundle", "old.jsonl", "--size", "111", cwd=demo)
+    assert older.stdout == "exported 111 records with their checkpoint to old.jsonl\n"
 
 
 def test_every_bundle_line_is_canonical_json(demo: Path) -> None:
@@ -286,10 +286,9 @@ def test_verify_finds_a_validly_signed_record_with_a_control_character(demo: Pat
 
 
 def _schedule_with_agenda(demo: Path) -> None:
-    for args in (["meeting", "schedule", "--committee", "K-1", "--at", "2027-03-01T18:00:00Z"],
-                 ["meeting", "agenda", "MT-4", "--item", "Bus lanes"],
-                 ["meeting", "attend", "MT-4", "--member", "amara", "--member", "mei", "--member", "luis",
-                  "--member", "sam"]):
+    """Hold the demo's pending meeting MT-4 (scheduled, agenda published, started)."""
+    for args in (["meeting", "attend", "MT-4", "--member", "amara", "--member", "mei", "--member", "luis",
+                  "--member", "sam"],):
         made = run(*args, "--key", "keys/secretariat.key", cwd=demo)
         assert made.returncode == 0, (args, made.stderr)
 
@@ -367,10 +366,10 @@ def test_an_unknown_citation_lists_the_forms(demo: Path) -> None:
 
 
 def test_one_item_is_singular(demo: Path) -> None:
-    run("meeting", "schedule", "--committee", "K-1", "--at", "2027-03-01T18:00:00Z", "--key", "keys/secretariat.key",
+    run("meeting", "schedule", "--committee", "K-1", "--at", "2035-03-01T18:00:00Z", "--key", "keys/secretariat.key",
         cwd=demo)
-    result = run("meeting", "agenda", "MT-4", "--item", "Bus lanes", "--key", "keys/secretariat.key", cwd=demo)
-    assert result.stdout == "published the agenda of MT-4: 1 item\n"
+    result = run("meeting", "agenda", "MT-6", "--item", "Bus lanes", "--key", "keys/secretariat.key", cwd=demo)
+    assert result.stdout == "published the agenda of MT-6: 1 item\n"
 
 
 # --- holders by name --------------------------------------------------------------------------

@@ -21,10 +21,8 @@ from tests.test_docs import _commands, _examples
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The README's next meeting, up to an open vote on M-7 (the motion the examples use).
-MEETING = ["meeting schedule --committee K-1 --at 2027-03-01T18:00:00Z --key keys/secretariat.key",
-           "meeting agenda MT-4 --item 'Bus lane enforcement' --key keys/secretariat.key",
-           "meeting attend MT-4 --member 'Amara Okafor' --member 'Mei Lin' --member 'Luis Moreno' "
+# The demo's pending meeting MT-4, up to an open vote on M-7 (the motion the examples use).
+MEETING = ["meeting attend MT-4 --member 'Amara Okafor' --member 'Mei Lin' --member 'Luis Moreno' "
            "--member 'Sam Whitfield' --key keys/secretariat.key"]
 OPEN_M7 = [*MEETING, "motion propose --meeting MT-4 --item 1 --text 'Enforce bus lanes.' --key keys/cso-air.key",
            "motion second M-7 --key keys/cso-cycle.key", "motion open M-7 --key keys/secretariat.key"]
@@ -41,18 +39,16 @@ SETUP: dict[str, list[str]] = {
     "import": ["export --bundle riverside.jsonl", "checkpoint --vkey > log.vkey"],
     "sync": ["export --bundle riverside.jsonl", "checkpoint --vkey > log.vkey",
              "--db replica.db import riverside.jsonl --trust log.vkey",
-             "meeting schedule --committee K-1 --at 2027-03-01T18:00:00Z --key keys/secretariat.key",
+             "meeting schedule --committee K-1 --at 2035-03-01T18:00:00Z --key keys/secretariat.key",
              "export --bundle riverside-december.jsonl --log-key keys/log.key"],
     "verify": ["checkpoint --show > last-checkpoint.txt",
-               "meeting schedule --committee K-1 --at 2027-03-01T18:00:00Z --key keys/secretariat.key",
+               "meeting schedule --committee K-1 --at 2035-03-01T18:00:00Z --key keys/secretariat.key",
                "export --bundle riverside.jsonl --log-key keys/log.key", "checkpoint --vkey > log.vkey"],
     "verify-proof": ["prove inclusion 42 > proof.json", "checkpoint --vkey > log.vkey"],
     "keys register": ["keys new bob"],
     "motion close": OPEN_M7,
     "motion vote": OPEN_M7,
-    "meeting agenda": ["meeting schedule --committee K-1 --at 2027-03-01T18:00:00Z --key keys/secretariat.key"],
-    "meeting attend": ["meeting schedule --committee K-1 --at 2027-03-01T18:00:00Z --key keys/secretariat.key",
-                       "meeting agenda MT-4 --item 'Bus lane enforcement' --key keys/secretariat.key"],
+    "meeting agenda": ["meeting schedule --committee K-1 --at 2035-03-01T18:00:00Z --key keys/secretariat.key"],
 }
 
 
@@ -170,7 +166,7 @@ def _apply_example_files() -> list[str]:
     from cli.apply import apply
 
     help_text = apply.help or ""
-    in_help = help_text.split("Example file (meeting.ledger), for the demo ledger:", 1)[1]
+    in_help = help_text.split("Example file (meeting.ledger), for the demo ledger's meeting MT-4:", 1)[1]
     from_help = "\n".join(line.strip() for line in in_help.strip().splitlines())
     docs = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8").split("## ledger apply", 1)[1]
     from_docs = docs.split("```\n", 2)[1]

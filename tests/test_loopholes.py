@@ -325,3 +325,69 @@ def test_verify_finds_a_record_dated_before_its_streams_previous_one(p: Partners
     position = p.ledger.size() - 1
     assert str(stream_id(p.ledger.origin, "motion", "M-7")) == stream and rec.parse(raw).seq == version + 1
     found(p.verify(), position, "at 2020-01-01T00:00:00.000000Z is earlier than the stream's previous record")
+
+
+# --- meetings happen in time -------------------------------------------------------------------
+
+def _future_meeting(p: Partnership) -> str:
+    from datetime import UTC, datetime
+
+    ref = c.schedule_meeting(p.ledger, p.keys["secretariat"], "K-1", datetime(2035, 3, 1, 18, tzinfo=UTC))
+    c.publish_agenda(p.ledger, p.keys["secretariat"], ref, [{"title": "Review of the pilot"}])
+    return ref
+
+
+def test_a_meetings_acts_wait_for_its_start(p: Partnership) -> None:
+    ref = _future_meeting(p)
+    refused(p, f"{ref} starts at 2035-03-01T18:00:00.000000Z; its acts are recorded from then on",
+            lambda: c.record_attendance(p.ledger, p.keys["secretariat"], ref, [p.holder["cso-air"]]))
+
+
+def test_verify_finds_attendance_before_the_start(p: Partnership) -> None:
+    ref = _future_meeting(p)
+    position = p.forge_next("secretariat", "meeting", ref, "meeting.attendance_recorded",
+                            {"present": [p.keys["cso-air"].key_id]})
+    found(p.verify(), position, f"{ref} starts at 2035-03-01T18:00:00.000000Z")
+
+
+def test_postponing_before_the_start_and_cancelling(p: Partnership) -> None:
+    from datetime import UTC, datetime
+
+    ref = _future_meeting(p)
+    later = datetime(2035, 3, 8, 18, tzinfo=UTC)
+    refused(p, "MT-4 has started", lambda: c.on_meeting(p.ledger, p.keys["secretariat"], "MT-4",
+                                                        lambda ctx, m: m.postpone(later, "Busy.")))
+    c.on_meeting(p.ledger, p.keys["secretariat"], ref, lambda ctx, m: m.postpone(later, "The hall is booked."))
+    refused(p, "MT-4 was held", lambda: c.on_meeting(p.ledger, p.keys["secretariat"], "MT-4",
+                                                     lambda ctx, m: m.cancel("No.")))
+    c.on_meeting(p.ledger, p.keys["secretariat"], "MT-5", lambda ctx, m: m.cancel("Not needed."))
+    refused(p, "MT-5 was cancelled",
+            lambda: c.record_attendance(p.ledger, p.keys["secretariat"], "MT-5", [p.holder["cso-air"]]))
+    assert p.verify().ok
+
+
+def test_a_closed_meeting_takes_no_more_votes(p: Partnership) -> None:
+    c.on_meeting(p.ledger, p.keys["secretariat"], "MT-4", lambda ctx, m: m.close_meeting(""))
+    refused(p, "MT-4 is closed", lambda: c.cast_vote(p.ledger, p.keys["cso-cycle"], "M-7", "yes"))
+
+
+def test_verify_finds_a_vote_after_the_meeting_closed(p: Partnership) -> None:
+    c.on_meeting(p.ledger, p.keys["secretariat"], "MT-4", lambda ctx, m: m.close_meeting(""))
+    cycle = p.keys["cso-cycle"].key_id
+    position = p.forge_next("cso-cycle", "motion", "M-7", "motion.vote_cast",
+                            {"member": cycle, "choice": "yes", "on_behalf": False})
+    found(p.verify(), position, "MT-4 is closed")
+
+
+def test_meeting_list_shows_states(p: Partnership) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    c.on_meeting(p.ledger, p.keys["secretariat"], "MT-5", lambda ctx, m: m.cancel("Not needed."))
+    shown = CliRunner().invoke(cli, ["--db", str(p.path), "meeting", "list", "--json"])
+    meetings = {m["ref"]: m for m in json.loads(shown.stdout)["meetings"]}
+    assert [meetings[r]["state"] for r in ("MT-1", "MT-4", "MT-5")] == ["scheduled", "scheduled", "cancelled"]
+    assert "Amara Okafor (Clean Air Now)" in meetings["MT-4"]["present"]

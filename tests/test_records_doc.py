@@ -28,8 +28,13 @@ def documented() -> dict[str, tuple[str, list[str]]]:
     return out
 
 
+def ledger_types() -> set[str]:
+    # Benchmarks register record types of their own (bench.*) when imported by other tests.
+    return {t for t, cls in EVENT_CLASSES.items() if cls.__module__.startswith("ledger.")}
+
+
 def test_every_record_type_is_documented_and_no_other() -> None:
-    assert set(documented()) == set(EVENT_CLASSES)
+    assert set(documented()) == ledger_types()
 
 
 def test_every_field_is_documented_and_no_other() -> None:

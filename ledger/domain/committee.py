@@ -171,6 +171,7 @@ class Meeting(LedgerAggregate):
         self.conflicts: dict[str, list[int]] = {}
         self.conflict_reasons: dict[str, str] = {}
         self.minutes: str | None = None
+        self.state = "scheduled"  # scheduled | cancelled | closed
 
     @classmethod
     def schedule(cls, ctx: Context, committee: Committee, starts_at: datetime) -> Meeting:
@@ -188,6 +189,62 @@ class Meeting(LedgerAggregate):
 
     def recused(self, item: int) -> list[str]:
         return [m for m, items in self.conflicts.items() if item in items]
+
+    def require_in_session(self, ctx: Context) -> None:
+        """The meeting's acts (attendance, motions, votes) happen from its start (by the
+        record's time) until it is closed, and never once it is cancelled."""
+        require(self.state != "cancelled", f"{self.ref} was cancelled")
+        require(self.state != "closed", f"{self.ref} is closed")
+        require(format_time(ctx.at) >= self.starts_at,
+                f"{self.ref} starts at {self.starts_at}; its acts are recorded from then on")
+
+    class Postponed(LedgerAggregate.Event):
+        TYPE = "meeting.postponed"
+        starts_at: str
+        reason: str
+
+        def check(self, meeting: Meeting, ctx: Context) -> None:
+            require(meeting.state == "scheduled", f"{meeting.ref} is {meeting.state}")
+            require(format_time(ctx.at) < meeting.starts_at,
+                    f"{meeting.ref} has started ({meeting.starts_at}): it can no longer be postponed")
+            require(self.starts_at > meeting.starts_at, "a postponement moves the start later")
+
+        def apply(self, meeting: Meeting) -> None:
+            meeting.starts_at = self.starts_at
+
+    def postpone(self, starts_at: datetime, reason: str) -> None:
+        self.trigger_event(self.Postponed, starts_at=format_time(starts_at), reason=check_text(reason, "reason"))
+
+    class Cancelled(LedgerAggregate.Event):
+        TYPE = "meeting.cancelled"
+        reason: str
+
+        def check(self, meeting: Meeting, ctx: Context) -> None:
+            require(meeting.state == "scheduled", f"{meeting.ref} is {meeting.state}")
+            require(not meeting.present, f"{meeting.ref} was held (attendance is recorded): close it instead")
+
+        def apply(self, meeting: Meeting) -> None:
+            meeting.state = "cancelled"
+
+    def cancel(self, reason: str) -> None:
+        self.trigger_event(self.Cancelled, reason=check_text(reason, "reason"))
+
+    class MeetingClosed(LedgerAggregate.Event):
+        TYPE = "meeting.closed"
+        note: str
+
+        def check(self, meeting: Meeting, ctx: Context) -> None:
+            meeting.require_in_session(ctx)
+            require(bool(meeting.present), f"{meeting.ref} has no attendance recorded: cancel it instead")
+            committee = ctx.find(Committee, meeting.committee)
+            require(ctx.actor.key_id in meeting.chair_keys(committee) or "secretariat" in ctx.actor.roles,
+                    f"only the chair of {meeting.ref} or the secretariat closes it")
+
+        def apply(self, meeting: Meeting) -> None:
+            meeting.state = "closed"
+
+    def close_meeting(self, note: str) -> None:
+        self.trigger_event(self.MeetingClosed, note=check_text(note, "note") if note.strip() else "")
 
     class ChairDelegated(LedgerAggregate.Event):
         TYPE = "meeting.chair_delegated"
@@ -212,6 +269,7 @@ class Meeting(LedgerAggregate):
         items: list[dict[str, Any]]
 
         def check(self, meeting: Meeting, ctx: Context) -> None:
+            require(meeting.state == "scheduled", f"{meeting.ref} is {meeting.state}")
             require(format_time(ctx.at) < meeting.starts_at,
                     f"the agenda must be published before the meeting starts ({meeting.starts_at})")
             require(not meeting.present, "attendance is already recorded")
@@ -229,6 +287,7 @@ class Meeting(LedgerAggregate):
         def check(self, meeting: Meeting, ctx: Context) -> None:
             committee = ctx.find(Committee, meeting.committee)
             require(bool(meeting.agenda), "publish the agenda before recording attendance")
+            meeting.require_in_session(ctx)
             for member in self.present:
                 require(member in committee.seats, f"key {member[:12]} holds no seat on {committee.ref}")
             require(len(set(self.present)) == len(self.present), "a member is listed twice")

@@ -51,6 +51,7 @@ class Motion(LedgerAggregate):
 
         def check(self, aggregate: Any, ctx: Context) -> None:
             meeting = ctx.find(Meeting, self.meeting)
+            meeting.require_in_session(ctx)
             committee = ctx.find(Committee, meeting.committee)
             covenant = ctx.find(Covenant, committee.covenant)
             covenant.require_in_force(ctx)
@@ -179,7 +180,8 @@ class Motion(LedgerAggregate):
         seconder: str
 
         def check(self, motion: Motion, ctx: Context) -> None:
-            _, committee, _ = motion.place(ctx)
+            meeting, committee, _ = motion.place(ctx)
+            meeting.require_in_session(ctx)
             require(motion.status == "proposed", f"{motion.ref} is {motion.status}, not awaiting a seconder")
             require(self.seconder != motion.proposer, "the proposer cannot second their own motion")
             require(self.seconder in committee.seats, f"the seconder holds no seat on {committee.ref}")
@@ -219,6 +221,7 @@ class Motion(LedgerAggregate):
 
         def check(self, motion: Motion, ctx: Context) -> None:
             meeting, committee, covenant = motion.place(ctx)
+            meeting.require_in_session(ctx)
             require(motion.status in OPEN, f"{motion.ref} is {motion.status}; it cannot be put to the vote")
             rule = covenant.rule(motion.decision_class)
             require(self.rule == rule, f"the rule recorded differs from the {motion.decision_class} rule in force")
@@ -256,6 +259,7 @@ class Motion(LedgerAggregate):
 
         def check(self, motion: Motion, ctx: Context) -> None:
             require(motion.status == "voting", f"{motion.ref} is {motion.status}, not open for votes")
+            ctx.find(Meeting, motion.meeting).require_in_session(ctx)
             require(self.choice in CHOICES, f"a vote is one of {', '.join(CHOICES)}")
             snap = motion.snapshot
             require(self.member in snap["seated"], f"key {self.member[:12]} holds no seat on this committee")
@@ -303,6 +307,7 @@ class Motion(LedgerAggregate):
 
         def check(self, motion: Motion, ctx: Context) -> None:
             require(motion.status == "voting", f"{motion.ref} is {motion.status}, not being voted on")
+            ctx.find(Meeting, motion.meeting).require_in_session(ctx)
             excluded = motion.late_recusals(ctx)
             require(sorted(self.excluded) == excluded,
                     f"the votes excluded for conflicts ({len(self.excluded)}) are not those of members who declared "
