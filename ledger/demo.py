@@ -300,7 +300,7 @@ COVENANT_TERMS = {
         {"number": "4", "text": "Funds are pooled in the Clean Air Pilot Fund and spent only by decision."},
         {"number": "5", "text": "Disputes go to the independent ombudsperson."},
     ],
-    "term": {"start": "2026-01-01", "end": "2028-12-31"},
+    "term": {"start": "2026-01-01", "end": "2040-12-31"},
     "reviews": ["2026-06-30", "2027-06-30", "2028-06-30"],
     "renewal": "Renewable for three years by an amendment-class decision.",
     "decision_rules": {

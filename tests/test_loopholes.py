@@ -188,14 +188,14 @@ def test_renewal_needs_a_decision_that_states_it_used_once(p: Partnership) -> No
     amendment = _amendment_decision(p)
     # The decision that amended the clauses was used for that act.
     refused(p, f"{amendment} has already been used for another act",
-            lambda: c.renew_covenant(p.ledger, p.keys["secretariat"], "C-1", "2031-12-31", amendment))
-    decision = _decide(p, {"kind": "renew", "date": "2031-12-31"})
-    refused(p, f"{decision} did not decide to renew C-1 until 2035-12-31",
-            lambda: c.renew_covenant(p.ledger, p.keys["secretariat"], "C-1", "2035-12-31", decision))
-    c.renew_covenant(p.ledger, p.keys["secretariat"], "C-1", "2031-12-31", decision)
+            lambda: c.renew_covenant(p.ledger, p.keys["secretariat"], "C-1", "2041-12-31", amendment))
+    decision = _decide(p, {"kind": "renew", "date": "2041-12-31"})
+    refused(p, f"{decision} did not decide to renew C-1 until 2045-12-31",
+            lambda: c.renew_covenant(p.ledger, p.keys["secretariat"], "C-1", "2045-12-31", decision))
+    c.renew_covenant(p.ledger, p.keys["secretariat"], "C-1", "2041-12-31", decision)
     refused(p, f"{decision} has already been used for another act",
             lambda: c.terminate_covenant(p.ledger, p.keys["secretariat"], "C-1", decision, "Done."))
-    other = _decide(p, {"kind": "renew", "date": "2033-12-31"})
+    other = _decide(p, {"kind": "renew", "date": "2043-12-31"})
     refused(p, f"{other} did not decide to terminate C-1",
             lambda: c.terminate_covenant(p.ledger, p.keys["secretariat"], "C-1", other, "Done."))
     assert p.verify().ok
@@ -204,15 +204,15 @@ def test_renewal_needs_a_decision_that_states_it_used_once(p: Partnership) -> No
 def test_verify_finds_a_renewal_citing_a_clause_amendment(p: Partnership) -> None:
     amendment = _amendment_decision(p)
     position = p.forge_next("secretariat", "covenant", "C-1", "covenant.renewed",
-                            {"new_end": "2031-12-31", "decision": amendment})
+                            {"new_end": "2041-12-31", "decision": amendment})
     found(p.verify(), position, f"{amendment} has already been used for another act")
 
 
 def test_verify_finds_a_decision_used_for_two_renewals(p: Partnership) -> None:
-    decision = _decide(p, {"kind": "renew", "date": "2031-12-31"})
-    c.renew_covenant(p.ledger, p.keys["secretariat"], "C-1", "2031-12-31", decision)
+    decision = _decide(p, {"kind": "renew", "date": "2041-12-31"})
+    c.renew_covenant(p.ledger, p.keys["secretariat"], "C-1", "2041-12-31", decision)
     position = p.forge_next("secretariat", "covenant", "C-1", "covenant.renewed",
-                            {"new_end": "2035-12-31", "decision": decision})
+                            {"new_end": "2045-12-31", "decision": decision})
     found(p.verify(), position, f"{decision} has already been used for another act")
 
 
