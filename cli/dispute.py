@@ -89,8 +89,10 @@ dispute.add_command(_step("finding", "Record the finding on dispute REF (the ass
 dispute.add_command(_step("remedy", "Order a remedy for dispute REF (the assignee).",
                           [click.option("--kind", required=True, type=click.Choice(
                               ["re_vote", "funding_correction", "record_correction", "apology", "other"])),
-                           click.option("--details", required=True, help="What must be done.")],
-                          lambda ctx, d, kind, details: d.order_remedy(kind, details), "ordered a {kind} for {ref}"))
+                           click.option("--details", required=True, help="What must be done."),
+                           click.option("--due", required=True, help="The date by which it must be done.")],
+                          lambda ctx, d, kind, details, due: d.order_remedy(kind, details, due),
+                          "ordered a {kind} for {ref}, due {due}"))
 dispute.add_command(_step("comply", "Record compliance with the remedy of dispute REF.",
                           [click.option("--complied/--not-complied", required=True),
                            click.option("--notes", required=True, help="What was done."),

@@ -254,7 +254,8 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     c.on_dispute(ledger, s["ombudsperson"], d1, lambda ctx, d: d.record_finding(
         True, "The roll call was misrecorded: the member's intention was yes."))
     c.on_dispute(ledger, s["ombudsperson"], d1, lambda ctx, d: d.order_remedy(
-        "record_correction", "Cycle Forward attaches a statement to M-3 recording its intended vote."))
+        "record_correction", "Cycle Forward attaches a statement to M-3 recording its intended vote.",
+        "2026-11-20"))
     c.attach_dissent(ledger, s["cso-cycle"], m3, "Cycle Forward's intended vote on M-3 was yes (see D-1).")
     correction = ledger.record_at(ledger.size() - 1)
     c.on_dispute(ledger, sec, d1, lambda ctx, d: d.record_compliance(

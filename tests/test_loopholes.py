@@ -391,3 +391,25 @@ def test_meeting_list_shows_states(p: Partnership) -> None:
     meetings = {m["ref"]: m for m in json.loads(shown.stdout)["meetings"]}
     assert [meetings[r]["state"] for r in ("MT-1", "MT-4", "MT-5")] == ["scheduled", "scheduled", "cancelled"]
     assert "Amara Okafor (Clean Air Now)" in meetings["MT-4"]["present"]
+
+
+# --- a remedy has a deadline -------------------------------------------------------------------
+
+def test_a_remedy_needs_a_deadline(p: Partnership) -> None:
+    ref = _upheld_dispute(p)
+    refused(p, r"a remedy needs a deadline \(due date\)",
+            lambda: c.on_dispute(p.ledger, p.keys["ombudsperson"], ref,
+                                 lambda ctx, d: d.order_remedy("apology", "Apologise.")))
+    refused(p, "the remedy's due date 2020-01-01 has passed",
+            lambda: c.on_dispute(p.ledger, p.keys["ombudsperson"], ref,
+                                 lambda ctx, d: d.order_remedy("apology", "Apologise.", "2020-01-01")))
+    c.on_dispute(p.ledger, p.keys["ombudsperson"], ref, lambda ctx, d: d.order_remedy("apology", "Apologise.",
+                                                                                       "2099-01-01"))
+    assert p.verify().ok
+
+
+def test_verify_finds_a_remedy_without_a_deadline(p: Partnership) -> None:
+    ref = _upheld_dispute(p)
+    position = p.forge_next("ombudsperson", "dispute", ref, "dispute.remedy_ordered",
+                            {"kind": "apology", "details": "Apologise."})
+    found(p.verify(), position, "a remedy needs a deadline (due date)")

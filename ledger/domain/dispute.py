@@ -102,6 +102,10 @@ class Dispute(LedgerAggregate):
             late.append("acknowledgement")
         if self.stage not in ("closed",) and stamp > due["resolve_by"]:
             late.append("resolution")
+        remedy_due = (self.remedy or {}).get("due")
+        if remedy_due and self.stage == "remedied" and not any(c["complied"] for c in self.compliance) \
+                and stamp[:10] > remedy_due:
+            late.append("remedy")
         return late
 
     def _require_assignee(self, ctx: Context) -> None:
@@ -214,21 +218,26 @@ class Dispute(LedgerAggregate):
         TYPE = "dispute.remedy_ordered"
         kind: str
         details: str
+        due: str | None = None  # the date by which it must be complied with (records before 0.2 have none)
 
         def check(self, dispute: Dispute, ctx: Context) -> None:
             require(dispute.stage == "found" and dispute.findings[-1]["upheld"],
                     f"{dispute.ref} needs a finding that upholds it before a remedy")
             require(self.kind in REMEDY_KINDS, f"remedy kind is one of {', '.join(REMEDY_KINDS)}")
             dispute._require_assignee(ctx)
+            require(self.due is not None, "a remedy needs a deadline (due date)")
+            check_date(self.due, "due date")
+            require(str(self.due) >= ctx.at.date().isoformat(), f"the remedy's due date {self.due} has passed")
 
         def apply(self, dispute: Dispute) -> None:
-            dispute.remedy = {"kind": self.kind, "details": self.details}
+            dispute.remedy = {"kind": self.kind, "details": self.details, "due": self.due}
             dispute.stage = "remedied"
 
-    def order_remedy(self, kind: str, details: str) -> None:
+    def order_remedy(self, kind: str, details: str, due: str | None = None) -> None:
         if kind not in REMEDY_KINDS:
             raise InvalidInputError(f"remedy kind is one of {', '.join(REMEDY_KINDS)}")
-        self.trigger_event(self.RemedyOrdered, kind=kind, details=check_text(details, "details"))
+        self.trigger_event(self.RemedyOrdered, kind=kind, details=check_text(details, "details"),
+                           due=check_date(due, "due date") if due is not None else None)
 
     class ComplianceRecorded(LedgerAggregate.Event):
         TYPE = "dispute.compliance_recorded"
