@@ -112,8 +112,9 @@ def meeting() -> None:
 @meeting.command("schedule")
 @click.option("--committee", required=True, help="The committee (e.g. K-1).")
 @click.option("--at", "starts_at", required=True, help="When it starts (RFC 3339, e.g. 2026-12-01T18:00:00Z).")
+@click.option("--urgent", is_flag=True, help="Waive the covenant's agenda notice (if it allows urgent meetings).")
 @key_option
-def schedule(committee: str, starts_at: str, key_path: str | None) -> None:
+def schedule(committee: str, starts_at: str, urgent: bool, key_path: str | None) -> None:
     """Schedule the committee's next meeting (its chair follows the rotation).
 
     Example: ledger meeting schedule --committee K-1 --at 2035-03-01T18:00:00Z --key keys/secretariat.key
@@ -123,7 +124,7 @@ def schedule(committee: str, starts_at: str, key_path: str | None) -> None:
 
     when = parse_user_time(starts_at)
     signer, ledger = signer_and_ledger(key_path)
-    ref = commands.schedule_meeting(ledger, signer, committee.upper(), when)
+    ref = commands.schedule_meeting(ledger, signer, committee.upper(), when, urgent)
     click.echo(f"scheduled {ref}")
 
 

@@ -113,10 +113,11 @@ def vacate_seat(ledger: Ledger, signer: Signer, committee: str, member: str, rea
     ledger.run(signer, action)
 
 
-def schedule_meeting(ledger: Ledger, signer: Signer, committee: str, starts_at: datetime) -> str:
+def schedule_meeting(ledger: Ledger, signer: Signer, committee: str, starts_at: datetime,
+                     urgent: bool = False) -> str:
     def action(ctx: Context) -> tuple[str, list[Any]]:
         found = ctx.find(Committee, committee)
-        meeting = Meeting.schedule(ctx, found, starts_at)
+        meeting = Meeting.schedule(ctx, found, starts_at, urgent)
         return meeting.ref, [found, meeting]
     return ledger.run(signer, action)
 

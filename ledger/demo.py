@@ -313,6 +313,7 @@ COVENANT_TERMS = {
     "dispute_procedure": {"ombudspersons": [PEOPLE_BY_STEM["ombudsperson"]], "mediators": [],
                           "acknowledge_days": 7, "resolve_days": 60},
     "composition": {"min_civil_society_seats": 3, "max_share": "1/3"},
+    "meetings": {"agenda_notice_days": 7, "urgent_allowed": True},
     "funding": {"currency": "EUR"},
 }
 

@@ -413,3 +413,43 @@ def test_verify_finds_a_remedy_without_a_deadline(p: Partnership) -> None:
     position = p.forge_next("ombudsperson", "dispute", ref, "dispute.remedy_ordered",
                             {"kind": "apology", "details": "Apologise."})
     found(p.verify(), position, "a remedy needs a deadline (due date)")
+
+
+# --- agendas come with the covenant's notice --------------------------------------------------
+
+def test_an_agenda_published_late_is_refused_unless_the_meeting_is_urgent(p: Partnership) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    soon = datetime.now(UTC) + timedelta(days=3)
+    ref = c.schedule_meeting(p.ledger, p.keys["secretariat"], "K-1", soon)
+    refused(p, "the covenant asks for the agenda 7 days ahead",
+            lambda: c.publish_agenda(p.ledger, p.keys["secretariat"], ref, [{"title": "Late item"}]))
+    urgent = c.schedule_meeting(p.ledger, p.keys["secretariat"], "K-1", soon, urgent=True)
+    c.publish_agenda(p.ledger, p.keys["secretariat"], urgent, [{"title": "Flooding at the depot"}])
+    assert p.verify().ok
+
+
+def test_verify_finds_a_late_agenda(p: Partnership) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    ref = c.schedule_meeting(p.ledger, p.keys["secretariat"], "K-1", datetime.now(UTC) + timedelta(days=2))
+    position = p.forge_next("secretariat", "meeting", ref, "meeting.agenda_published",
+                            {"items": [{"number": 1, "title": "Late item", "documents": []}]})
+    found(p.verify(), position, "the covenant asks for the agenda 7 days ahead")
+
+
+def test_an_urgent_meeting_needs_a_covenant_that_allows_it(p: Partnership) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ledger.demo import COVENANT_TERMS, REPRESENTS, ROTATION, PEOPLE_BY_STEM
+
+    terms = dict(COVENANT_TERMS, meetings={"agenda_notice_days": 7})
+    ref = c.draft_covenant(p.ledger, p.keys["secretariat"], "A strict covenant", terms)
+    for stem, party in REPRESENTS.items():
+        c.accede(p.ledger, p.keys[stem], ref, party)
+    committee = c.establish_committee(p.ledger, p.keys["secretariat"], ref, "Strict committee",
+                                      {PEOPLE_BY_STEM[stem]: party for stem, party in REPRESENTS.items()},
+                                      ROTATION, 1)
+    refused(p, "the covenant does not allow urgent meetings",
+            lambda: c.schedule_meeting(p.ledger, p.keys["secretariat"], committee,
+                                       datetime.now(UTC) + timedelta(days=1), urgent=True))

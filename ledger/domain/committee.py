@@ -13,7 +13,7 @@ named items), and have their minutes adopted later by decision.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ledger.domain.base import Context, LedgerAggregate, RuleError, require
@@ -150,17 +150,23 @@ class Meeting(LedgerAggregate):
         number: int
         starts_at: str
         chair_party: str
+        urgent: bool = False  # the covenant's notice period for agendas is waived (if it allows urgent meetings)
 
         def check(self, aggregate: Any, ctx: Context) -> None:
             committee = ctx.find(Committee, self.committee)
+            if self.urgent:
+                rules = _meeting_rules(ctx, committee)
+                require(bool(rules.get("urgent_allowed")), "the covenant does not allow urgent meetings")
             # The committee counts its meetings; this one must be the next.
             require(self.number == committee.meetings, f"meeting number {self.number} is out of sequence")
             require(self.chair_party == committee.chair_party(self.number),
                     f"the chair of meeting {self.number} rotates to {committee.chair_party(self.number)}, "
                     f"not {self.chair_party}")
 
-    def __init__(self, ref: str, committee: str, number: int, starts_at: str, chair_party: str) -> None:
+    def __init__(self, ref: str, committee: str, number: int, starts_at: str, chair_party: str,
+                 urgent: bool = False) -> None:
         self.ref = ref
+        self.urgent = urgent
         self.committee = committee
         self.number = number
         self.starts_at = starts_at
@@ -174,12 +180,12 @@ class Meeting(LedgerAggregate):
         self.state = "scheduled"  # scheduled | cancelled | closed
 
     @classmethod
-    def schedule(cls, ctx: Context, committee: Committee, starts_at: datetime) -> Meeting:
+    def schedule(cls, ctx: Context, committee: Committee, starts_at: datetime, urgent: bool = False) -> Meeting:
         ref = cls.next_ref(ctx)
         number = committee.note_meeting(ref)
         return cls._create(cls.Scheduled, id=cls.new_id(ctx, ref), ref=ref, committee=committee.ref,
                            number=number, starts_at=format_time(starts_at),
-                           chair_party=committee.chair_party(number))
+                           chair_party=committee.chair_party(number), urgent=urgent)
 
     def chair_keys(self, committee: Committee) -> list[str]:
         """Keys that may act as chair: the delegate, or the rotation party's seated members."""
@@ -272,6 +278,13 @@ class Meeting(LedgerAggregate):
             require(meeting.state == "scheduled", f"{meeting.ref} is {meeting.state}")
             require(format_time(ctx.at) < meeting.starts_at,
                     f"the agenda must be published before the meeting starts ({meeting.starts_at})")
+            notice = _meeting_rules(ctx, ctx.find(Committee, meeting.committee)).get("agenda_notice_days")
+            if notice and not meeting.urgent:
+                latest = format_time(datetime.fromisoformat(meeting.starts_at.replace("Z", "+00:00"))
+                                     - timedelta(days=int(notice)))
+                require(format_time(ctx.at) <= latest,
+                        f"the covenant asks for the agenda {notice} days ahead: by {latest[:16]}Z for "
+                        f"{meeting.ref} (unless the meeting is scheduled as urgent)")
             require(not meeting.present, "attendance is already recorded")
 
         def apply(self, meeting: Meeting) -> None:
@@ -363,3 +376,12 @@ def validate_agenda(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 __all__ = ["Committee", "Meeting", "RuleError", "composition_problem"]
+
+
+def _meeting_rules(ctx: Context, committee: Committee) -> dict[str, Any]:
+    """The covenant's rules for meetings (``terms.meetings``): agenda notice, urgent meetings."""
+    from ledger.domain.covenant import Covenant
+
+    rules = ctx.find(Covenant, committee.covenant).terms.get("meetings")
+    return rules if isinstance(rules, dict) else {}
+
