@@ -441,7 +441,7 @@ def test_verify_finds_a_late_agenda(p: Partnership) -> None:
 def test_an_urgent_meeting_needs_a_covenant_that_allows_it(p: Partnership) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from ledger.demo import COVENANT_TERMS, REPRESENTS, ROTATION, PEOPLE_BY_STEM
+    from ledger.demo import COVENANT_TERMS, PEOPLE_BY_STEM, REPRESENTS, ROTATION
 
     terms = dict(COVENANT_TERMS, meetings={"agenda_notice_days": 7})
     ref = c.draft_covenant(p.ledger, p.keys["secretariat"], "A strict covenant", terms)
