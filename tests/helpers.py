@@ -60,8 +60,13 @@ def rows(path: Path) -> list[tuple[int, str, int, str, bytes]]:
 
 
 def forge(signer: Signer, *, ledger: str, stream: str, seq: int, type: str, prev: str | None,
-          data: dict[str, Any], at: str = "2026-11-22T10:00:00.000000Z") -> bytes:
-    """A correctly formed record signed by ``signer`` (who may have no right to)."""
+          data: dict[str, Any], at: str | None = None) -> bytes:
+    """A correctly formed record signed by ``signer`` (who may have no right to);
+    ``at`` defaults to now, after the records a test has just written."""
+    if at is None:
+        from datetime import UTC, datetime
+
+        at = rec.format_time(datetime.now(UTC))
     unsigned = {"v": 1, "ledger": ledger, "stream": stream, "seq": seq, "type": type, "at": at,
                 "actor": signer.key_id, "prev": prev, "data": data}
     return rec.seal(unsigned, signer.sign(rec.signed_message(unsigned)))

@@ -145,7 +145,15 @@ def test_every_query_as_of_equals_the_truncated_ledger(demo: Path, tmp_path: Pat
         conn.execute("DELETE FROM ledger_events WHERE id > ?", (nid,))
         conn.execute("DELETE FROM ledger_log WHERE position > ?", (position,))
     expected = run_json(truncated, *command)
-    assert run_json(demo / "ledger.db", *command, "--as-of", str(position)) == expected
+    # Deadlines are judged against "today": the record's time with --as-of, the
+    # real clock on the truncated copy (the demo's records carry 2026's times).
+    dated = ("next_review", "overdue_reviews", "expired_since")
+    assert _without(run_json(demo / "ledger.db", *command, "--as-of", str(position)), dated) == \
+        _without(expected, dated)
+
+
+def _without(value: object, keys: tuple[str, ...]) -> object:
+    return {k: v for k, v in value.items() if k not in keys} if isinstance(value, dict) else value
 
 
 def test_read_only_commands_write_nothing(tmp_path: Path) -> None:
