@@ -91,3 +91,29 @@ def test_a_tie_fails_a_strict_majority(tally: Tally) -> None:
     tie = Tally(tally.seated, tally.present, tally.yes, tally.yes, tally.abstain)
     majority = parse_rule({"quorum": "0/1", "threshold": "1/2", "base": "cast", "strict": True})
     assert decide(majority, tie)[0] == "fail"
+
+
+MONEY_ROW = re.compile(r"^\| (pledged|received|owed|allocated|disbursed|by_decision)\(([^)]+)\) \| ([0-9.]+) \|$"
+                       r"|^\| (balance) \| ([0-9.]+) \|$", re.M)
+
+
+def test_the_money_worked_example_is_the_demos_fund(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    assert CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")]).exit_code == 0
+    shown = CliRunner().invoke(cli, ["--db", str(tmp_path / "demo" / "ledger.db"), "fund", "show", "F-1", "--json"])
+    fund = json.loads(shown.stdout)
+    rows = MONEY_ROW.findall(DOC)
+    assert len(rows) == 11
+    field = {"pledged": "pledged", "received": "received", "owed": "matching_owed", "by_decision": "by_decision"}
+    for quantity, name, value, balance, balance_value in rows:
+        if balance:
+            assert fund["balance"] == balance_value
+        elif quantity in field:
+            assert fund[field[quantity]][name] == value, (quantity, name)
+        else:
+            assert fund["allocations"][name][{"allocated": "amount", "disbursed": "disbursed"}[quantity]] == value
