@@ -453,3 +453,21 @@ def test_an_urgent_meeting_needs_a_covenant_that_allows_it(p: Partnership) -> No
     refused(p, "the covenant does not allow urgent meetings",
             lambda: c.schedule_meeting(p.ledger, p.keys["secretariat"], committee,
                                        datetime.now(UTC) + timedelta(days=1), urgent=True))
+
+
+def test_an_appeal_has_its_own_deadline(p: Partnership) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ledger.domain.covenant import Covenant
+    from ledger.domain.dispute import Dispute
+    from projections.describe import load
+
+    _appealed(p)
+    dispute = load(p.ledger, Dispute, "D-1")
+    covenant = load(p.ledger, Covenant, "C-1")
+    days = covenant.terms["dispute_procedure"]["resolve_days"]
+    appealed = datetime.fromisoformat(dispute.appealed_at.replace("Z", "+00:00"))
+    due = dispute.deadlines(covenant)["appeal_resolve_by"]
+    assert due == (appealed + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert dispute.overdue(covenant, datetime.now(UTC)) == []
+    assert dispute.overdue(covenant, appealed + timedelta(days=days + 1)) == ["appeal"]

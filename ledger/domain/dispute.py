@@ -68,6 +68,7 @@ class Dispute(LedgerAggregate):
         self.submissions: list[dict[str, Any]] = []
         self.appeals: list[str] = []
         self.appointments: list[str] = []  # decisions that appointed a neutral for an appeal
+        self.appealed_at: str | None = None  # the latest appeal's time: its own deadline runs from it
 
     @classmethod
     def file(cls, ctx: Context, covenant: str, complainant: dict[str, str], respondents: list[str],
@@ -89,10 +90,16 @@ class Dispute(LedgerAggregate):
     def deadlines(self, covenant: Covenant) -> dict[str, str]:
         procedure = covenant.terms["dispute_procedure"]
         filed = self.created_on
-        return {
+        out = {
             "acknowledge_by": format_time(filed + timedelta(days=procedure["acknowledge_days"])),
             "resolve_by": format_time(filed + timedelta(days=procedure["resolve_days"])),
         }
+        if self.appealed_at is not None:
+            # An appeal has its own deadline: the procedure's appeal_days (else resolve_days) from the appeal.
+            days = procedure.get("appeal_days") or procedure["resolve_days"]
+            appealed = datetime.fromisoformat(self.appealed_at.replace("Z", "+00:00"))
+            out["appeal_resolve_by"] = format_time(appealed + timedelta(days=days))
+        return out
 
     def overdue(self, covenant: Covenant, now: datetime) -> list[str]:
         late = []
@@ -100,8 +107,10 @@ class Dispute(LedgerAggregate):
         stamp = format_time(now)
         if self.acknowledged_at is None and stamp > due["acknowledge_by"]:
             late.append("acknowledgement")
-        if self.stage not in ("closed",) and stamp > due["resolve_by"]:
+        if self.stage not in ("closed",) and stamp > due["resolve_by"] and self.appealed_at is None:
             late.append("resolution")
+        if self.appealed_at is not None and self.stage != "closed" and stamp > due["appeal_resolve_by"]:
+            late.append("appeal")
         remedy_due = (self.remedy or {}).get("due")
         if remedy_due and self.stage == "remedied" and not any(c["complied"] for c in self.compliance) \
                 and stamp[:10] > remedy_due:
@@ -291,6 +300,7 @@ class Dispute(LedgerAggregate):
         def apply(self, dispute: Dispute) -> None:
             dispute.appeals.append(self.grounds)
             dispute.stage = "appealed"
+            dispute.appealed_at = format_time(self.timestamp)
 
     def appeal(self, party: str, grounds: str) -> None:
         self.trigger_event(self.Appealed, party=party, grounds=check_text(grounds, "grounds"))
