@@ -154,7 +154,7 @@ def agenda(ref: str, items: tuple[str, ...], key_path: str | None) -> None:
 @click.option("--member", "members", multiple=True, required=True, help=MEMBER_HELP + " (repeat).")
 @key_option
 def attend(ref: str, members: tuple[str, ...], key_path: str | None) -> None:
-    """Record who attended meeting REF.
+    """Record members arriving at meeting REF (a late arrival adds to those present).
 
     Example: ledger meeting attend MT-4 --member "Amara Okafor (Clean Air Now)" --member "Mei Lin (Cycle Forward)"
     --key keys/secretariat.key
@@ -162,8 +162,21 @@ def attend(ref: str, members: tuple[str, ...], key_path: str | None) -> None:
     from ledger import commands
 
     signer, ledger = signer_and_ledger(key_path)
-    commands.record_attendance(ledger, signer, ref.upper(), list(members))
-    click.echo(f"recorded {len(members)} present at {ref.upper()}")
+    present = commands.record_attendance(ledger, signer, ref.upper(), list(members))
+    click.echo(f"recorded {present} present at {ref.upper()}")
+
+
+@meeting.command("leave")
+@click.argument("ref")
+@click.option("--member", "members", multiple=True, required=True, help=MEMBER_HELP + " (repeat).")
+@key_option
+def leave(ref: str, members: tuple[str, ...], key_path: str | None) -> None:
+    """Record members leaving meeting REF (they no longer count as present for later votes)."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    present = commands.record_departure(ledger, signer, ref.upper(), list(members))
+    click.echo(f"recorded {len(members)} leaving {ref.upper()}; {present} present")
 
 
 @meeting.command("conflict")

@@ -139,8 +139,26 @@ def publish_agenda(ledger: Ledger, signer: Signer, meeting: str, items: list[dic
     _on_meeting(ledger, signer, meeting, lambda ctx, m: m.publish_agenda(items))
 
 
-def record_attendance(ledger: Ledger, signer: Signer, meeting: str, present: list[str]) -> None:
-    _on_meeting(ledger, signer, meeting, lambda ctx, m: m.record_attendance([_key(ctx, p) for p in present]))
+def record_attendance(ledger: Ledger, signer: Signer, meeting: str, present: list[str]) -> int:
+    """Record arrivals; return how many are present now."""
+    found: list[int] = []
+
+    def call(ctx: Context, m: Meeting) -> None:
+        m.record_attendance([_key(ctx, p) for p in present])
+        found.append(len(m.present))
+    _on_meeting(ledger, signer, meeting, call)
+    return found[-1]
+
+
+def record_departure(ledger: Ledger, signer: Signer, meeting: str, members: list[str]) -> int:
+    """Record departures; return how many are still present."""
+    found: list[int] = []
+
+    def call(ctx: Context, m: Meeting) -> None:
+        m.record_departure([_key(ctx, p) for p in members])
+        found.append(len(m.present))
+    _on_meeting(ledger, signer, meeting, call)
+    return found[-1]
 
 
 def declare_conflict(ledger: Ledger, signer: Signer, meeting: str, member: str, items: list[int],

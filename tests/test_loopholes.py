@@ -471,3 +471,37 @@ def test_an_appeal_has_its_own_deadline(p: Partnership) -> None:
     assert due == (appealed + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert dispute.overdue(covenant, datetime.now(UTC)) == []
     assert dispute.overdue(covenant, appealed + timedelta(days=days + 1)) == ["appeal"]
+
+
+# --- attendance is arrivals and departures ----------------------------------------------------
+
+def test_a_late_arrival_adds_to_those_present_and_departures_count_for_later_votes(p: Partnership) -> None:
+    from ledger.domain.committee import Meeting
+    from projections.describe import load
+
+    # The fixture recorded five at MT-4 and opened M-7; Luis Moreno leaves, then comes back.
+    assert c.record_departure(p.ledger, p.keys["secretariat"], "MT-4", [p.holder["cso-tenants"]]) == 4
+    refused(p, "is not present at MT-4",
+            lambda: c.record_departure(p.ledger, p.keys["secretariat"], "MT-4", [p.holder["cso-tenants"]]))
+    decision = c.propose_motion(p.ledger, p.keys["cso-air"], "MT-4", 2, "ordinary", "Any other business.")
+    c.second_motion(p.ledger, p.keys["cso-cycle"], decision)
+    c.open_vote(p.ledger, p.keys["secretariat"], decision)
+    assert len(load(p.ledger, Motion, decision).snapshot["present"]) == 4  # counted when the vote opened
+    assert c.record_attendance(p.ledger, p.keys["secretariat"], "MT-4", [p.holder["cso-tenants"]]) == 5
+    refused(p, "is already present at MT-4",
+            lambda: c.record_attendance(p.ledger, p.keys["secretariat"], "MT-4", [p.holder["cso-air"]]))
+    assert len(load(p.ledger, Meeting, "MT-4").present) == 5
+    assert p.verify().ok
+
+
+def test_verify_finds_an_arrival_of_someone_without_a_seat(p: Partnership) -> None:
+    auditor = p.keys["auditor"].key_id
+    position = p.forge_next("secretariat", "meeting", "MT-4", "meeting.arrived", {"members": [auditor]})
+    found(p.verify(), position, f"key {auditor[:12]} holds no seat on K-1")
+
+
+def test_verify_finds_a_departure_of_someone_not_present(p: Partnership) -> None:
+    c.record_departure(p.ledger, p.keys["secretariat"], "MT-4", [p.holder["cso-tenants"]])
+    tenants = p.keys["cso-tenants"].key_id
+    position = p.forge_next("secretariat", "meeting", "MT-4", "meeting.departed", {"members": [tenants]})
+    found(p.verify(), position, f"key {tenants[:12]} is not present at MT-4")

@@ -27,6 +27,8 @@ register_writers({
     "meeting.chair_delegated": SEC + MEMBERS,
     "meeting.agenda_published": SEC,
     "meeting.attendance_recorded": SEC,
+    "meeting.arrived": SEC,
+    "meeting.departed": SEC,
     "meeting.conflict_declared": SEC + MEMBERS,
     "meeting.minutes_adopted": SEC,
     "meeting.postponed": SEC,

@@ -309,7 +309,44 @@ class Meeting(LedgerAggregate):
             meeting.present = list(self.present)
 
     def record_attendance(self, present: list[str]) -> None:
-        self.trigger_event(self.AttendanceRecorded, present=sorted(present))
+        """Record arrivals (``meeting.arrived``): attendance is arrivals and departures,
+        so a late arrival adds to those present rather than replacing them.
+        (``meeting.attendance_recorded``, which set the whole list, is kept for
+        records written before.)"""
+        self.trigger_event(self.Arrived, members=sorted(set(present)))
+
+    class Arrived(LedgerAggregate.Event):
+        TYPE = "meeting.arrived"
+        members: list[str]
+
+        def check(self, meeting: Meeting, ctx: Context) -> None:
+            committee = ctx.find(Committee, meeting.committee)
+            require(bool(meeting.agenda), "publish the agenda before recording attendance")
+            meeting.require_in_session(ctx)
+            require(bool(self.members), "name at least one member")
+            require(len(set(self.members)) == len(self.members), "a member is listed twice")
+            for member in self.members:
+                require(member in committee.seats, f"key {member[:12]} holds no seat on {committee.ref}")
+                require(member not in meeting.present, f"key {member[:12]} is already present at {meeting.ref}")
+
+        def apply(self, meeting: Meeting) -> None:
+            meeting.present = sorted(set(meeting.present) | set(self.members))
+
+    class Departed(LedgerAggregate.Event):
+        TYPE = "meeting.departed"
+        members: list[str]
+
+        def check(self, meeting: Meeting, ctx: Context) -> None:
+            meeting.require_in_session(ctx)
+            require(bool(self.members), "name at least one member")
+            for member in self.members:
+                require(member in meeting.present, f"key {member[:12]} is not present at {meeting.ref}")
+
+        def apply(self, meeting: Meeting) -> None:
+            meeting.present = sorted(set(meeting.present) - set(self.members))
+
+    def record_departure(self, members: list[str]) -> None:
+        self.trigger_event(self.Departed, members=sorted(set(members)))
 
     class ConflictDeclared(LedgerAggregate.Event):
         TYPE = "meeting.conflict_declared"
