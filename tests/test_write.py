@@ -189,3 +189,22 @@ def test_a_ledger_whose_tree_table_is_missing_gets_it_back_on_the_next_command(
     raws = [record.raw for _, record in reopened.read(0, size)]
     assert TransparencyLog(reopened).tree().root(size) == merkle.root_of_data(raws)
     assert verify_ledger(reopened).ok
+
+
+def test_the_next_ref_is_found_by_lookups_not_by_counting(tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    from ledger.application import _count_refs
+    from ledger.demo import build_demo
+    from ledger.types import CREATED_TYPE
+
+    ledger, _ = build_demo(tmp_path / "demo", echo=lambda _t: None)
+    try:
+        table = ledger.recorder.events_record_cls.__table__
+        with ledger.recorder.transaction(commit=False) as session:
+            for kind in ("committee", "meeting", "covenant", "dispute", "fund", "milestone", "motion"):
+                counted = session.execute(select(func.count()).select_from(table)
+                                          .where(table.c.topic == CREATED_TYPE[kind])).scalar()
+                assert _count_refs(session, ledger.origin, kind) == counted, kind
+    finally:
+        ledger.close()
