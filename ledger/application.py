@@ -98,6 +98,7 @@ class Ledger(Application[UUID]):
         self._origin: str | None = None
         self._registry: Registry | None = None
         self._seen_position: int | None = None  # the log's last position when _registry was current
+        self._last_moment: datetime | None = None  # the time of this instance's previous command
         self._batch_depth = 0
         self._tree_peaks: tuple[int, list[bytes]] | None = None  # (last position, peaks) after our last write
         # Read models that want to be updated in each command's own transaction
@@ -282,7 +283,7 @@ class Ledger(Application[UUID]):
                 raise UnauthorisedError(f"key {signer.key_id[:12]} is not registered in this ledger")
             if signer_info.status != "active":
                 raise UnauthorisedError(f"key {signer_info.short()} is {signer_info.status} and can no longer sign")
-            ctx = self._context(signer_info, registry, session)
+            ctx = self._context(signer_info, registry, session, last)
             with rule_context(ctx):
                 result, aggregates = action(ctx)
 
@@ -301,6 +302,7 @@ class Ledger(Application[UUID]):
             for hook in self.after_save:
                 hook(session)
         self._seen_position = context.last_position
+        self._last_moment = ctx.at
         if context.peaks is not None and context.last_position is not None:
             self._tree_peaks = (context.last_position, context.peaks)
         return result
@@ -369,11 +371,16 @@ class Ledger(Application[UUID]):
 
         return parse_verifier_key(self.registry().log_key)[2]
 
-    def _moment(self, session: Any) -> datetime:
+    def _moment(self, session: Any, last: int | None = None) -> datetime:
         """The time of this command's records: the clock, but never earlier than the
         latest record (a clock behind the ledger, or two writers' clocks a little
-        apart, must not make history run backwards: --as-of by time relies on it)."""
+        apart, must not make history run backwards: --as-of by time relies on it).
+
+        When nobody has written since this instance's previous command (log
+        position ``last`` unchanged), that command's time is the latest: no read."""
         now = self.clock()
+        if last is not None and last == self._seen_position and self._last_moment is not None:
+            return max(now, self._last_moment)
         sql = DriverSQL(session)
         table = EVENTS_TABLE
         sql.cursor.execute(f"SELECT state FROM {table} WHERE id = (SELECT max(id) FROM {table})")
@@ -384,7 +391,8 @@ class Ledger(Application[UUID]):
                 return latest
         return now
 
-    def _context(self, actor: KeyInfo, registry: Registry | None, session: Any) -> Context:
+    def _context(self, actor: KeyInfo, registry: Registry | None, session: Any,
+                 last: int | None = None) -> Context:
         """The rule context of one command: lookups go through a per-command
         cache, so every rule and the final save see the same objects."""
         loaded: dict[UUID, Any] = {}
@@ -414,7 +422,7 @@ class Ledger(Application[UUID]):
         def remember(aggregate: Any) -> None:
             loaded[aggregate.id] = aggregate
 
-        return Context(self.origin if registry else "", actor, registry, self._moment(session), lookup, existing,
+        return Context(self.origin if registry else "", actor, registry, self._moment(session, last), lookup, existing,
                        record_exists=record_exists, remember=remember)
 
     def retrying(self, attempt: Callable[[], T]) -> T:
@@ -601,10 +609,9 @@ def _count_refs(session: Any, origin: str, kind: str) -> int:
     creation record of the kind (a cost that grew with the ledger's age).
     """
     from ledger.domain.base import stream_id
+    from ledger.types import REF_PREFIX
 
-    prefixes = {"committee": "K", "meeting": "MT", "covenant": "C", "dispute": "D", "fund": "F",
-                "milestone": "MS", "motion": "M"}
-    prefix = prefixes[kind]
+    prefix = REF_PREFIX[kind]
     sql = DriverSQL(session)
     binary = sql.dialect == "sqlite"
 

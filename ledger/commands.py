@@ -22,6 +22,7 @@ from ledger.domain.milestone import Milestone
 from ledger.domain.motion import Motion
 from ledger.errors import InvalidInputError, NotFoundError
 from ledger.keys import Signer
+from ledger.types import REF_PREFIX
 
 
 def _key(ctx: Context, who: str) -> str:
@@ -141,24 +142,20 @@ def publish_agenda(ledger: Ledger, signer: Signer, meeting: str, items: list[dic
 
 def record_attendance(ledger: Ledger, signer: Signer, meeting: str, present: list[str]) -> int:
     """Record arrivals; return how many are present now."""
-    found: list[int] = []
-
-    def call(ctx: Context, m: Meeting) -> None:
-        m.record_attendance([_key(ctx, p) for p in present])
-        found.append(len(m.present))
-    _on_meeting(ledger, signer, meeting, call)
-    return found[-1]
+    return _attendance(ledger, signer, meeting, present, Meeting.record_attendance)
 
 
 def record_departure(ledger: Ledger, signer: Signer, meeting: str, members: list[str]) -> int:
     """Record departures; return how many are still present."""
-    found: list[int] = []
+    return _attendance(ledger, signer, meeting, members, Meeting.record_departure)
 
-    def call(ctx: Context, m: Meeting) -> None:
-        m.record_departure([_key(ctx, p) for p in members])
-        found.append(len(m.present))
-    _on_meeting(ledger, signer, meeting, call)
-    return found[-1]
+
+def _attendance(ledger: Ledger, signer: Signer, meeting: str, members: list[str], change: Any) -> int:
+    def action(ctx: Context) -> tuple[int, list[Any]]:
+        found = ctx.find(Meeting, meeting)
+        change(found, [_key(ctx, m) for m in members])
+        return len(found.present), [found]
+    return ledger.run(signer, action)
 
 
 def declare_conflict(ledger: Ledger, signer: Signer, meeting: str, member: str, items: list[int],
@@ -339,7 +336,7 @@ def cited_hash(ledger: Ledger, citation: str) -> str:
         return ledger.hash_at(stream, int(seq))
     named, hash_mark, seq = text.upper().partition("#")
     prefix, dash, number = named.partition("-")
-    kinds = {cls.PREFIX: cls.KIND for cls in (Committee, Meeting, Covenant, Dispute, Fund, Milestone, Motion)}
+    kinds = {prefix: kind for kind, prefix in REF_PREFIX.items()}
     if dash and number.isdigit() and prefix in kinds and (not hash_mark or (seq.isdigit() and int(seq) >= 1)):
         ref = f"{prefix}-{int(number)}"
         object_stream = stream_id(ledger.origin, kinds[prefix], ref)

@@ -18,6 +18,8 @@ TYPE_OF_CLASS: dict[type[Any], str] = {}
 AGGREGATE_TOPIC: dict[str, str] = {}
 # Aggregate kind ("motion") -> the record type that creates one.
 CREATED_TYPE: dict[str, str] = {}
+# kind -> ref prefix ("motion" -> "M"), for every aggregate with readable refs.
+REF_PREFIX: dict[str, str] = {}
 
 
 def register_aggregate(cls: type[Aggregate]) -> type[Aggregate]:
@@ -38,4 +40,6 @@ def register_aggregate(cls: type[Aggregate]) -> type[Aggregate]:
                 kind = getattr(cls, "KIND", "")
                 if kind:
                     CREATED_TYPE[kind] = record_type
+    if getattr(cls, "KIND", "") and getattr(cls, "PREFIX", ""):
+        REF_PREFIX[cls.KIND] = cls.PREFIX  # type: ignore[attr-defined]
     return cls

@@ -453,6 +453,12 @@ def test_an_urgent_meeting_needs_a_covenant_that_allows_it(p: Partnership) -> No
     refused(p, "the covenant does not allow urgent meetings",
             lambda: c.schedule_meeting(p.ledger, p.keys["secretariat"], committee,
                                        datetime.now(UTC) + timedelta(days=1), urgent=True))
+    p.forge_next("secretariat", "committee", committee, "committee.meeting_scheduled", {"meeting": "MT-6"})
+    position = p.forge_next("secretariat", "meeting", "MT-6", "meeting.scheduled",
+                            {"ref": "MT-6", "committee": committee, "number": 1,
+                             "starts_at": "2035-01-01T10:00:00.000000Z", "chair_party": "civic-renewal",
+                             "urgent": True})
+    found(p.verify(), position, "the covenant does not allow urgent meetings")
 
 
 def test_an_appeal_has_its_own_deadline(p: Partnership) -> None:
@@ -505,3 +511,52 @@ def test_verify_finds_a_departure_of_someone_not_present(p: Partnership) -> None
     tenants = p.keys["cso-tenants"].key_id
     position = p.forge_next("secretariat", "meeting", "MT-4", "meeting.departed", {"members": [tenants]})
     found(p.verify(), position, f"key {tenants[:12]} is not present at MT-4")
+
+
+# --- the remaining rules' other half -------------------------------------------------------------
+
+def _assigned_dispute(p: Partnership) -> str:
+    contested = p.ledger.record_at(40).event_hash
+    ref = c.file_dispute(p.ledger, p.keys["cso-air"], "C-1",
+                         {"kind": "party", "name": "Clean Air Now", "party": "clean-air-now"}, ["cycle-forward"],
+                         [contested], "A grievance to hear.")
+    c.on_dispute(p.ledger, p.keys["secretariat"], ref, lambda ctx, d: d.acknowledge("Received."))
+    c.assign_dispute(p.ledger, p.keys["secretariat"], ref, p.holder["ombudsperson"], "ombudsperson")
+    return ref
+
+
+def test_a_hearing_dated_in_the_future_is_refused_and_found(p: Partnership) -> None:
+    ref = _assigned_dispute(p)
+    later = _tomorrow()
+    refused(p, f"the hearing date {later} is later than this record's time",
+            lambda: c.on_dispute(p.ledger, p.keys["ombudsperson"], ref, lambda ctx, d: d.hold_hearing(later, "x")))
+    position = p.forge_next("ombudsperson", "dispute", ref, "dispute.hearing_held",
+                            {"held_on": "2030-01-01", "notes": "Heard in advance."})
+    found(p.verify(), position, "the hearing date 2030-01-01 is later than this record's time")
+
+
+def test_verify_finds_a_termination_citing_a_renewal_decision(p: Partnership) -> None:
+    decision = _decide(p, {"kind": "renew", "date": "2041-12-31"})
+    position = p.forge_next("secretariat", "covenant", "C-1", "covenant.terminated",
+                            {"decision": decision, "reason": "Ended."})
+    found(p.verify(), position, f"{decision} did not decide to terminate C-1")
+
+
+def test_verify_finds_attendance_at_a_cancelled_meeting(p: Partnership) -> None:
+    c.on_meeting(p.ledger, p.keys["secretariat"], "MT-5", lambda ctx, m: m.cancel("Not needed."))
+    position = p.forge_next("secretariat", "meeting", "MT-5", "meeting.arrived",
+                            {"members": [p.keys["cso-air"].key_id]})
+    found(p.verify(), position, "MT-5 was cancelled")
+
+
+def test_verify_finds_a_postponement_after_the_start(p: Partnership) -> None:
+    position = p.forge_next("secretariat", "meeting", "MT-4", "meeting.postponed",
+                            {"starts_at": "2035-01-01T10:00:00.000000Z", "reason": "Late."})
+    found(p.verify(), position, "MT-4 has started")
+
+
+def test_verify_finds_a_progress_report_with_an_exponent_value(p: Partnership) -> None:
+    position = p.forge_next("institute", "milestone", "MS-1", "milestone.progress_reported",
+                            {"value": "1e999999", "report_date": "2026-10-31", "evidence": "d" * 64,
+                             "narrative": "Met, surely."})
+    found(p.verify(), position, "value '1e999999' is not a plain decimal number")

@@ -111,6 +111,7 @@ class Milestone(LedgerAggregate):
             covenant = ctx.find(Covenant, milestone.covenant)
             require(covenant.party_of(ctx.actor.key_id) == milestone.owner or "secretariat" in ctx.actor.roles,
                     f"only {milestone.owner}'s representative or the secretariat reports progress")
+            check_number(self.value, "value")  # here too, so that verify judges forged values
             require_not_future(self.report_date, ctx, "report date")
             if milestone.reports:
                 require(self.report_date >= milestone.reports[-1]["date"], "reports must not go back in time")
