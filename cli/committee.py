@@ -11,6 +11,7 @@ from cli.common import (
     json_option,
     key_option,
     open_ledger,
+    people_names,
     plural,
     show,
     signer_and_ledger,
@@ -98,10 +99,16 @@ def show_committee(ref: str, as_of: str | None, as_json: bool) -> None:
     position = as_of_point(ledger, as_of)[0]
     found = load(ledger, Committee, ref, position)
     body = describe(found)
-    problem = composition_problem(load(ledger, Covenant, found.covenant, position), found.seats)
-    body["composition"] = problem or "meets the covenant's composition rules"
+    covenant = load(ledger, Covenant, found.covenant, position)
+    problem = composition_problem(covenant, found.seats)
+    body["composition"] = "meets the covenant's composition rules"
+    if problem:
+        body["composition"] = f"in breach since {found.breach_since or '?'}: {problem}"
+        if found.vacancy_overdue(covenant, as_of_point(ledger, as_of)[1]):
+            days = covenant.terms["composition"]["max_vacancy_days"]
+            body["composition"] += f" (longer than the {days} days the covenant allows)"
     body["current_chair"] = found.chair_party(found.meetings) if found.meetings else None
-    show(body, as_json)
+    show(body, as_json, people_names(ledger, position))
 
 
 @click.group()
@@ -232,7 +239,8 @@ def show_meeting(ref: str, as_of: str | None, as_json: bool) -> None:
     from projections.describe import describe, load
 
     ledger = open_ledger()
-    show(describe(load(ledger, Meeting, ref, as_of_point(ledger, as_of)[0])), as_json)
+    position = as_of_point(ledger, as_of)[0]
+    show(describe(load(ledger, Meeting, ref, position)), as_json, people_names(ledger, position))
 
 
 @meeting.command("postpone")

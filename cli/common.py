@@ -169,17 +169,65 @@ def signer_and_ledger(key_path: str | None) -> tuple[Any, Any]:
     return load_key(key_path), open_ledger()
 
 
-def show(value: dict[str, Any], as_json: bool) -> None:
-    """Print a described object as JSON or as indented ``key: value`` lines."""
+def show(value: dict[str, Any], as_json: bool, names: dict[str, str] | None = None) -> None:
+    """Print a described object as JSON (ids as stored), or as indented lines for
+    people: person and key ids shown as names with organisations, no ``None``
+    fields, yes/no for flags."""
     if as_json:
         emit_json(value)
         return
-    for key, item in value.items():
-        if isinstance(item, (dict, list)):
-            click.echo(f"{key}:")
-            click.echo("  " + json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  "))
-        else:
-            click.echo(f"{key}: {item}")
+    for line in readable_lines(value, names or {}, 0):
+        click.echo(line)
+
+
+def readable_lines(value: Any, names: dict[str, str], depth: int) -> list[str]:
+    """The text form of ``show``: ``key: value`` lines, nested by two spaces."""
+    pad = "  " * depth
+    lines: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            label = names.get(str(key), str(key))
+            if item is None or item == [] or item == {}:
+                continue
+            if _one_line(item):
+                lines.append(f"{pad}{label}: {_scalar(item, names)}")
+            else:
+                lines.append(f"{pad}{label}:")
+                lines += readable_lines(item, names, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            if _one_line(item):
+                lines.append(f"{pad}- {_scalar(item, names)}")
+            else:
+                inner = readable_lines(item, names, depth + 1)
+                lines.append(f"{pad}- {inner[0].lstrip()}" if inner else f"{pad}-")
+                lines += inner[1:]
+    else:
+        lines.append(pad + _scalar(value, names))
+    return lines
+
+
+def _one_line(item: Any) -> bool:
+    if isinstance(item, list):
+        return all(not isinstance(i, (dict, list)) for i in item) and len(item) <= 8 and \
+            sum(len(str(i)) for i in item) < 60 and not any(len(str(i)) == 64 for i in item)
+    return not isinstance(item, dict)
+
+
+def _scalar(item: Any, names: dict[str, str]) -> str:
+    if isinstance(item, list):
+        return ", ".join(_scalar(i, names) for i in item)
+    if isinstance(item, bool):
+        return "yes" if item else "no"
+    text = str(item)
+    return names.get(text, text)
+
+
+def people_names(ledger: Any, position: int | None = None) -> dict[str, str]:
+    """Person and key ids -> "Name (Organisation)", as the registry stood at ``position``."""
+    from projections.describe import registry_as_of
+
+    return dict(registry_as_of(ledger, position).names())
 
 
 def read_data_file(path: str) -> Any:

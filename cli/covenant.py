@@ -11,6 +11,7 @@ from cli.common import (
     json_option,
     key_option,
     open_ledger,
+    people_names,
     read_data_file,
     show,
     signer_and_ledger,
@@ -139,7 +140,7 @@ def show_covenant(ref: str, version: int | None, as_of: str | None, as_json: boo
     pending = sorted(found.terms.get("reviews", []))[len(found.reviews_done):]
     body["next_review"] = min((d for d in pending if d >= today), default=None)
     body["overdue_reviews"] = sorted(d for d in pending if d < today)
-    show(body, as_json)
+    show(body, as_json, people_names(ledger, as_of_point(ledger, as_of)[0]))
 
 
 @covenant.command("diff")

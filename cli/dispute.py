@@ -14,6 +14,7 @@ from cli.common import (
     json_option,
     key_option,
     open_ledger,
+    people_names,
     show,
     signer_and_ledger,
     table,
@@ -144,7 +145,7 @@ def show_dispute(ref: str, as_of: str | None, as_json: bool) -> None:
     body = describe(found)
     body["deadlines"] = found.deadlines(covenant)
     body["overdue"] = found.overdue(covenant, moment)
-    show(body, as_json)
+    show(body, as_json, people_names(ledger, position))
 
 
 @dispute.command("replay")

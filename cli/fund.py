@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from cli.common import as_of_option, as_of_point, json_option, key_option, open_ledger, show, signer_and_ledger
+from cli.common import (
+    as_of_option,
+    as_of_point,
+    json_option,
+    key_option,
+    open_ledger,
+    people_names,
+    show,
+    signer_and_ledger,
+)
 
 EVIDENCE_HELP = "SHA-256 digest (64 hex digits) of the evidence document."
 
@@ -129,7 +138,8 @@ def show_fund(ref: str, as_of: str | None, as_json: bool) -> None:
     from projections.describe import describe, load
 
     ledger = open_ledger()
-    found = load(ledger, Fund, ref, as_of_point(ledger, as_of)[0])
+    position = as_of_point(ledger, as_of)[0]
+    found = load(ledger, Fund, ref, position)
     body = describe(found)
     body["balance"] = found.fmt(found.balance())
-    show(body, as_json)
+    show(body, as_json, people_names(ledger, position))

@@ -14,7 +14,7 @@ ROLE_HELP = "Role for the key (repeat): secretariat, member, chair, auditor, omb
 
 @click.group()
 def keys() -> None:
-    """Create key files; register, retire and revoke keys in the ledger."""
+    """Create key files; register, rotate, retire and revoke keys in the ledger."""
 
 
 @keys.command("new")
@@ -58,7 +58,7 @@ def list_keys(as_json: bool, as_of: str | None) -> None:
     ledger = open_ledger()
     position, _moment = as_of_point(ledger, as_of)
     rows: list[dict[str, Any]] = [
-        {"key_id": k.key_id, "holder": k.holder, "roles": list(k.roles), "status": k.status,
+        {"key_id": k.key_id, "person": k.person, "holder": k.holder, "roles": list(k.roles), "status": k.status,
          "compromised_since": k.compromised_since}
         for k in registry_as_of(ledger, position).keys.values()
     ]
@@ -73,11 +73,16 @@ def list_keys(as_json: bool, as_of: str | None) -> None:
 
 @keys.command("register")
 @click.argument("public_file", type=click.Path(dir_okay=False))
-@click.option("--holder", required=True, help="Who holds the key (a person, or an organisation's representative).")
+@click.option("--holder", default=None,
+              help="Who holds the key: a person's name with their organisation in brackets.")
+@click.option("--person", default=None,
+              help="Register another key (a second device) of this existing person (name or id) instead.")
 @click.option("--role", "roles", multiple=True, required=True, help=ROLE_HELP)
 @key_option
-def register(public_file: str, holder: str, roles: tuple[str, ...], key_path: str | None) -> None:
-    """Register the public key in PUBLIC_FILE (a .pub file) for a holder.
+def register(public_file: str, holder: str | None, person: str | None, roles: tuple[str, ...],
+             key_path: str | None) -> None:
+    """Register the public key in PUBLIC_FILE (a .pub file) for a new person, or
+    as another key of an existing --person.
 
     Example: ledger keys register bob.pub --holder "Bob Okafor (Tenants' Union)" --role member
     --key keys/secretariat.key
@@ -86,10 +91,38 @@ def register(public_file: str, holder: str, roles: tuple[str, ...], key_path: st
 
     from ledger.keys import load_public
 
+    if (holder is None) == (person is None):
+        raise click.UsageError("give --holder (a new person) or --person (another key of someone known), not both")
     signer = load_key(key_path)
     public = base64.b64encode(load_public(public_file)).decode("ascii")
-    info = open_ledger().register_key(signer, public, holder, list(roles))
+    info = open_ledger().register_key(signer, public, holder or "", list(roles), person)
     click.echo(f"registered key {info.key_id} for {info.holder} ({', '.join(info.roles)})")
+
+
+@keys.command("rotate")
+@click.argument("old_key_id")
+@click.argument("public_file", type=click.Path(dir_okay=False))
+@click.option("--reason", default="", help="Why (kept in the record).")
+@key_option
+def rotate(old_key_id: str, public_file: str, reason: str, key_path: str | None) -> None:
+    """Move the holder of OLD_KEY_ID (a key id, a prefix of 8 or more hex digits,
+    or the holder's name) to the new key in PUBLIC_FILE.
+
+    The new key takes the old one's holder, roles, seats and votes; the old
+    key signs nothing more, and everything it signed stays valid and the
+    holder's.  Sign with the old key itself, or with a secretariat key when
+    the old key is lost.
+
+    Example: ledger keys rotate "Amara Okafor" amara-2.pub --reason "new laptop" --key keys/cso-air.key
+    """
+    import base64
+
+    from ledger.keys import load_public
+
+    signer = load_key(key_path)
+    public = base64.b64encode(load_public(public_file)).decode("ascii")
+    info = open_ledger().rotate_key(signer, old_key_id, public, reason)
+    click.echo(f"rotated {info.holder} to key {info.key_id}")
 
 
 @keys.command("retire")

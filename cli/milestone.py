@@ -11,6 +11,7 @@ from cli.common import (
     json_option,
     key_option,
     open_ledger,
+    people_names,
     show,
     signer_and_ledger,
     table,
@@ -88,7 +89,7 @@ def show_milestone(ref: str, as_of: str | None, as_json: bool) -> None:
 
     ledger = open_ledger()
     position, moment = as_of_point(ledger, as_of)
-    show(describe(load(ledger, Milestone, ref, position), moment.date()), as_json)
+    show(describe(load(ledger, Milestone, ref, position), moment.date()), as_json, people_names(ledger, position))
 
 
 @milestone.command("list")

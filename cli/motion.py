@@ -11,6 +11,7 @@ from cli.common import (
     json_option,
     key_option,
     open_ledger,
+    people_names,
     read_data_file,
     show,
     signer_and_ledger,
@@ -164,7 +165,8 @@ def show_motion(ref: str, as_of: str | None, as_json: bool) -> None:
     from projections.describe import describe, load
 
     ledger = open_ledger()
-    show(describe(load(ledger, Motion, ref, as_of_point(ledger, as_of)[0])), as_json)
+    position = as_of_point(ledger, as_of)[0]
+    show(describe(load(ledger, Motion, ref, position)), as_json, people_names(ledger, position))
 
 
 @motion.command("list")

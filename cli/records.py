@@ -133,6 +133,8 @@ def verify(bundle_file: str | None, trust: str | None, since_file: str | None, s
             f"verified {plural(report.records, 'record')} in {plural(report.streams, 'stream')}, "
             f"{plural(report.keys, 'registered key')}, in {report.seconds:.2f} s: OK"
         )
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}")
         _notes(report, memory)
     else:
         for finding in sorted(report.findings, key=lambda f: (f.position, f.reason)):

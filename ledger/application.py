@@ -514,9 +514,18 @@ class Ledger(Application[UUID]):
             self.run(signer, action)
         return {"guards": problems, "records": records}
 
-    def register_key(self, signer: Signer, public_key: str, holder: str, roles: list[str]) -> KeyInfo:
+    def register_key(self, signer: Signer, public_key: str, holder: str, roles: list[str],
+                     person: str | None = None) -> KeyInfo:
+        """Register a key for a new person, or another key of ``person`` (a name or id)."""
         def action(ctx: Context) -> tuple[KeyInfo, list[Aggregate]]:
-            return ctx.keys.register_key(public_key, holder, roles), [ctx.keys]
+            return ctx.keys.register_key(public_key, holder, roles, person), [ctx.keys]
+
+        return self.run(signer, action)
+
+    def rotate_key(self, signer: Signer, key: str, public_key: str, reason: str = "") -> KeyInfo:
+        """Move the holder of ``key`` to a new key (signed by ``key`` itself or the secretariat)."""
+        def action(ctx: Context) -> tuple[KeyInfo, list[Aggregate]]:
+            return ctx.keys.rotate_key(key, public_key, reason), [ctx.keys]
 
         return self.run(signer, action)
 

@@ -20,6 +20,8 @@ GENESIS = "ledger.genesis"
 
 WRITERS: dict[str, frozenset[str]] = {
     "key.registered": frozenset({"secretariat"}),
+    # Any key may rotate itself; the record's own rule limits rotating others' keys to the secretariat.
+    "key.rotated": ROLES,
     "key.retired": frozenset({"secretariat"}),
     "key.revoked": frozenset({"secretariat"}),
     "key.roles_changed": frozenset({"secretariat"}),

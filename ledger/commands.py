@@ -26,7 +26,7 @@ from ledger.types import REF_PREFIX
 
 
 def _key(ctx: Context, who: str) -> str:
-    return ctx.keys.resolve(who).key_id
+    return ctx.keys.resolve_person(who)
 
 
 # --- covenant ---------------------------------------------------------------
@@ -51,6 +51,41 @@ def accede(ledger: Ledger, signer: Signer, covenant: str, party: str) -> str:
         found.accede(party)
         return found.status, [found]
     return ledger.run(signer, action)
+
+
+def admit_party(ledger: Ledger, signer: Signer, covenant: str, party: dict[str, Any], decision: str) -> None:
+    """Admit a new party under a passed ``admit`` decision; its representative then accedes."""
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Covenant, covenant)
+        resolved = dict(party, representatives=[_key(ctx, r) for r in party.get("representatives", [])])
+        found.admit(resolved, decision)
+        return None, [found]
+    ledger.run(signer, action)
+
+
+def withdraw_party(ledger: Ledger, signer: Signer, covenant: str, party: str, reason: str) -> None:
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Covenant, covenant)
+        found.withdraw(party, reason)
+        return None, [found]
+    ledger.run(signer, action)
+
+
+def expel_party(ledger: Ledger, signer: Signer, covenant: str, party: str, decision: str, reason: str) -> None:
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Covenant, covenant)
+        found.expel(party, decision, reason)
+        return None, [found]
+    ledger.run(signer, action)
+
+
+def change_representatives(ledger: Ledger, signer: Signer, covenant: str, party: str, representatives: list[str],
+                           decision: str | None = None) -> None:
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Covenant, covenant)
+        found.change_representatives(party, [_key(ctx, r) for r in representatives], decision)
+        return None, [found]
+    ledger.run(signer, action)
 
 
 def review_covenant(ledger: Ledger, signer: Signer, covenant: str, review_date: str, notes: str) -> None:
@@ -180,7 +215,10 @@ def propose_motion(ledger: Ledger, signer: Signer, meeting: str, item: int, deci
     def action(ctx: Context) -> tuple[str, list[Any]]:
         found = ctx.find(Meeting, meeting)
         parent = ctx.find(Motion, amends) if amends else None
-        motion = Motion.propose(ctx, found, item, decision_class, text, amends, amount, changes, minutes_of, act)
+        named = None if changes is None else [
+            dict(ch, people=[_key(ctx, who) for who in ch.get("people", [])])
+            if isinstance(ch, dict) and ch.get("op") == "set_neutrals" else ch for ch in changes]
+        motion = Motion.propose(ctx, found, item, decision_class, text, amends, amount, named, minutes_of, act)
         if parent is None:
             return motion.ref, [motion]
         parent.table_amendment(motion.ref)
@@ -201,7 +239,7 @@ def _on_motion(ledger: Ledger, signer: Signer, motion: str, call: Any) -> Any:
 
 
 def second_motion(ledger: Ledger, signer: Signer, motion: str) -> None:
-    _on_motion(ledger, signer, motion, lambda ctx, m: m.second(ctx.actor.key_id))
+    _on_motion(ledger, signer, motion, lambda ctx, m: m.second(ctx.actor.person))
 
 
 def withdraw_motion(ledger: Ledger, signer: Signer, motion: str, reason: str = "") -> None:
@@ -215,8 +253,8 @@ def open_vote(ledger: Ledger, signer: Signer, motion: str) -> None:
 def cast_vote(ledger: Ledger, signer: Signer, motion: str, choice: str, member: str | None = None) -> None:
     """Cast the signer's own vote, or (with ``member``) record one on a member's behalf."""
     def call(ctx: Context, m: Motion) -> None:
-        voter = _key(ctx, member) if member else ctx.actor.key_id
-        m.cast_vote(voter, choice, on_behalf=voter != ctx.actor.key_id)
+        voter = _key(ctx, member) if member else ctx.actor.person
+        m.cast_vote(voter, choice, on_behalf=voter != ctx.actor.person)
     _on_motion(ledger, signer, motion, call)
 
 
@@ -228,7 +266,7 @@ def close_motion(ledger: Ledger, signer: Signer, motion: str) -> tuple[str, str]
 
 def attach_dissent(ledger: Ledger, signer: Signer, motion: str, statement: str, member: str | None = None) -> None:
     _on_motion(ledger, signer, motion,
-               lambda ctx, m: m.attach_dissent(_key(ctx, member) if member else ctx.actor.key_id, statement))
+               lambda ctx, m: m.attach_dissent(_key(ctx, member) if member else ctx.actor.person, statement))
 
 
 # --- funding --------------------------------------------------------------------
@@ -293,7 +331,7 @@ def report_progress(ledger: Ledger, signer: Signer, milestone: str, value: str, 
 
 
 def evaluate_milestone(ledger: Ledger, signer: Signer, milestone: str, assessment: str) -> None:
-    _on_milestone(ledger, signer, milestone, lambda ctx, m: m.evaluate(ctx.actor.key_id, assessment))
+    _on_milestone(ledger, signer, milestone, lambda ctx, m: m.evaluate(ctx.actor.person, assessment))
 
 
 # --- disputes ------------------------------------------------------------------------

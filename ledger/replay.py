@@ -41,6 +41,30 @@ class RuleReplayer:
         self.digests.add(bytes.fromhex(record.event_hash))
         return reasons
 
+    def warnings(self) -> list[str]:
+        """Committees in breach of composition (and for how long), and the
+        decisions taken while they were: allowed, because people leave, but a
+        reader of the record should know."""
+        from ledger.domain.committee import Committee
+        from ledger.domain.covenant import Covenant
+        from ledger.domain.motion import Motion
+
+        out = []
+        now = self.ctx.at if self.ctx is not None else None
+        for aggregate in self.aggregates.values():
+            if isinstance(aggregate, Committee) and aggregate.breach is not None:
+                line = f"{aggregate.ref} is in breach of composition since {aggregate.breach_since}: {aggregate.breach}"
+                covenant = next((a for a in self.aggregates.values()
+                                 if isinstance(a, Covenant) and a.ref == aggregate.covenant), None)
+                if covenant is not None and now is not None and aggregate.vacancy_overdue(covenant, now):
+                    days = covenant.terms["composition"]["max_vacancy_days"]
+                    line += f" (longer than the {days} days the covenant allows)"
+                out.append(line)
+            elif isinstance(aggregate, Motion) and (aggregate.snapshot or {}).get("in_breach_of_composition"):
+                out.append(f"{aggregate.ref} was decided while {aggregate.committee} was in breach of composition: "
+                           f"{aggregate.snapshot['in_breach_of_composition']}")
+        return sorted(out)
+
     def _exists(self, digest: str) -> bool:
         try:
             return bytes.fromhex(digest) in self.digests

@@ -39,7 +39,7 @@ BUNDLE = "bundle:"  # a source location naming a bundle file rather than a datab
 INLINE_BELOW = 5000  # small ledgers: starting worker processes costs more than it saves
 EARLY_CHUNKS = 32  # queued before the verifier starts: about a second of work for one worker
 QUEUED_PER_WORKER = 4  # afterwards: enough to keep each worker busy while the verifier parses
-KEY_TYPES = ("ledger.genesis", "key.registered")
+KEY_TYPES = ("ledger.genesis", "key.registered", "key.rotated")
 
 # (database URL, events table, last notification id to check), or
 # (BUNDLE + path, "", offset of the last record line to check).
@@ -110,7 +110,8 @@ class _DatabaseReader:
 
     def _announced_keys(self) -> dict[bytes, Ed25519PublicKey]:
         cursor = self.conn.execute(
-            f"SELECT state FROM {self.table} WHERE topic IN ({self.mark}, {self.mark}) AND id <= {self.mark}",
+            f"SELECT state FROM {self.table} WHERE topic IN ({', '.join([self.mark] * len(KEY_TYPES))}) "
+            f"AND id <= {self.mark}",
             (*KEY_TYPES, self.last_id))
         return _keys_announced(bytes(state) for (state,) in cursor.fetchall())
 
@@ -157,13 +158,18 @@ def announced_key(entry: Any) -> tuple[str, Ed25519PublicKey]:
     return entry["key_id"], Ed25519PublicKey.from_public_bytes(public)
 
 
+def rotated_entry(data: dict[str, Any]) -> dict[str, Any]:
+    """The key a ``key.rotated`` record announces, as a key entry."""
+    return {"key_id": data["new_key_id"], "public_key": data["public_key"]}
+
+
 def _keys_announced(raws: Any) -> dict[bytes, Ed25519PublicKey]:
     """Key id -> public key, from genesis and key registration records."""
     keys: dict[bytes, Ed25519PublicKey] = {}
     for raw in raws:
         try:
             data = json.loads(raw)["data"]
-            entries = data.get("keys") or [data]
+            entries = data.get("keys") or [rotated_entry(data) if "new_key_id" in data else data]
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # malformed: the verifier reports it; no key comes from it
         for entry in entries:

@@ -72,6 +72,8 @@ class Report:
     keys: int = 0
     seconds: float = 0.0
     findings: list[Finding] = field(default_factory=list)
+    # Allowed by the rules, but worth a reader's attention (never a failure).
+    warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -83,6 +85,7 @@ class Report:
             "ok": self.ok, "origin": self.origin, "records": self.records,
             "streams": self.streams, "keys": self.keys, "seconds": round(self.seconds, 3),
             "findings": [f.to_json() for f in sorted(self.findings, key=_order)],
+            "warnings": list(self.warnings),
         }
         out.update(self.extra)
         return out
@@ -156,6 +159,10 @@ class RuleChecker(Protocol):
     """Step 8: replays the governance rules; returns reasons for findings."""
 
     def check(self, position: int, record: rec.Record) -> list[str]: ...
+
+    def warnings(self) -> list[str]:
+        """What the rules allow but a reader should know (a committee in breach...)."""
+        ...
 
 
 @dataclass
@@ -232,6 +239,8 @@ class Verifier:
         self.report.streams = len(self.streams)
         self.report.keys = len(self.keys)
         self.report.seconds = time.perf_counter() - started
+        if self.rules is not None:
+            self.report.warnings = self.rules.warnings()
         if self.report.records == 0:
             self._find(0, "-", None, "-", "the ledger holds no records")
         return self.report
@@ -409,6 +418,15 @@ class Verifier:
         key = self.keys.get(str(data.get("key_id")))
         if key is None:
             find(f"names key {str(data.get('key_id'))[:12]}, which is not registered")
+        elif record.type == "key.rotated":
+            new_id = str(data.get("new_key_id"))
+            if new_id in self.keys:
+                find("rotates to a key that is already registered")
+            elif not _add_key(self.keys, {"key_id": new_id, "public_key": data.get("public_key"),
+                                          "holder": key.holder, "roles": list(key.roles)}):
+                find("malformed key entry")
+            if key.retired_at is None and key.revoked_at is None:
+                key.retired_at = position
         elif record.type == "key.retired":
             key.retired_at = position
         elif record.type == "key.revoked":

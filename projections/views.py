@@ -126,6 +126,8 @@ class AuditState:
             self.new_ref = record.stream
         elif record.type == "key.registered":
             self._key(data["key_id"], data["holder"], ",".join(data["roles"]))
+        elif record.type == "key.rotated" and data.get("key_id") in self.keys:
+            self._key(data["new_key_id"], *self.keys[data["key_id"]])
         elif record.type == "key.roles_changed" and data.get("key_id") in self.keys:
             self._key(data["key_id"], self.keys[data["key_id"]][0], ",".join(data["roles"]))
         if "ref" in data and record.seq == 1:
@@ -158,6 +160,8 @@ def summarise(record: rec.Record, ref: str, holders: dict[str, tuple[str, str]])
                                                                   if "decision" in data else "")
     if record.type == "key.registered":
         return f"key for {data['holder']} registered ({', '.join(data['roles'])})"
+    if record.type == "key.rotated":
+        return f"{who(data['key_id'])} moved to key {str(data['new_key_id'])[:12]}"
     if "ref" in data and record.seq == 1:
         return f"{data['ref']} {kind}"
     return f"{ref or record.stream[:8]} {kind}".strip()
@@ -205,9 +209,10 @@ class Updater:
             holder, roles = self.audit.keys[key_id]
             self.session.execute(delete(keys).where(keys.c.key_id == key_id))
             self.session.execute(insert(keys).values(key_id=key_id, holder=holder, roles=roles, status="active"))
-        if record.type in ("key.retired", "key.revoked"):
-            status = "retired" if record.type == "key.retired" else "revoked"
-            self.session.execute(sql_update(keys).where(keys.c.key_id == record.data["key_id"]).values(status=status))
+        if record.type in ("key.retired", "key.revoked", "key.rotated"):
+            status = "revoked" if record.type == "key.revoked" else "retired"
+            self.session.execute(sql_update(keys).where(keys.c.key_id == record.data["key_id"],
+                                                        keys.c.status == "active").values(status=status))
         if self.audit.new_ref is not None:
             kind, ref = self.audit.refs[self.audit.new_ref]
             self.session.execute(insert(streams).values(stream=self.audit.new_ref, kind=kind, ref=ref))

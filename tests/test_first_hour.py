@@ -392,7 +392,7 @@ def test_an_ambiguous_holder_lists_the_matches(demo: Path) -> None:
     _schedule_with_agenda(demo)
     result = run("meeting", "attend", "MT-4", "--member", "D", "--key", "keys/secretariat.key", cwd=demo)
     assert (result.returncode, result.stderr) == (
-        1, "error: 'D' matches several holders: Dana Reyes (Partnership Secretariat); Dr Ines Haddad (Urban Health "
+        1, "error: 'D' matches several people: Dana Reyes (Partnership Secretariat); Dr Ines Haddad (Urban Health "
            "Institute); give more of the name\n")
 
 

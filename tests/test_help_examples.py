@@ -46,6 +46,7 @@ SETUP: dict[str, list[str]] = {
                "export --bundle riverside.jsonl --log-key keys/log.key", "checkpoint --vkey > log.vkey"],
     "verify-proof": ["prove inclusion 42 > proof.json", "checkpoint --vkey > log.vkey"],
     "keys register": ["keys new bob"],
+    "keys rotate": ["keys new amara-2"],
     "motion close": OPEN_M7,
     "motion vote": OPEN_M7,
     "meeting agenda": ["meeting schedule --committee K-1 --at 2035-03-01T18:00:00Z --key keys/secretariat.key"],

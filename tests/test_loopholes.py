@@ -25,7 +25,7 @@ def test_verify_finds_an_overwritten_own_vote(p: Partnership) -> None:
     position = p.forge_next("secretariat", "motion", "M-7", "motion.vote_cast",
                             {"member": air, "choice": "no", "on_behalf": True})
     report = p.verify()
-    found(report, position, f"key {air[:12]} voted with their own key; only they can change their vote")
+    found(report, position, f"{p.holder['cso-air']} voted with their own key; only they can change their vote")
     assert [f.position for f in report.findings] == [position]
 
 
@@ -296,7 +296,7 @@ def test_verify_finds_an_appeal_assigned_to_the_neutral_who_found(p: Partnership
     ombudsperson = p.keys["ombudsperson"].key_id
     position = p.forge_next("secretariat", "dispute", "D-1", "dispute.assigned",
                             {"assignee": ombudsperson, "capacity": "ombudsperson"})
-    found(p.verify(), position, f"key {ombudsperson[:12]} made a finding on D-1; another neutral hears the appeal")
+    found(p.verify(), position, f"{p.holder['ombudsperson']} made a finding on D-1; another neutral hears the appeal")
 
 
 # --- time runs forwards ------------------------------------------------------------------------
@@ -503,14 +503,14 @@ def test_a_late_arrival_adds_to_those_present_and_departures_count_for_later_vot
 def test_verify_finds_an_arrival_of_someone_without_a_seat(p: Partnership) -> None:
     auditor = p.keys["auditor"].key_id
     position = p.forge_next("secretariat", "meeting", "MT-4", "meeting.arrived", {"members": [auditor]})
-    found(p.verify(), position, f"key {auditor[:12]} holds no seat on K-1")
+    found(p.verify(), position, f"{p.holder['auditor']} holds no seat on K-1")
 
 
 def test_verify_finds_a_departure_of_someone_not_present(p: Partnership) -> None:
     c.record_departure(p.ledger, p.keys["secretariat"], "MT-4", [p.holder["cso-tenants"]])
     tenants = p.keys["cso-tenants"].key_id
     position = p.forge_next("secretariat", "meeting", "MT-4", "meeting.departed", {"members": [tenants]})
-    found(p.verify(), position, f"key {tenants[:12]} is not present at MT-4")
+    found(p.verify(), position, f"{p.holder['cso-tenants']} is not present at MT-4")
 
 
 # --- the remaining rules' other half -------------------------------------------------------------

@@ -68,6 +68,12 @@ class Context:
             raise RuleError("no key registry yet")
         return self.registry
 
+    def name(self, person: str) -> str:
+        """A person as messages show them: their name (with organisation)."""
+        if self.registry is None or person not in self.registry.keys:
+            return f"key {person[:12]}"
+        return self.registry.name_of(self.registry.keys[person].person)
+
     def find(self, cls: type[A], ref: str) -> A:
         """The aggregate of type ``cls`` with readable ref ``ref``, or NotFoundError."""
         found = self.lookup(stream_id(self.origin, cls.KIND, ref))

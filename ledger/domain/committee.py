@@ -2,7 +2,9 @@
 
 A committee's seats are held by organisations' representatives; the
 covenant's composition rules (civil society holds at least N seats; no
-organisation more than a given share) are checked on every change.  The
+organisation more than a given share) are checked on every change: a new
+committee or seat must meet them, while a departure that breaks them is
+recorded and leaves the committee *in breach* until the seat is filled.  The
 chair of each meeting follows the committee's rotation (the chair passes to
 the next organisation in a fixed order every K meetings); anyone else needs
 a recorded delegation.  Meetings publish an agenda before they start, record
@@ -16,11 +18,11 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.domain.base import Context, LedgerAggregate, RuleError, require
+from ledger.domain.base import Context, LedgerAggregate, RuleError, current_context, require
 from ledger.domain.covenant import Covenant, check_text
 from ledger.errors import InvalidInputError
 from ledger.money import parse_fraction
-from ledger.record import format_time
+from ledger.record import format_time, parse_time
 from ledger.types import register_aggregate
 
 DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -33,13 +35,13 @@ def composition_problem(covenant: Covenant, seats: dict[str, str]) -> str | None
     civil = sum(1 for party in seats.values() if covenant.kind_of(party) == "civil_society")
     if civil < minimum:
         seats_word = "seat" if civil == 1 else "seats"
-        return f"civil society would hold {civil} {seats_word}; the covenant requires at least {minimum}"
+        return f"civil society holds {civil} {seats_word}; the covenant requires at least {minimum}"
     if "max_share" in rules and seats:
         share = parse_fraction(rules["max_share"])
         for party in set(seats.values()):
             held = sum(1 for p in seats.values() if p == party)
             if held > share * len(seats):
-                return f"{party} would hold {held} of {len(seats)} seats, more than {rules['max_share']}"
+                return f"{party} holds {held} of {len(seats)} seats, more than {rules['max_share']}"
     return None
 
 
@@ -66,7 +68,7 @@ class Committee(LedgerAggregate):
                     "the chair rotation needs 'every': a whole number of meetings")
             for member, party in self.seats.items():
                 require(covenant.party_of(member) == party,
-                        f"key {member[:12]} is not a representative of {party}")
+                        f"{ctx.name(member)} is not a representative of {party}")
             problem = composition_problem(covenant, self.seats)
             require(problem is None, f"composition rule broken: {problem}")
 
@@ -77,6 +79,10 @@ class Committee(LedgerAggregate):
         self.seats = dict(seats)
         self.rotation = rotation
         self.meetings = 0
+        # Set while a departure leaves the committee in breach of its composition rules:
+        # the rule broken and since when (a warning, not a refusal: people do leave).
+        self.breach: str | None = None
+        self.breach_since: str | None = None
 
     @classmethod
     def establish(cls, ctx: Context, covenant: str, name: str, seats: dict[str, str],
@@ -94,37 +100,69 @@ class Committee(LedgerAggregate):
         TYPE = "committee.seat_assigned"
         member: str
         party: str
+        # The composition rule still broken after this assignment (filling one of
+        # several vacancies), or None.
+        composition: str | None = None
 
         def check(self, committee: Committee, ctx: Context) -> None:
             covenant = ctx.find(Covenant, committee.covenant)
-            require(self.member not in committee.seats, f"key {self.member[:12]} already holds a seat")
+            require(self.member not in committee.seats, f"{ctx.name(self.member)} already holds a seat")
             require(covenant.party_of(self.member) == self.party,
-                    f"key {self.member[:12]} is not a representative of {self.party}")
+                    f"{ctx.name(self.member)} is not a representative of {self.party}")
             problem = composition_problem(covenant, {**committee.seats, self.member: self.party})
-            require(problem is None, f"composition rule broken: {problem}")
+            # An assignment may leave an existing breach unmended (one vacancy filled of
+            # two), but never create one.
+            require(problem is None or committee.breach is not None, f"composition rule broken: {problem}")
+            require(self.composition == problem, f"the composition recorded differs from the committee's: {problem}")
 
         def apply(self, committee: Committee) -> None:
             committee.seats[self.member] = self.party
+            committee.note_composition(self.composition, self.timestamp)
 
     def assign_seat(self, member: str, party: str) -> None:
-        self.trigger_event(self.SeatAssigned, member=member, party=party)
+        covenant = current_context().find(Covenant, self.covenant)
+        problem = composition_problem(covenant, {**self.seats, member: party})
+        self.trigger_event(self.SeatAssigned, member=member, party=party, composition=problem)
 
     class SeatVacated(LedgerAggregate.Event):
+        """A member leaves the committee.  Always recorded, even when it breaks the
+        composition rules: the committee is then in breach (``composition`` names
+        the rule), which ``committee show``, the site and verify report."""
+
         TYPE = "committee.seat_vacated"
         member: str
         reason: str
+        composition: str | None = None
 
         def check(self, committee: Committee, ctx: Context) -> None:
-            require(self.member in committee.seats, f"key {self.member[:12]} holds no seat")
+            require(self.member in committee.seats, f"{ctx.name(self.member)} holds no seat")
             remaining = {m: p for m, p in committee.seats.items() if m != self.member}
             problem = composition_problem(ctx.find(Covenant, committee.covenant), remaining)
-            require(problem is None, f"composition rule broken: {problem}")
+            require(self.composition == problem, f"the composition recorded differs from the committee's: {problem}")
 
         def apply(self, committee: Committee) -> None:
             del committee.seats[self.member]
+            committee.note_composition(self.composition, self.timestamp)
 
     def vacate_seat(self, member: str, reason: str) -> None:
-        self.trigger_event(self.SeatVacated, member=member, reason=reason)
+        covenant = current_context().find(Covenant, self.covenant)
+        problem = composition_problem(covenant, {m: p for m, p in self.seats.items() if m != member})
+        self.trigger_event(self.SeatVacated, member=member, reason=reason, composition=problem)
+
+    def note_composition(self, problem: str | None, when: datetime) -> None:
+        if problem is None:
+            self.breach = self.breach_since = None
+        else:
+            if self.breach is None:
+                self.breach_since = format_time(when)
+            self.breach = problem
+
+    def vacancy_overdue(self, covenant: Covenant, now: datetime) -> bool:
+        """In breach for longer than the covenant's ``composition.max_vacancy_days``."""
+        days = (covenant.terms.get("composition") or {}).get("max_vacancy_days")
+        if self.breach_since is None or not isinstance(days, int):
+            return False
+        return now - parse_time(self.breach_since) > timedelta(days=days)
 
     class MeetingScheduled(LedgerAggregate.Event):
         TYPE = "committee.meeting_scheduled"
@@ -243,7 +281,7 @@ class Meeting(LedgerAggregate):
             meeting.require_in_session(ctx)
             require(bool(meeting.present), f"{meeting.ref} has no attendance recorded: cancel it instead")
             committee = ctx.find(Committee, meeting.committee)
-            require(ctx.actor.key_id in meeting.chair_keys(committee) or "secretariat" in ctx.actor.roles,
+            require(ctx.actor.person in meeting.chair_keys(committee) or "secretariat" in ctx.actor.roles,
                     f"only the chair of {meeting.ref} or the secretariat closes it")
 
         def apply(self, meeting: Meeting) -> None:
@@ -259,9 +297,9 @@ class Meeting(LedgerAggregate):
 
         def check(self, meeting: Meeting, ctx: Context) -> None:
             committee = ctx.find(Committee, meeting.committee)
-            require(self.to_member in committee.seats, f"key {self.to_member[:12]} holds no seat on {committee.ref}")
+            require(self.to_member in committee.seats, f"{ctx.name(self.to_member)} holds no seat on {committee.ref}")
             rotation_reps = [m for m, p in committee.seats.items() if p == meeting.chair_party]
-            require(ctx.actor.key_id in rotation_reps or "secretariat" in ctx.actor.roles,
+            require(ctx.actor.person in rotation_reps or "secretariat" in ctx.actor.roles,
                     f"only {meeting.chair_party}'s seated members or the secretariat may delegate the chair")
 
         def apply(self, meeting: Meeting) -> None:
@@ -302,7 +340,7 @@ class Meeting(LedgerAggregate):
             require(bool(meeting.agenda), "publish the agenda before recording attendance")
             meeting.require_in_session(ctx)
             for member in self.present:
-                require(member in committee.seats, f"key {member[:12]} holds no seat on {committee.ref}")
+                require(member in committee.seats, f"{ctx.name(member)} holds no seat on {committee.ref}")
             require(len(set(self.present)) == len(self.present), "a member is listed twice")
 
         def apply(self, meeting: Meeting) -> None:
@@ -326,8 +364,8 @@ class Meeting(LedgerAggregate):
             require(bool(self.members), "name at least one member")
             require(len(set(self.members)) == len(self.members), "a member is listed twice")
             for member in self.members:
-                require(member in committee.seats, f"key {member[:12]} holds no seat on {committee.ref}")
-                require(member not in meeting.present, f"key {member[:12]} is already present at {meeting.ref}")
+                require(member in committee.seats, f"{ctx.name(member)} holds no seat on {committee.ref}")
+                require(member not in meeting.present, f"{ctx.name(member)} is already present at {meeting.ref}")
 
         def apply(self, meeting: Meeting) -> None:
             meeting.present = sorted(set(meeting.present) | set(self.members))
@@ -340,7 +378,7 @@ class Meeting(LedgerAggregate):
             meeting.require_in_session(ctx)
             require(bool(self.members), "name at least one member")
             for member in self.members:
-                require(member in meeting.present, f"key {member[:12]} is not present at {meeting.ref}")
+                require(member in meeting.present, f"{ctx.name(member)} is not present at {meeting.ref}")
 
         def apply(self, meeting: Meeting) -> None:
             meeting.present = sorted(set(meeting.present) - set(self.members))
@@ -356,8 +394,8 @@ class Meeting(LedgerAggregate):
 
         def check(self, meeting: Meeting, ctx: Context) -> None:
             committee = ctx.find(Committee, meeting.committee)
-            require(self.member in committee.seats, f"key {self.member[:12]} holds no seat on {committee.ref}")
-            require(ctx.actor.key_id == self.member or "secretariat" in ctx.actor.roles,
+            require(self.member in committee.seats, f"{ctx.name(self.member)} holds no seat on {committee.ref}")
+            require(ctx.actor.person == self.member or "secretariat" in ctx.actor.roles,
                     "members declare their own conflicts (or the secretariat records them)")
             numbers = {item["number"] for item in meeting.agenda}
             for item in self.items:

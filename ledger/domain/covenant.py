@@ -44,6 +44,32 @@ def check_text(text: object, what: str, limit: int = MAX_TEXT) -> str:
     return text.strip()
 
 
+ORG_ID_RE = re.compile(r"^[A-Z0-9]{2,4}-[A-Z0-9]{2,10}-\S{1,100}$")
+
+
+def check_identifier(value: object, what: str) -> str:
+    """An organisation identifier in the org-id.guide form: REGISTER-LOCAL (GB-CHC-1234567)."""
+    if not isinstance(value, str) or not ORG_ID_RE.match(value):
+        raise InvalidInputError(f"{what} must be an org-id.guide identifier such as GB-CHC-1234567 "
+                                "(a register's prefix, then the number on that register)")
+    return value
+
+
+def check_party(party: Any) -> dict[str, Any]:
+    """One party as the terms (or an admission) list it; InvalidInputError if malformed."""
+    if not isinstance(party, dict) or not SLUG_RE.match(str(party.get("id", ""))):
+        raise InvalidInputError("each party needs an id of lowercase letters, digits and dashes")
+    check_text(party.get("name"), f"party {party['id']} name", 200)
+    if party.get("kind") not in PARTY_KINDS:
+        raise InvalidInputError(f"party {party['id']} kind must be one of {', '.join(PARTY_KINDS)}")
+    reps = party.get("representatives")
+    if not isinstance(reps, list) or not reps:
+        raise InvalidInputError(f"party {party['id']} needs at least one representative key")
+    if party.get("identifier") is not None:
+        check_identifier(party["identifier"], f"party {party['id']} identifier")
+    return party
+
+
 def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
     """Check a covenant's drafted terms; return them normalised."""
     parties = terms.get("parties")
@@ -51,17 +77,10 @@ def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInputError("a covenant needs at least two parties")
     seen: set[str] = set()
     for party in parties:
-        if not isinstance(party, dict) or not SLUG_RE.match(str(party.get("id", ""))):
-            raise InvalidInputError("each party needs an id of lowercase letters, digits and dashes")
+        check_party(party)
         if party["id"] in seen:
             raise InvalidInputError(f"party {party['id']} is listed twice")
         seen.add(party["id"])
-        check_text(party.get("name"), f"party {party['id']} name", 200)
-        if party.get("kind") not in PARTY_KINDS:
-            raise InvalidInputError(f"party {party['id']} kind must be one of {', '.join(PARTY_KINDS)}")
-        reps = party.get("representatives")
-        if not isinstance(reps, list) or not reps:
-            raise InvalidInputError(f"party {party['id']} needs at least one representative key")
     clauses = terms.get("clauses")
     if not isinstance(clauses, list) or not clauses:
         raise InvalidInputError("a covenant needs numbered clauses")
@@ -140,8 +159,8 @@ class Covenant(LedgerAggregate):
             if ctx.registry is not None:
                 for party in self.terms["parties"]:
                     for key in party["representatives"]:
-                        require(key in ctx.registry.keys,
-                                f"representative key {str(key)[:12]} of {party['id']} is not registered")
+                        require(ctx.registry.is_person(str(key)),
+                                f"representative {str(key)[:12]} of {party['id']} is not a person in this ledger")
 
     def __init__(self, ref: str, title: str, terms: dict[str, Any]) -> None:
         self.ref = ref
@@ -155,7 +174,13 @@ class Covenant(LedgerAggregate):
         self.end = terms["term"]["end"]
         self.reviews_done: list[str] = []
         self.amendments: list[str] = []
-        self.acts_decided: list[str] = []  # decisions used to renew or terminate: each serves one act
+        self.acts_decided: list[str] = []  # decisions used for an act (renew, admit, ...): each serves one
+        # Each party's standing: "founding" until it accedes, then "member"; "admitted" (joining,
+        # until its representative accedes), "withdrawn" or "expelled".
+        self.standing: dict[str, str] = {p["id"]: "founding" for p in terms["parties"]}
+        # The ombudspersons and mediators the covenant names (changed only by amendment).
+        procedure = terms.get("dispute_procedure") or {}
+        self.neutrals: dict[str, list[str]] = {who: list(procedure.get(who, [])) for who in NEUTRALS}
 
     @classmethod
     def draft(cls, ctx: Context, title: str, terms: dict[str, Any]) -> Covenant:
@@ -173,12 +198,19 @@ class Covenant(LedgerAggregate):
     def clause_version(self) -> int:
         return len(self.versions)
 
-    def party_of(self, key_id: str) -> str | None:
-        """The party a key represents, if any."""
+    def party_of(self, person: str) -> str | None:
+        """The party a person represents, if any (a party that has left represents nobody)."""
         for party_id, party in self.parties.items():
-            if key_id in party["representatives"]:
+            if person in party["representatives"] and self.is_current(party_id):
                 return str(party_id)
         return None
+
+    def is_current(self, party: str) -> bool:
+        """A party that has not withdrawn or been expelled."""
+        return getattr(self, "standing", {}).get(party, "founding") in ("founding", "member", "admitted")
+
+    def current_parties(self) -> list[str]:
+        return [p for p in self.parties if self.is_current(p)]
 
     def kind_of(self, party_id: str) -> str:
         return str(self.parties[party_id]["kind"])
@@ -211,20 +243,145 @@ class Covenant(LedgerAggregate):
         party: str
 
         def check(self, covenant: Covenant, ctx: Context) -> None:
-            require(covenant.status == "drafted",
-                    f"covenant {covenant.ref} is {covenant.status}, not open to accession")
+            admitted = covenant.status == "in_force" and covenant.standing.get(self.party) == "admitted"
+            require(covenant.status == "drafted" or admitted,
+                    f"covenant {covenant.ref} is {covenant.status.replace('_', ' ')}, and {self.party} "
+                    "has not been admitted to it")
             require(self.party in covenant.parties, f"{self.party} is not a party to covenant {covenant.ref}")
             require(self.party not in covenant.acceded, f"{self.party} has already acceded")
-            require(ctx.actor.key_id in covenant.parties[self.party]["representatives"],
+            require(ctx.actor.person in covenant.parties[self.party]["representatives"],
                     f"only a representative of {self.party} may sign its accession")
 
         def apply(self, covenant: Covenant) -> None:
             covenant.acceded.append(self.party)
-            if set(covenant.acceded) == set(covenant.parties):
+            covenant.standing[self.party] = "member"
+            if covenant.status == "drafted" and set(covenant.acceded) == set(covenant.parties):
                 covenant.status = "in_force"
 
     def accede(self, party: str) -> None:
         self.trigger_event(self.Acceded, party=party)
+
+    # --- membership: joining, leaving, representatives -------------------------
+
+    class PartyAdmitted(LedgerAggregate.Event):
+        """A new party is admitted by a passed decision (act ``admit``); it becomes
+        a member when its own representative signs ``covenant.acceded``."""
+
+        TYPE = "covenant.party_admitted"
+        party: dict[str, Any]
+        decision: str
+
+        def check(self, covenant: Covenant, ctx: Context) -> None:
+            covenant.require_in_force(ctx)
+            party_id = str(self.party.get("id"))
+            try:
+                check_party(self.party)
+            except InvalidInputError as exc:
+                raise RuleError(str(exc)) from None
+            require(party_id not in covenant.parties or not covenant.is_current(party_id),
+                    f"{party_id} is already a party to {covenant.ref}")
+            for person in self.party["representatives"]:
+                require(ctx.keys.is_person(str(person)),
+                        f"representative {str(person)[:12]} of {party_id} is not a person in this ledger")
+            covenant.require_act_decision(ctx, self.decision, {"kind": "admit", "party": party_id})
+
+        def apply(self, covenant: Covenant) -> None:
+            party_id = self.party["id"]
+            covenant.parties[party_id] = dict(self.party)
+            covenant.standing[party_id] = "admitted"
+            if party_id in covenant.acceded:
+                covenant.acceded.remove(party_id)  # a party that left and is readmitted accedes anew
+            covenant.acts_decided.append(self.decision)
+
+    def admit(self, party: dict[str, Any], decision: str) -> None:
+        self.trigger_event(self.PartyAdmitted, party=check_party(dict(party)), decision=decision)
+
+    class PartyWithdrew(LedgerAggregate.Event):
+        """A party leaves, by its own representative's signature."""
+
+        TYPE = "covenant.party_withdrew"
+        party: str
+        reason: str
+
+        def check(self, covenant: Covenant, ctx: Context) -> None:
+            covenant.require_in_force(ctx)
+            require(self.party in covenant.parties and covenant.is_current(self.party),
+                    f"{self.party} is not a current party to {covenant.ref}")
+            require(ctx.actor.person in covenant.parties[self.party]["representatives"],
+                    f"only a representative of {self.party} may sign its withdrawal")
+            covenant.require_parties_left(self.party)
+
+        def apply(self, covenant: Covenant) -> None:
+            covenant.standing[self.party] = "withdrawn"
+
+    def withdraw(self, party: str, reason: str) -> None:
+        self.trigger_event(self.PartyWithdrew, party=party, reason=check_text(reason, "reason"))
+
+    class PartyExpelled(LedgerAggregate.Event):
+        """A party is expelled by a passed decision (act ``expel``)."""
+
+        TYPE = "covenant.party_expelled"
+        party: str
+        decision: str
+        reason: str
+
+        def check(self, covenant: Covenant, ctx: Context) -> None:
+            covenant.require_in_force(ctx)
+            require(self.party in covenant.parties and covenant.is_current(self.party),
+                    f"{self.party} is not a current party to {covenant.ref}")
+            covenant.require_parties_left(self.party)
+            covenant.require_act_decision(ctx, self.decision, {"kind": "expel", "party": self.party})
+
+        def apply(self, covenant: Covenant) -> None:
+            covenant.standing[self.party] = "expelled"
+            covenant.acts_decided.append(self.decision)
+
+    def expel(self, party: str, decision: str, reason: str) -> None:
+        self.trigger_event(self.PartyExpelled, party=party, decision=decision, reason=check_text(reason, "reason"))
+
+    def require_parties_left(self, leaving: str) -> None:
+        # A covenant is an agreement between parties: at least two must remain.
+        require(len([p for p in self.current_parties() if p != leaving]) >= 2,
+                f"{leaving} cannot leave: fewer than two parties would remain (terminate the covenant instead)")
+
+    class RepresentativesChanged(LedgerAggregate.Event):
+        """A party names or replaces its representatives: signed by one of its current
+        representatives, or, when none of them can still sign, by the secretariat
+        citing a passed decision (act ``representatives``)."""
+
+        TYPE = "covenant.representatives_changed"
+        party: str
+        representatives: list[str]
+        decision: str | None = None
+
+        def check(self, covenant: Covenant, ctx: Context) -> None:
+            require(covenant.status in ("drafted", "in_force"), f"covenant {covenant.ref} is {covenant.status}")
+            require(self.party in covenant.parties and covenant.is_current(self.party),
+                    f"{self.party} is not a current party to {covenant.ref}")
+            require(bool(self.representatives) and len(set(self.representatives)) == len(self.representatives),
+                    "a party needs at least one representative, each named once")
+            for person in self.representatives:
+                require(ctx.keys.is_person(person), f"{str(person)[:12]} is not a person in this ledger")
+            current = covenant.parties[self.party]["representatives"]
+            if self.decision is None:
+                require(ctx.actor.person in current,
+                        f"only a representative of {self.party} may change its representatives "
+                        "(or the secretariat, citing a decision, when none of them can sign)")
+            else:
+                require("secretariat" in ctx.actor.roles, "only the secretariat acts on such a decision")
+                require(not any(ctx.keys.active_keys_of(p) for p in current),
+                        f"{self.party} still has a representative who can sign; they make the change")
+                covenant.require_act_decision(ctx, self.decision, {"kind": "representatives", "party": self.party})
+
+        def apply(self, covenant: Covenant) -> None:
+            covenant.parties[self.party] = dict(covenant.parties[self.party],
+                                                representatives=list(self.representatives))
+            if self.decision is not None:
+                covenant.acts_decided.append(self.decision)
+
+    def change_representatives(self, party: str, representatives: list[str], decision: str | None) -> None:
+        self.trigger_event(self.RepresentativesChanged, party=party, representatives=representatives,
+                           decision=decision)
 
     # --- review, renewal, termination --------------------------------------
 
@@ -296,12 +453,19 @@ class Covenant(LedgerAggregate):
             require(self.decision not in covenant.applied_decisions(),
                     f"{self.decision} has already been applied")
             apply_changes(covenant.clauses, covenant.rules, self.changes)  # raises if impossible
+            for change in self.changes:
+                if change["op"] == "set_neutrals":
+                    for person in change["people"]:
+                        require(ctx.keys.is_person(person), f"{str(person)[:12]} is not a person in this ledger")
 
         def apply(self, covenant: Covenant) -> None:
             clauses, rules = apply_changes(covenant.clauses, covenant.rules, self.changes)
             covenant.versions.append(clauses)
             covenant.rules = rules
             covenant.amendments.append(self.decision)
+            for change in self.changes:
+                if change["op"] == "set_neutrals":
+                    covenant.neutrals[change["capacity"]] = list(change["people"])
 
     def applied_decisions(self) -> list[str]:
         return list(self.amendments)
@@ -320,7 +484,8 @@ class Covenant(LedgerAggregate):
         require(decision not in self.acts_decided and decision not in self.amendments,
                 f"{decision} has already been used for another act")
         if act is not None:
-            require(motion.act == act, f"{decision} did not decide to {kind} {self.ref} until {act['date']}")
+            what = f"until {act['date']}" if "date" in act else f"({act.get('party')})"
+            require(motion.act == act, f"{decision} did not decide to {kind} {self.ref} {what}")
         return motion
 
     def amend(self, decision: str, changes: list[dict[str, Any]]) -> None:
@@ -347,7 +512,8 @@ def _clause_key(number: str) -> tuple[int, ...]:
     return tuple(int(part) for part in number.split("."))
 
 
-CHANGE_OPS = ("insert", "replace", "repeal", "set_rule")
+CHANGE_OPS = ("insert", "replace", "repeal", "set_rule", "set_neutrals")
+NEUTRALS = ("ombudspersons", "mediators")
 
 
 def validate_changes(changes: Any) -> list[dict[str, Any]]:
@@ -357,6 +523,12 @@ def validate_changes(changes: Any) -> list[dict[str, Any]]:
     for change in changes:
         if not isinstance(change, dict) or change.get("op") not in CHANGE_OPS:
             raise InvalidInputError(f"each change needs an op: {', '.join(CHANGE_OPS)}")
+        if change["op"] == "set_neutrals":
+            people = change.get("people")
+            if change.get("capacity") not in NEUTRALS or not isinstance(people, list) or \
+                    not all(isinstance(x, str) for x in people):
+                raise InvalidInputError('set_neutrals needs "capacity" (ombudspersons or mediators) and "people"')
+            continue
         if change["op"] == "set_rule":
             parse_rule(change.get("rule"), str(change.get("class", "")))
             if not SLUG_RE.match(str(change.get("class", ""))):
@@ -378,6 +550,8 @@ def apply_changes(clauses: dict[str, str], rules: dict[str, Any], changes: list[
         if op == "set_rule":
             rules[change["class"]] = change["rule"]
             continue
+        if op == "set_neutrals":
+            continue  # applied to Covenant.neutrals by the amendment
         number = change["number"]
         if op == "insert":
             require(number not in clauses, f"clause {number} already exists; replace it instead")

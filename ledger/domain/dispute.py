@@ -119,7 +119,7 @@ class Dispute(LedgerAggregate):
 
     def _require_assignee(self, ctx: Context) -> None:
         require(self.assignee is not None, f"{self.ref} has no ombudsperson or mediator assigned")
-        require(ctx.actor.key_id == self.assignee, f"only the person assigned to {self.ref} may do this")
+        require(ctx.actor.person == self.assignee, f"only the person assigned to {self.ref} may do this")
 
     class Acknowledged(LedgerAggregate.Event):
         TYPE = "dispute.acknowledged"
@@ -146,21 +146,20 @@ class Dispute(LedgerAggregate):
             covenant = ctx.find(Covenant, dispute.covenant)
             require(dispute.stage in ("acknowledged", "appealed"), f"{dispute.ref} must be acknowledged first")
             require(self.capacity in ("ombudsperson", "mediator"), "capacity is ombudsperson or mediator")
-            listed = covenant.terms["dispute_procedure"].get(self.capacity + "s", [])
+            listed = covenant.neutrals.get(self.capacity + "s", [])
             if dispute.stage == "appealed":
                 # The appeal is heard by a neutral other than whoever made a finding on it.
                 found_by = {f["by"] for f in dispute.findings}
                 require(self.assignee not in found_by,
-                        f"key {self.assignee[:12]} made a finding on {dispute.ref}; another neutral hears the appeal")
+                        f"{ctx.name(self.assignee)} made a finding on {dispute.ref}; another neutral hears the appeal")
             if self.decision is not None:
                 require(dispute.stage == "appealed", "a decision appoints a neutral only for an appeal")
                 _require_appointment(ctx, covenant, dispute, self.decision)
-                holder = ctx.keys.keys.get(self.assignee)
-                require(holder is not None and self.capacity in holder.roles,
-                        f"key {self.assignee[:12]} does not hold the {self.capacity} role")
+                require(self.capacity in ctx.keys.roles_of(self.assignee),
+                        f"{ctx.name(self.assignee)} does not hold the {self.capacity} role")
             else:
                 require(self.assignee in listed,
-                        f"key {self.assignee[:12]} is not named as {self.capacity} in the covenant")
+                        f"{ctx.name(self.assignee)} is not named as {self.capacity} in the covenant")
             party = covenant.party_of(self.assignee)
             require(party is None or party not in dispute.involved(),
                     f"the {self.capacity} represents {party}, which is involved in {dispute.ref}")
@@ -277,7 +276,7 @@ class Dispute(LedgerAggregate):
                         f"{dispute.ref}'s finding upholds the grievance: order a remedy before closing it")
             if dispute.stage == "remedied":
                 require(any(c["complied"] for c in dispute.compliance), "the remedy has not been complied with")
-            require(ctx.actor.key_id == dispute.assignee or "secretariat" in ctx.actor.roles,
+            require(ctx.actor.person == dispute.assignee or "secretariat" in ctx.actor.roles,
                     "only the assignee or the secretariat closes a dispute")
 
         def apply(self, dispute: Dispute) -> None:
@@ -295,7 +294,7 @@ class Dispute(LedgerAggregate):
             covenant = ctx.find(Covenant, dispute.covenant)
             require(dispute.stage in ("found", "remedied", "closed"), f"{dispute.ref} has no finding to appeal")
             require(self.party in dispute.involved(), f"{self.party} is not involved in {dispute.ref}")
-            require(covenant.party_of(ctx.actor.key_id) == self.party, f"only {self.party}'s representative appeals")
+            require(covenant.party_of(ctx.actor.person) == self.party, f"only {self.party}'s representative appeals")
 
         def apply(self, dispute: Dispute) -> None:
             dispute.appeals.append(self.grounds)

@@ -108,7 +108,7 @@ class Fund(LedgerAggregate):
             covenant = ctx.find(Covenant, fund.covenant)
             require(self.party in covenant.parties, f"{self.party} is not a party")
             _amount(self.amount, fund.currency)
-            require(covenant.party_of(ctx.actor.key_id) == self.party or "secretariat" in ctx.actor.roles,
+            require(covenant.party_of(ctx.actor.person) == self.party or "secretariat" in ctx.actor.roles,
                     f"only {self.party}'s representative or the secretariat records its pledge")
 
         def apply(self, fund: Fund) -> None:

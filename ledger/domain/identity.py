@@ -1,9 +1,17 @@
-"""The ledger's own stream: its genesis and every change to its keys.
+"""The ledger's own stream: its genesis, its people and every change to their keys.
 
 One aggregate, the :class:`Registry`, holds who may sign: the founding keys
-listed in the genesis record and every key registered, retired, revoked or
-re-roled since.  It is small (one entry per key), so each command loads it
-to check its signer.
+listed in the genesis record and every key registered, rotated, retired,
+revoked or re-roled since.  It is small (one entry per key), so each command
+loads it to check its signer.
+
+People are not keys.  Each key belongs to a *person*, whose id is the key id
+of the first key registered for them (a self-certifying identifier, as KERI's
+are derived from their inception event): ``key.rotated`` and
+``key.registered`` with ``person`` give the same person another key, so
+seats, votes, representation and roles recorded against the person id
+survive every change of key.  A ledger written before people existed reads
+the same way: there, every key was its own person.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger import authz
-from ledger.domain.base import LEDGER_NAMESPACE, LedgerAggregate
+from ledger.domain.base import LEDGER_NAMESPACE, Context, LedgerAggregate, require
 from ledger.errors import InvalidInputError, NotFoundError, RefusedError, UnauthorisedError
 from ledger.keys import decode_public_key
 from ledger.keys import key_id as compute_key_id
@@ -37,6 +45,11 @@ class KeyInfo:
     roles: tuple[str, ...]
     status: str = "active"  # active | retired | revoked
     compromised_since: str | None = None
+    person: str = ""  # the person's id: the key id of their first key
+
+    def __post_init__(self) -> None:
+        if not self.person:
+            object.__setattr__(self, "person", self.key_id)
 
     def short(self) -> str:
         return f"{self.key_id[:12]} ({self.holder})"
@@ -99,8 +112,65 @@ class Registry(LedgerAggregate):
 
     def _add(self, entry: dict[str, Any]) -> None:
         self.keys[entry["key_id"]] = KeyInfo(
-            entry["key_id"], entry["public_key"], entry["holder"], tuple(entry["roles"])
+            entry["key_id"], entry["public_key"], entry["holder"], tuple(entry["roles"]),
+            person=entry.get("person") or entry["key_id"],
         )
+
+    # --- people ----------------------------------------------------------
+
+    def is_person(self, person: str) -> bool:
+        """Whether ``person`` is a person id (the key id of someone's first key)."""
+        info = self.keys.get(person)
+        return info is not None and info.person == person
+
+    def keys_of(self, person: str) -> list[KeyInfo]:
+        """Every key the person has held, oldest first."""
+        return [k for k in self.keys.values() if k.person == person]
+
+    def active_keys_of(self, person: str) -> list[KeyInfo]:
+        return [k for k in self.keys_of(person) if k.status == "active"]
+
+    def name_of(self, person: str) -> str:
+        """The person's name as their newest key gives it ("Amara Okafor (Clean Air Now)")."""
+        held = self.keys_of(person)
+        return held[-1].holder if held else person[:12]
+
+    def roles_of(self, person: str) -> set[str]:
+        """The roles of the person's active keys."""
+        return {role for k in self.active_keys_of(person) for role in k.roles}
+
+    def names(self) -> dict[str, str]:
+        """Person ids and key ids -> the person's name, for showing people instead of ids."""
+        out = {k.key_id: k.holder for k in self.keys.values()}
+        for info in self.keys.values():
+            out[info.person] = self.name_of(info.person)
+        return out
+
+    def resolve_person(self, text: str) -> str:
+        """A person's id from their name (or its unambiguous beginning), their
+        organisation's slug, a person id, or any of their keys' ids (or an
+        unambiguous prefix of at least 8 hex digits).  People with an active
+        key are preferred; a name that matches several people is refused."""
+        wanted = " ".join(text.split()).casefold()
+        if wanted in self.keys:
+            return self.keys[wanted].person
+        people: dict[str, str] = {}  # person -> name
+        for info in self.keys.values():
+            people[info.person] = self.name_of(info.person)
+        for active_only in (True, False):
+            candidates = {p: n for p, n in people.items() if not active_only or self.active_keys_of(p)}
+            matches = [p for p, n in candidates.items() if n.casefold() == wanted]
+            if not matches and wanted:
+                matches = [p for p, n in candidates.items()
+                           if n.casefold().startswith(wanted) or _organisation_slug(n) == wanted]
+            if len(matches) > 1:
+                names = sorted(candidates[p] for p in matches)
+                raise InvalidInputError(f"{text!r} matches several people: {'; '.join(names)}; give more of the name")
+            if matches:
+                return matches[0]
+        if all(c in "0123456789abcdef" for c in wanted) and len(wanted) >= 8:
+            return self.find_key(wanted).person
+        raise NotFoundError(f"nobody called {text!r} holds a key in this ledger")
 
     # --- queries --------------------------------------------------------
 
@@ -166,18 +236,70 @@ class Registry(LedgerAggregate):
         public_key: str
         holder: str
         roles: list[str]
+        # The person this key is another key of (a second device); None: a new person.
+        person: str | None = None
+
+        def check(self, registry: Registry, ctx: Context) -> None:
+            require(self.key_id not in registry.keys, f"key {self.key_id[:12]} is already registered")
+            if self.person is not None:
+                require(registry.is_person(self.person), f"{self.person[:12]} is not a person in this ledger")
 
         def apply(self, registry: Registry) -> None:
             registry._add(
                 {"key_id": self.key_id, "public_key": self.public_key,
-                 "holder": self.holder, "roles": self.roles}
+                 "holder": self.holder, "roles": self.roles, "person": self.person}
             )
 
-    def register_key(self, public_key: str, holder: str, roles: list[str]) -> KeyInfo:
+    def register_key(self, public_key: str, holder: str, roles: list[str], person: str | None = None) -> KeyInfo:
+        """Register a key for a new person, or (``person``: a name or id) another key of someone known."""
+        if person is not None:
+            person = self.resolve_person(person)
+            holder = holder or self.name_of(person)
         entry = key_entry(public_key, holder, roles)
         if entry["key_id"] in self.keys:
             raise RefusedError(f"key {entry['key_id'][:12]} is already registered")
-        self.trigger_event(self.KeyRegistered, **entry)
+        self.trigger_event(self.KeyRegistered, person=person, **entry)
+        return self.keys[entry["key_id"]]
+
+    class KeyRotated(LedgerAggregate.Event):
+        """A person moves from one key to a new one: the new key takes the old
+        one's holder, roles and person; the old one signs nothing more (its
+        past records stay valid and remain the person's).  Signed by the old
+        key itself, or by the secretariat when the old key is lost."""
+
+        TYPE = "key.rotated"
+        key_id: str  # the old key
+        new_key_id: str
+        public_key: str
+        reason: str
+
+        def check(self, registry: Registry, ctx: Context) -> None:
+            old = registry.keys.get(self.key_id)
+            require(old is not None, f"key {self.key_id[:12]} is not registered")
+            assert old is not None
+            require(ctx.actor.key_id == self.key_id or "secretariat" in ctx.actor.roles,
+                    "a key is rotated by itself, or by the secretariat when it is lost")
+            require(old.status == "active" or "secretariat" in ctx.actor.roles,
+                    f"key {old.short()} is {old.status}: only the secretariat can give its holder a new key")
+            require(self.new_key_id not in registry.keys, f"key {self.new_key_id[:12]} is already registered")
+            require(compute_key_id(decode_public_key(self.public_key)) == self.new_key_id,
+                    "new_key_id is not the id of public_key")
+
+        def apply(self, registry: Registry) -> None:
+            old = registry.keys[self.key_id]
+            registry._add({"key_id": self.new_key_id, "public_key": self.public_key, "holder": old.holder,
+                           "roles": list(old.roles), "person": old.person})
+            if old.status == "active":
+                registry.keys[self.key_id] = replace(old, status="retired")
+
+    def rotate_key(self, key_text: str, public_key: str, reason: str) -> KeyInfo:
+        """``key_text``: the old key's id (or a prefix), or its holder's name when they hold one active key."""
+        old = self.resolve(key_text)
+        entry = key_entry(public_key, old.holder, list(old.roles))
+        if entry["key_id"] in self.keys:
+            raise RefusedError(f"key {entry['key_id'][:12]} is already registered")
+        self.trigger_event(self.KeyRotated, key_id=old.key_id, new_key_id=entry["key_id"],
+                           public_key=public_key, reason=_reason(reason))
         return self.keys[entry["key_id"]]
 
     class KeyRetired(LedgerAggregate.Event):

@@ -109,7 +109,7 @@ class Milestone(LedgerAggregate):
 
         def check(self, milestone: Milestone, ctx: Context) -> None:
             covenant = ctx.find(Covenant, milestone.covenant)
-            require(covenant.party_of(ctx.actor.key_id) == milestone.owner or "secretariat" in ctx.actor.roles,
+            require(covenant.party_of(ctx.actor.person) == milestone.owner or "secretariat" in ctx.actor.roles,
                     f"only {milestone.owner}'s representative or the secretariat reports progress")
             check_number(self.value, "value")  # here too, so that verify judges forged values
             require_not_future(self.report_date, ctx, "report date")
@@ -132,7 +132,7 @@ class Milestone(LedgerAggregate):
 
         def check(self, milestone: Milestone, ctx: Context) -> None:
             covenant = ctx.find(Covenant, milestone.covenant)
-            require(ctx.actor.key_id == self.evaluator, "evaluators sign their own evaluation")
+            require(ctx.actor.person == self.evaluator, "evaluators sign their own evaluation")
             require(covenant.party_of(self.evaluator) != milestone.owner,
                     f"the evaluator represents {milestone.owner}, the reporting organisation: not independent")
             require(bool(milestone.reports), "there is no progress report to evaluate")

@@ -46,7 +46,8 @@ class Motion(LedgerAggregate):
         amount: dict[str, str] | None  # funding motions: {"value", "currency", "fund"}
         changes: list[dict[str, Any]] | None  # amendment-class motions: covenant changes
         minutes_of: str | None = None  # minutes-class motions: the one meeting whose minutes it adopts
-        # A covenant act the motion decides: {"kind": "renew", "date": END} or {"kind": "terminate", "date": DAY}.
+        # A covenant act the motion decides: {"kind": "renew", "date": END}, {"kind": "terminate", "date": DAY},
+        # or a membership act {"kind": "admit" | "expel" | "representatives", "party": ID}.
         act: dict[str, str] | None = None
 
         def check(self, aggregate: Any, ctx: Context) -> None:
@@ -59,7 +60,7 @@ class Motion(LedgerAggregate):
             require(any(i["number"] == self.item for i in meeting.agenda),
                     f"item {self.item} is not on the agenda of {meeting.ref}")
             require(self.proposer in committee.seats, f"the proposer holds no seat on {committee.ref}")
-            require(ctx.actor.key_id == self.proposer, "members propose motions with their own key")
+            require(ctx.actor.person == self.proposer, "members propose motions with their own key")
             if self.decision_class == "funding":
                 require(self.amount is not None, "a funding motion must state the amount")
             if self.decision_class == "minutes":
@@ -67,8 +68,7 @@ class Motion(LedgerAggregate):
             else:
                 require(self.minutes_of is None, "only a minutes-class motion names a meeting's minutes")
             if self.act is not None:
-                require(self.act.get("kind") in ("renew", "terminate") and set(self.act) == {"kind", "date"},
-                        "a covenant act is {\"kind\": \"renew\" or \"terminate\", \"date\": DATE}")
+                require(act_shape_ok(self.act), ACT_SHAPES)
                 require(self.decision_class == covenant.act_class(self.act["kind"]),
                         f"covenant {covenant.ref} decides to {self.act['kind']} by the "
                         f"{covenant.act_class(self.act['kind'])} class")
@@ -126,11 +126,11 @@ class Motion(LedgerAggregate):
         if changes is not None:
             changes = validate_changes(changes)
         if act is not None:
-            act = {"kind": str(act.get("kind")), "date": check_date(act.get("date"), f"{act.get('kind')} date")}
+            act = normal_act(act)
         ref = cls.next_ref(ctx)
         motion = cls._create(cls.Proposed, id=cls.new_id(ctx, ref), ref=ref, meeting=meeting.ref, item=item,
                              decision_class=decision_class, text=check_text(text, "motion text"),
-                             proposer=ctx.actor.key_id, amends=amends, amount=amount, changes=changes,
+                             proposer=ctx.actor.person, amends=amends, amount=amount, changes=changes,
                              minutes_of=minutes_of, act=act)
         return motion
 
@@ -185,7 +185,7 @@ class Motion(LedgerAggregate):
             require(motion.status == "proposed", f"{motion.ref} is {motion.status}, not awaiting a seconder")
             require(self.seconder != motion.proposer, "the proposer cannot second their own motion")
             require(self.seconder in committee.seats, f"the seconder holds no seat on {committee.ref}")
-            require(ctx.actor.key_id == self.seconder, "members second motions with their own key")
+            require(ctx.actor.person == self.seconder, "members second motions with their own key")
 
         def apply(self, motion: Motion) -> None:
             motion.seconder = self.seconder
@@ -200,7 +200,7 @@ class Motion(LedgerAggregate):
 
         def check(self, motion: Motion, ctx: Context) -> None:
             require(motion.status in OPEN, f"{motion.ref} is {motion.status}; it can no longer be withdrawn")
-            require(ctx.actor.key_id == motion.proposer, "only the proposer may withdraw a motion")
+            require(ctx.actor.person == motion.proposer, "only the proposer may withdraw a motion")
 
         def apply(self, motion: Motion) -> None:
             motion.status = "withdrawn"
@@ -218,6 +218,9 @@ class Motion(LedgerAggregate):
         recused: list[str]
         covenant: str
         committee: str
+        # The composition rule the committee was in breach of when the vote opened (None: none):
+        # decisions taken in breach are marked so.
+        breach: str | None = None
 
         def check(self, motion: Motion, ctx: Context) -> None:
             meeting, committee, covenant = motion.place(ctx)
@@ -236,12 +239,16 @@ class Motion(LedgerAggregate):
             require(self.recused == sorted(meeting.recused(motion.item)),
                     "the recused members recorded are not those with declared conflicts")
             require(self.covenant == covenant.ref and self.committee == committee.ref, "wrong covenant or committee")
+            require(self.breach == committee.breach,
+                    f"the composition recorded differs from the committee's ({committee.breach or 'not in breach'})")
             _require_chair_or_secretariat(ctx, meeting, committee)
 
         def apply(self, motion: Motion) -> None:
             motion.status = "voting"
             motion.snapshot = {"rule": self.rule, "seated": self.seated, "present": self.present,
                                "recused": self.recused}
+            if self.breach is not None:
+                motion.snapshot["in_breach_of_composition"] = self.breach
             motion.covenant = self.covenant
             motion.committee = self.committee
 
@@ -249,7 +256,7 @@ class Motion(LedgerAggregate):
         meeting, committee, covenant = self.place(ctx)
         self.trigger_event(self.VoteOpened, rule=covenant.rule(self.decision_class), seated=sorted(committee.seats),
                            present=sorted(meeting.present), recused=sorted(meeting.recused(self.item)),
-                           covenant=covenant.ref, committee=committee.ref)
+                           covenant=covenant.ref, committee=committee.ref, breach=committee.breach)
 
     class VoteCast(LedgerAggregate.Event):
         TYPE = "motion.vote_cast"
@@ -262,17 +269,17 @@ class Motion(LedgerAggregate):
             ctx.find(Meeting, motion.meeting).require_in_session(ctx)
             require(self.choice in CHOICES, f"a vote is one of {', '.join(CHOICES)}")
             snap = motion.snapshot
-            require(self.member in snap["seated"], f"key {self.member[:12]} holds no seat on this committee")
-            require(self.member in snap["present"], f"key {self.member[:12]} was not recorded present")
+            require(self.member in snap["seated"], f"{ctx.name(self.member)} holds no seat on this committee")
+            require(self.member in snap["present"], f"{ctx.name(self.member)} was not recorded present")
             late = ctx.find(Meeting, motion.meeting).recused(motion.item)
             require(self.member not in snap["recused"] and self.member not in late,
-                    f"key {self.member[:12]} declared a conflict on item {motion.item} and is recused")
+                    f"{ctx.name(self.member)} declared a conflict on item {motion.item} and is recused")
             if self.on_behalf:
                 require("secretariat" in ctx.actor.roles, "only the secretariat records votes on a member's behalf")
                 require(self.member not in motion.own_votes,
-                        f"key {self.member[:12]} voted with their own key; only they can change their vote")
+                        f"{ctx.name(self.member)} voted with their own key; only they can change their vote")
             else:
-                require(ctx.actor.key_id == self.member, "a member casts their own vote with their own key")
+                require(ctx.actor.person == self.member, "a member casts their own vote with their own key")
 
         def apply(self, motion: Motion) -> None:
             motion.votes[self.member] = self.choice
@@ -342,8 +349,8 @@ class Motion(LedgerAggregate):
 
         def check(self, motion: Motion, ctx: Context) -> None:
             require(motion.status == "closed", f"{motion.ref} is not decided yet")
-            require(self.member in motion.snapshot.get("seated", []), f"key {self.member[:12]} had no seat")
-            require(ctx.actor.key_id == self.member or "secretariat" in ctx.actor.roles,
+            require(self.member in motion.snapshot.get("seated", []), f"{ctx.name(self.member)} had no seat")
+            require(ctx.actor.person == self.member or "secretariat" in ctx.actor.roles,
                     "members attach their own statements (or the secretariat records them)")
 
         def apply(self, motion: Motion) -> None:
@@ -354,7 +361,7 @@ class Motion(LedgerAggregate):
 
 
 def _require_chair_or_secretariat(ctx: Context, meeting: Meeting, committee: Committee) -> None:
-    require(ctx.actor.key_id in meeting.chair_keys(committee) or "secretariat" in ctx.actor.roles,
+    require(ctx.actor.person in meeting.chair_keys(committee) or "secretariat" in ctx.actor.roles,
             f"only the chair of {meeting.ref} ({(meeting.chair_delegate and 'delegate') or meeting.chair_party}) "
             "or the secretariat may do this")
 
@@ -369,3 +376,27 @@ def _check_minutes_of(ctx: Context, minutes_of: str | None, meeting: Meeting, co
     require(bool(held.present), f"{held.ref} was not held: its attendance was never recorded")
     require(held.minutes is None, f"the minutes of {held.ref} are already adopted")
 
+
+
+DATED_ACTS = ("renew", "terminate")
+PARTY_ACTS = ("admit", "expel", "representatives")
+ACT_SHAPES = ('a covenant act is {"kind": "renew" or "terminate", "date": DATE} or '
+              '{"kind": "admit", "expel" or "representatives", "party": PARTY}')
+
+
+def act_shape_ok(act: Any) -> bool:
+    if not isinstance(act, dict):
+        return False
+    if act.get("kind") in DATED_ACTS:
+        return set(act) == {"kind", "date"}
+    return act.get("kind") in PARTY_ACTS and set(act) == {"kind", "party"} and isinstance(act["party"], str)
+
+
+def normal_act(act: dict[str, Any]) -> dict[str, str]:
+    """A covenant act as a motion states it; InvalidInputError if malformed."""
+    kind = str(act.get("kind"))
+    if kind in DATED_ACTS:
+        return {"kind": kind, "date": check_date(act.get("date"), f"{kind} date")}
+    if kind in PARTY_ACTS and isinstance(act.get("party"), str) and act["party"]:
+        return {"kind": kind, "party": act["party"]}
+    raise InvalidInputError(ACT_SHAPES)
