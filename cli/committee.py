@@ -85,6 +85,29 @@ def vacate(ref: str, member: str, reason: str, key_path: str | None) -> None:
     click.echo(f"vacated {member}'s seat on {ref.upper()}")
 
 
+@committee.command("list")
+@as_of_option
+@json_option
+def list_committees(as_of: str | None, as_json: bool) -> None:
+    """Every committee: covenant, seats, meetings, composition."""
+    from ledger.domain.committee import Committee
+    from projections.describe import load, refs
+
+    ledger = open_ledger()
+    position = as_of_point(ledger, as_of)[0]
+    rows = []
+    for ref in refs(ledger, Committee, position):
+        found = load(ledger, Committee, ref, position)
+        rows.append({"ref": found.ref, "covenant": found.covenant, "name": found.name, "seats": found.seats,
+                     "meetings": found.meetings, "breach": found.breach, "breach_since": found.breach_since})
+    if as_json:
+        emit_json({"committees": rows})
+        return
+    click.echo(table([[r["ref"], r["name"], r["covenant"], str(len(r["seats"])), str(r["meetings"]),
+                       f"in breach since {r['breach_since'][:10]}" if r["breach"] else "meets the rules"]
+                      for r in rows], ["COMMITTEE", "NAME", "COVENANT", "SEATS", "MEETINGS", "COMPOSITION"]))
+
+
 @committee.command("show")
 @click.argument("ref", default="K-1")
 @as_of_option

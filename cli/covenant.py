@@ -1,4 +1,4 @@
-"""``ledger covenant ...``: draft, accede, review, amend, renew, terminate, show, diff."""
+"""``ledger covenant ...``: draft, accede, membership, review, amend, renew, terminate, list, show, diff."""
 
 from __future__ import annotations
 
@@ -54,6 +54,88 @@ def accede(ref: str, party: str, key_path: str | None) -> None:
     click.echo(f"{party} acceded to {ref.upper()}; the covenant is {status.replace('_', ' ')}")
 
 
+@covenant.command("admit")
+@click.argument("ref")
+@click.option("--party", "party_id", required=True, help="The new party's id (lowercase letters, digits, dashes).")
+@click.option("--name", required=True, help="The party's name.")
+@click.option("--kind", required=True, help="political_party, civil_society, government_body, research_institute "
+                                            "or other.")
+@click.option("--representative", "representatives", multiple=True, required=True,
+              help="Its representative (a registered person: name or key id); repeat for several.")
+@click.option("--identifier", default=None, help="Its org-id.guide identifier, e.g. GB-CHC-1234567.")
+@click.option("--decision", required=True, help="The passed motion deciding to admit it (motion propose --admit).")
+@key_option
+def admit(ref: str, party_id: str, name: str, kind: str, representatives: tuple[str, ...], identifier: str | None,
+          decision: str, key_path: str | None) -> None:
+    """Admit a new party to covenant REF by a passed decision; its representative then
+    signs 'covenant accede'.
+
+    Example: ledger covenant admit C-1 --party youth-forum --name "Riverside Youth Forum" --kind civil_society
+    --representative "Kofi Mensah" --decision M-7 --key keys/secretariat.key
+    """
+    from ledger import commands
+
+    party = {"id": party_id, "name": name, "kind": kind, "representatives": list(representatives)}
+    if identifier:
+        party["identifier"] = identifier
+    signer, ledger = signer_and_ledger(key_path)
+    commands.admit_party(ledger, signer, ref.upper(), party, decision.upper())
+    click.echo(f"admitted {party_id} to {ref.upper()}; its representative now signs 'covenant accede'")
+
+
+@covenant.command("withdraw")
+@click.argument("ref")
+@click.option("--party", required=True, help="The leaving party (sign with its representative's key).")
+@click.option("--reason", required=True, help="Why.")
+@key_option
+def withdraw(ref: str, party: str, reason: str, key_path: str | None) -> None:
+    """Record a party's withdrawal from covenant REF, signed by its own representative."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.withdraw_party(ledger, signer, ref.upper(), party, reason)
+    click.echo(f"{party} withdrew from {ref.upper()}")
+
+
+@covenant.command("expel")
+@click.argument("ref")
+@click.option("--party", required=True, help="The party to expel.")
+@click.option("--decision", required=True, help="The passed motion deciding it (motion propose --expel).")
+@click.option("--reason", required=True, help="Why.")
+@key_option
+def expel(ref: str, party: str, decision: str, reason: str, key_path: str | None) -> None:
+    """Expel a party from covenant REF by a passed decision."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.expel_party(ledger, signer, ref.upper(), party, decision.upper(), reason)
+    click.echo(f"expelled {party} from {ref.upper()}")
+
+
+@covenant.command("representatives")
+@click.argument("ref")
+@click.option("--party", required=True, help="The party.")
+@click.option("--representative", "representatives", multiple=True, required=True,
+              help="A representative from now on (name or key id); repeat for several.")
+@click.option("--decision", default=None,
+              help="Only when none of its representatives can sign: the passed motion letting the secretariat "
+                   "name them (motion propose --representatives-of).")
+@key_option
+def representatives(ref: str, party: str, representatives: tuple[str, ...], decision: str | None,
+                    key_path: str | None) -> None:
+    """Name or replace a party's representatives (signed by a current representative).
+
+    Example: ledger covenant representatives C-1 --party clean-air-now --representative "Amara Okafor"
+    --key keys/cso-air.key
+    """
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.change_representatives(ledger, signer, ref.upper(), party, list(representatives),
+                                    decision.upper() if decision else None)
+    click.echo(f"{party}'s representatives on {ref.upper()}: {', '.join(representatives)}")
+
+
 @covenant.command("review")
 @click.argument("ref")
 @click.option("--date", "review_date", required=True, help="Date of the review, e.g. 2026-06-30.")
@@ -107,6 +189,31 @@ def terminate(ref: str, decision: str, reason: str, key_path: str | None) -> Non
     signer, ledger = signer_and_ledger(key_path)
     commands.terminate_covenant(ledger, signer, ref.upper(), decision.upper(), reason)
     click.echo(f"terminated {ref.upper()}")
+
+
+@covenant.command("list")
+@as_of_option
+@json_option
+def list_covenants(as_of: str | None, as_json: bool) -> None:
+    """Every covenant: title, status, parties, term, clause version."""
+    from ledger.domain.covenant import Covenant
+    from projections.describe import load, refs
+
+    ledger = open_ledger()
+    position, moment = as_of_point(ledger, as_of)
+    rows = []
+    for ref in refs(ledger, Covenant, position):
+        found = load(ledger, Covenant, ref, position)
+        status = "expired" if found.expired_since(moment.date()) else found.status
+        rows.append({"ref": found.ref, "title": found.title, "status": status, "end": found.end,
+                     "clause_version": found.clause_version,
+                     "parties": {p: found.standing.get(p, "founding") for p in found.parties}})
+    if as_json:
+        emit_json({"covenants": rows})
+        return
+    click.echo(table([[r["ref"], r["title"], r["status"].replace("_", " "), r["end"], str(r["clause_version"]),
+                       str(sum(1 for s in r["parties"].values() if s in ("founding", "member", "admitted")))]
+                      for r in rows], ["COVENANT", "TITLE", "STATUS", "ENDS", "VERSION", "PARTIES"]))
 
 
 @covenant.command("show")

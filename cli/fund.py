@@ -1,4 +1,4 @@
-"""``ledger fund ...``: establish, pledge, receive, allocate, disburse, return, show."""
+"""``ledger fund ...``: establish, pledge, receive, allocate, disburse, return, list, show."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import click
 from cli.common import (
     as_of_option,
     as_of_point,
+    emit_json,
     json_option,
     key_option,
     open_ledger,
     people_names,
     show,
     signer_and_ledger,
+    table,
 )
 
 EVIDENCE_HELP = "SHA-256 digest (64 hex digits) of the evidence document."
@@ -77,20 +79,22 @@ def receive(ref: str, party: str, amount: str, evidence: str, key_path: str | No
 @fund.command("allocate")
 @click.argument("ref")
 @click.option("--project", required=True, help="The pilot or project.")
+@click.option("--recipient", required=True,
+              help="Who receives the money: a party's id, or a registered organisation's (ledger organisation list).")
 @click.option("--amount", required=True, help="Decimal string, e.g. 40000.00.")
 @click.option("--decision", required=True, help="The passed funding motion that authorises it.")
 @key_option
-def allocate(ref: str, project: str, amount: str, decision: str, key_path: str | None) -> None:
-    """Allocate money from fund REF to a project, citing its decision.
+def allocate(ref: str, project: str, recipient: str, amount: str, decision: str, key_path: str | None) -> None:
+    """Allocate money from fund REF to a recipient for a project, citing its decision.
 
-    Example: ledger fund allocate F-1 --project "School streets pilot" --amount 12000.00 --decision M-7
-    --key keys/secretariat.key
+    Example: ledger fund allocate F-1 --project "School streets pilot" --recipient riverside-schools-trust
+    --amount 12000.00 --decision M-7 --key keys/secretariat.key
     """
     from ledger import commands
 
     signer, ledger = signer_and_ledger(key_path)
-    allocation = commands.allocate(ledger, signer, ref.upper(), project, amount, decision.upper())
-    click.echo(f"allocated {amount} to {project} as {allocation}")
+    allocation = commands.allocate(ledger, signer, ref.upper(), project, amount, decision.upper(), recipient)
+    click.echo(f"allocated {amount} to {recipient} for {project} as {allocation}")
 
 
 @fund.command("disburse")
@@ -142,4 +146,33 @@ def show_fund(ref: str, as_of: str | None, as_json: bool) -> None:
     found = load(ledger, Fund, ref, position)
     body = describe(found)
     body["balance"] = found.fmt(found.balance())
+    # What each matching party owes, has met and still owes (matching_owed is the total owed).
+    body["matching_status"] = found.matching_status()
     show(body, as_json, people_names(ledger, position))
+
+
+@fund.command("list")
+@as_of_option
+@json_option
+def list_funds(as_of: str | None, as_json: bool) -> None:
+    """Every fund: currency, received, allocated, balance, matching outstanding."""
+    from decimal import Decimal
+
+    from ledger.domain.funding import Fund
+    from projections.describe import load, refs
+
+    ledger = open_ledger()
+    position = as_of_point(ledger, as_of)[0]
+    rows = []
+    for ref in refs(ledger, Fund, position):
+        found = load(ledger, Fund, ref, position)
+        outstanding = sum((Decimal(m["outstanding"]) for m in found.matching_status().values()), Decimal(0))
+        rows.append({"ref": found.ref, "covenant": found.covenant, "name": found.name, "currency": found.currency,
+                     "received": found.fmt(found.total(found.received)), "allocated": found.fmt(found.allocated()),
+                     "balance": found.fmt(found.balance()), "matching_outstanding": found.fmt(outstanding)})
+    if as_json:
+        emit_json({"funds": rows})
+        return
+    click.echo(table([[r["ref"], r["name"], r["currency"], r["received"], r["allocated"], r["balance"],
+                       r["matching_outstanding"]] for r in rows],
+                     ["FUND", "NAME", "CURRENCY", "RECEIVED", "ALLOCATED", "BALANCE", "MATCHING OWED"]))

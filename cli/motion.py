@@ -43,10 +43,15 @@ def motion() -> None:
               help="The motion decides to renew the covenant until DATE.")
 @click.option("--terminate-on", "terminate_on", default=None, metavar="DATE",
               help="The motion decides to terminate the covenant on DATE.")
+@click.option("--admit", default=None, metavar="PARTY", help="The motion decides to admit PARTY (a new party's id).")
+@click.option("--expel", default=None, metavar="PARTY", help="The motion decides to expel PARTY.")
+@click.option("--representatives-of", "representatives_of", default=None, metavar="PARTY",
+              help="The motion lets the secretariat name PARTY's representatives (when none of them can sign).")
 @key_option
 def propose(meeting: str, item: int, decision_class: str, text: str, amends: str | None, amount: str | None,
             currency: str | None, fund: str | None, changes_file: str | None, minutes_of: str | None,
-            renew_until: str | None, terminate_on: str | None, key_path: str | None) -> None:
+            renew_until: str | None, terminate_on: str | None, admit: str | None, expel: str | None,
+            representatives_of: str | None, key_path: str | None) -> None:
     """Propose a motion (sign with the proposing member's own key).
 
     Example: ledger motion propose --meeting MT-4 --item 1 --class funding --text "Fund the pilot"
@@ -63,11 +68,17 @@ def propose(meeting: str, item: int, decision_class: str, text: str, amends: str
     if changes_file:
         loaded = read_data_file(changes_file)
         changes = loaded.get("changes") if isinstance(loaded, dict) else loaded
+    acts = [{"kind": "renew", "date": renew_until} if renew_until else None,
+            {"kind": "terminate", "date": terminate_on} if terminate_on else None,
+            {"kind": "admit", "party": admit} if admit else None,
+            {"kind": "expel", "party": expel} if expel else None,
+            {"kind": "representatives", "party": representatives_of} if representatives_of else None]
+    stated = [a for a in acts if a is not None]
+    if len(stated) > 1:
+        raise click.UsageError("a motion decides one covenant act: give only one of --renew-until, "
+                               "--terminate-on, --admit, --expel, --representatives-of")
+    act = stated[0] if stated else None
     signer, ledger = signer_and_ledger(key_path)
-    if renew_until and terminate_on:
-        raise click.UsageError("a motion decides one act: --renew-until or --terminate-on, not both")
-    act = ({"kind": "renew", "date": renew_until} if renew_until else
-           {"kind": "terminate", "date": terminate_on} if terminate_on else None)
     ref = commands.propose_motion(ledger, signer, meeting.upper(), item, decision_class, text,
                                   amends.upper() if amends else None, money, changes,
                                   minutes_of.upper() if minutes_of else None, act)

@@ -20,6 +20,7 @@ from ledger.domain.dispute import Dispute
 from ledger.domain.funding import Fund
 from ledger.domain.milestone import Milestone
 from ledger.domain.motion import Motion
+from ledger.domain.organisation import Organisation
 from ledger.errors import InvalidInputError, NotFoundError
 from ledger.keys import Signer
 from ledger.types import REF_PREFIX
@@ -294,9 +295,20 @@ def receive(ledger: Ledger, signer: Signer, fund: str, party: str, amount: str, 
     _on_fund(ledger, signer, fund, lambda ctx, f: f.receive(ctx, party, amount, evidence))
 
 
-def allocate(ledger: Ledger, signer: Signer, fund: str, project: str, amount: str, decision: str) -> str:
-    allocation: str = _on_fund(ledger, signer, fund, lambda ctx, f: f.allocate(project, amount, decision))
+def allocate(ledger: Ledger, signer: Signer, fund: str, project: str, amount: str, decision: str,
+             recipient: str) -> str:
+    """Allocate money to ``recipient`` (a party's id or a registered organisation's) for a project."""
+    allocation: str = _on_fund(ledger, signer, fund, lambda ctx, f: f.allocate(project, amount, decision, recipient))
     return allocation
+
+
+def register_organisation(ledger: Ledger, signer: Signer, ref: str, name: str, identifier: str | None,
+                          kind: str) -> str:
+    """Register an outside organisation (a recipient of money that is not a party)."""
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        found = Organisation.register(ref, name, identifier, kind)
+        return found.ref, [found]
+    return ledger.run(signer, action)
 
 
 def disburse(ledger: Ledger, signer: Signer, fund: str, allocation: str, amount: str, evidence: str) -> None:

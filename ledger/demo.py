@@ -165,7 +165,8 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     result, why = c.close_motion(ledger, sec, m2)
     echo(f"{m2} (funding, institute recused): {result}, {why}")
     clock.at("2026-03-12T10:00:00Z")
-    allocation = c.allocate(ledger, sec, fund, "School sensors pilot", "40000.00", m2)
+    # The institute runs the sensor network (hence its declared conflict on item 2).
+    allocation = c.allocate(ledger, sec, fund, "School sensors pilot", "40000.00", m2, "urban-health")
     clock.at("2026-03-20T10:00:00Z")
     c.disburse(ledger, sec, fund, allocation, "15000.00", digest("invoice sensors batch 1"))
     clock.at("2026-04-15T10:00:00Z")

@@ -45,7 +45,9 @@ def load(ledger: Ledger, cls: type[LedgerAggregate], ref: str, as_of: int | None
     """
     from eventsourcing.application import AggregateNotFoundError
 
-    sid = stream_id(ledger.origin, cls.KIND, ref.strip().upper())
+    # Numbered refs (M-3) are written in capitals; slugs (organisations) in lower case.
+    ref = ref.strip().upper() if cls.PREFIX else ref.strip().lower()
+    sid = stream_id(ledger.origin, cls.KIND, ref)
     version = None if as_of is None else version_at(ledger, sid, as_of)
     if as_of is not None and version is None:
         raise NotFoundError(f"{cls.KIND} {ref} did not exist yet at position {as_of}")

@@ -155,14 +155,14 @@ def test_the_last_vote_counts_and_every_vote_stays_on_record(p: Partnership) -> 
 
 def test_an_allocation_beyond_its_decision_is_refused(p: Partnership) -> None:
     refused(p, "M-2 authorised 40000.00 EUR; 40000.00 is already allocated, so 100.00 would exceed it",
-            lambda: c.allocate(p.ledger, p.keys["secretariat"], "F-1", "More sensors", "100.00", "M-2"))
+            lambda: c.allocate(p.ledger, p.keys["secretariat"], "F-1", "More sensors", "100.00", "M-2", "urban-health"))
 
 
 def test_an_allocation_needs_a_passed_funding_decision(p: Partnership) -> None:
     refused(p, "M-3 has not passed",
-            lambda: c.allocate(p.ledger, p.keys["secretariat"], "F-1", "Night buses", "100.00", "M-3"))
+            lambda: c.allocate(p.ledger, p.keys["secretariat"], "F-1", "Night buses", "100.00", "M-3", "urban-health"))
     refused(p, "M-1 is not a funding decision",
-            lambda: c.allocate(p.ledger, p.keys["secretariat"], "F-1", "Workplan", "100.00", "M-1"))
+            lambda: c.allocate(p.ledger, p.keys["secretariat"], "F-1", "Workplan", "100.00", "M-1", "urban-health"))
 
 
 def test_verify_finds_an_allocation_beyond_its_decision(p: Partnership) -> None:

@@ -34,7 +34,8 @@ FUNDING_M7 = [*MEETING, "motion propose --meeting MT-4 --item 1 --class funding 
 
 # What a user has done before an example that names files it did not make.
 SETUP: dict[str, list[str]] = {
-    "fund allocate": FUNDING_M7,
+    "fund allocate": [*FUNDING_M7, "organisation register riverside-schools-trust --name 'Riverside Schools Trust' "
+                      "--identifier GB-CHC-1234567 --kind charity --key keys/secretariat.key"],
     "motion propose": MEETING,
     "import": ["export --bundle riverside.jsonl", "checkpoint --vkey > log.vkey"],
     "sync": ["export --bundle riverside.jsonl", "checkpoint --vkey > log.vkey",

@@ -6,7 +6,16 @@ events (``check`` methods); docs/rules.md describes them.
 """
 
 from ledger.authz import register_writers
-from ledger.domain import committee, covenant, dispute, funding, identity, milestone, motion  # noqa: F401
+from ledger.domain import (  # noqa: F401
+    committee,
+    covenant,
+    dispute,
+    funding,
+    identity,
+    milestone,
+    motion,
+    organisation,
+)
 
 SEC = ["secretariat"]
 MEMBERS = ["member", "chair"]
@@ -47,6 +56,7 @@ register_writers({
     "motion.vote_cast": SEC + MEMBERS,
     "motion.closed": SEC + MEMBERS,
     "motion.dissent_attached": SEC + MEMBERS,
+    "organisation.registered": SEC,
     "fund.established": SEC,
     "fund.pledged": SEC + MEMBERS,
     "fund.received": SEC,

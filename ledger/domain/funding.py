@@ -21,6 +21,7 @@ from typing import Any
 from ledger.domain.base import Context, LedgerAggregate, RuleError, require
 from ledger.domain.committee import check_digest
 from ledger.domain.covenant import Covenant, check_text
+from ledger.domain.organisation import Organisation
 from ledger.errors import InvalidInputError
 from ledger.money import check_currency, format_amount, parse_amount, parse_ratio
 from ledger.types import register_aggregate
@@ -97,6 +98,15 @@ class Fund(LedgerAggregate):
     def fmt(self, value: Decimal) -> str:
         return format_amount(value, self.currency)
 
+    def matching_status(self) -> dict[str, dict[str, str]]:
+        """Per matching party: what its commitments made it owe, what it has met (its own
+        money received, up to what it owes) and what is outstanding."""
+        out = {}
+        for matcher, owed in sorted(self.matching_owed.items()):
+            met = min(owed, self.received.get(matcher, Decimal(0)))
+            out[matcher] = {"owed": self.fmt(owed), "met": self.fmt(met), "outstanding": self.fmt(owed - met)}
+        return out
+
     # --- contributions ---------------------------------------------------
 
     class Pledged(LedgerAggregate.Event):
@@ -167,9 +177,19 @@ class Fund(LedgerAggregate):
         project: str
         amount: str
         decision: str
+        # Who the money goes to: a current party of the covenant, or a registered
+        # organisation's id (None only in records written before recipients existed).
+        recipient: str | None = None
 
         def check(self, fund: Fund, ctx: Context) -> None:
             from ledger.domain.motion import Motion
+
+            if self.recipient is not None:
+                covenant = ctx.find(Covenant, fund.covenant)
+                require((covenant.is_current(self.recipient) and self.recipient in covenant.parties)
+                        or ctx.exists(Organisation, self.recipient),
+                        f"the recipient {self.recipient} is neither a party to {covenant.ref} nor a registered "
+                        "organisation (see 'ledger organisation register')")
 
             amount = _amount(self.amount, fund.currency)
             require(amount > 0, "an allocation must be more than zero")
@@ -190,16 +210,18 @@ class Fund(LedgerAggregate):
                     f"allocating {self.amount} would take it below zero")
 
         def apply(self, fund: Fund) -> None:
-            fund.allocations[self.allocation] = {"project": self.project, "amount": Decimal(self.amount),
-                                                 "decision": self.decision, "disbursed": Decimal(0),
-                                                 "returned": Decimal(0)}
+            fund.allocations[self.allocation] = {"project": self.project, "recipient": self.recipient,
+                                                 "amount": Decimal(self.amount), "decision": self.decision,
+                                                 "disbursed": Decimal(0), "returned": Decimal(0)}
             fund.by_decision[self.decision] = fund.by_decision.get(self.decision, Decimal(0)) + Decimal(self.amount)
 
-    def allocate(self, project: str, amount: str, decision: str) -> str:
+    def allocate(self, project: str, amount: str, decision: str, recipient: str) -> str:
         parse_amount(amount, self.currency)
+        if not recipient:
+            raise InvalidInputError("an allocation names its recipient: a party's id or a registered organisation")
         allocation = f"{self.ref}/A-{len(self.allocations) + 1}"
         self.trigger_event(self.Allocated, allocation=allocation, project=check_text(project, "project", 200),
-                           amount=amount, decision=decision)
+                           amount=amount, decision=decision, recipient=recipient)
         return allocation
 
     class Disbursed(LedgerAggregate.Event):
