@@ -29,6 +29,8 @@ PEOPLE = [
     ("cso-tenants", "Luis Moreno (Tenants' Union)", ["member"]),
     ("cso-cycle", "Mei Lin (Cycle Forward)", ["member"]),
     ("institute", "Dr Ines Haddad (Urban Health Institute)", ["member"]),
+    # The institute's first representative, who left in May: Dr Haddad replaced him.
+    ("institute-first", "Prof Kwame Asante (Urban Health Institute)", ["member"]),
     ("ombudsperson", "Judge Ruth Adeyemi (Independent Ombudsperson)", ["ombudsperson"]),
     ("auditor", "Tomas Berg (External Auditor)", ["auditor"]),
 ]
@@ -85,18 +87,19 @@ def build_demo(directory: Path, echo: Callable[[str], None] = print) -> tuple[Le
     if directory.is_dir() and any(directory.iterdir()):
         raise InvalidInputError(f"{directory} is not empty; nothing was written (choose a new folder with --dir)")
     keys_dir.mkdir(parents=True)
-    signers = {}
-    for stem, _holder, _roles in PEOPLE:
-        signers[stem] = Signer.generate()
-        write_key_pair(signers[stem], keys_dir / stem)
+    signers = {stem: Signer.generate() for stem, _holder, _roles in PEOPLE}
     log_key = Signer.generate()
     write_key_pair(log_key, keys_dir / "log")
 
     ledger = Ledger(str(db), create=True)
     found_partnership(ledger, signers, log_key, echo)
+    # Written once the year is recorded: Luis Moreno's key was rotated in September, so
+    # keys/cso-tenants.key is his current key and cso-tenants-2026.key the retired one.
+    for stem, signer in signers.items():
+        write_key_pair(signer, keys_dir / stem)
     (directory / "next-meeting.ledger").write_text(NEXT_MEETING, encoding="utf-8")
     # The covenant's terms, as a starting point for 'ledger covenant draft'.
-    (directory / "covenant-terms.json").write_text(json.dumps(COVENANT_TERMS, indent=2) + "\n", encoding="utf-8")
+    (directory / "covenant-terms.json").write_text(json.dumps(CURRENT_TERMS, indent=2) + "\n", encoding="utf-8")
     echo(f"demo ledger {ORIGIN}: {ledger.size()} records in {db}, keys under {keys_dir}/")
     return ledger, {"db": str(db), "keys": str(keys_dir)}
 
@@ -112,7 +115,7 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     sec = s["secretariat"]
     clock.at("2026-01-19T10:00:00Z")
     covenant = c.draft_covenant(ledger, sec, "Riverside Clean Air Covenant", terms)
-    for stem, party in REPRESENTS.items():
+    for stem, party in FOUNDING_REPRESENTS.items():
         c.accede(ledger, s[stem], covenant, party)
     echo(f"{covenant} drafted and acceded to by all five parties: in force")
 
@@ -132,7 +135,7 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
 
     committee = c.establish_committee(
         ledger, sec, covenant, "Clean Air Co-design Committee",
-        {PEOPLE_BY_STEM[stem]: party for stem, party in REPRESENTS.items()},
+        {PEOPLE_BY_STEM[stem]: party for stem, party in FOUNDING_REPRESENTS.items()},
         ROTATION, 1)
 
     # Meeting 1: chaired by the Civic Renewal Party (first in rotation).
@@ -142,14 +145,14 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
         {"title": "Adopt the clean-air pilot workplan", "documents": [digest("workplan v3")]},
         {"title": "Fund the school sensors pilot", "documents": [digest("sensors budget")]}])
     clock.at("2026-03-10T17:00:00Z")
-    c.record_attendance(ledger, sec, mt1, [PEOPLE_BY_STEM[stem] for stem in REPRESENTS])
-    c.declare_conflict(ledger, s["institute"], mt1, PEOPLE_BY_STEM["institute"], [2],
+    c.record_attendance(ledger, sec, mt1, [PEOPLE_BY_STEM[stem] for stem in FOUNDING_REPRESENTS])
+    c.declare_conflict(ledger, s["institute-first"], mt1, PEOPLE_BY_STEM["institute-first"], [2],
                        "The institute would run the sensor network")
     m1 = c.propose_motion(ledger, s["cso-air"], mt1, 1, "ordinary", "The committee adopts the pilot workplan v3.")
     c.second_motion(ledger, s["cso-tenants"], m1)
     c.open_vote(ledger, s["party"], m1)
     for stem, choice in (("cso-air", "yes"), ("cso-tenants", "yes"), ("cso-cycle", "yes"),
-                         ("institute", "yes"), ("party", "no")):
+                         ("institute-first", "yes"), ("party", "no")):
         c.cast_vote(ledger, s[stem], m1, choice)
     result, why = c.close_motion(ledger, s["party"], m1)
     c.attach_dissent(ledger, s["party"], m1, "The workplan underestimates enforcement costs.")
@@ -208,6 +211,15 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     c.close_motion(ledger, s["cso-air"], m5)
     c.adopt_minutes(ledger, sec, mt1, m5, digest("minutes MT-1"))
 
+    # The institute's representative changes: Prof Asante names Dr Haddad in his place,
+    # she takes the institute's seat, and his key is retired.
+    clock.at("2026-05-20T10:00:00Z")
+    c.change_representatives(ledger, s["institute-first"], covenant, "urban-health", [PEOPLE_BY_STEM["institute"]])
+    c.vacate_seat(ledger, sec, committee, PEOPLE_BY_STEM["institute-first"], "Left the Urban Health Institute")
+    c.assign_seat(ledger, sec, committee, PEOPLE_BY_STEM["institute"], "urban-health")
+    ledger.retire_key(sec, s["institute-first"].key_id, "Prof Asante left the Urban Health Institute")
+    echo("urban-health replaced its representative: Dr Ines Haddad for Prof Kwame Asante")
+
     # Meeting 3: the Tenants' Union's turn; its representative delegates the chair.
     clock.at("2026-06-01T10:00:00Z")
     mt3 = c.schedule_meeting(ledger, sec, committee, _moment("2026-06-16T17:00:00Z"))
@@ -263,6 +275,14 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
         True, "Statement attached to M-3.", [correction.event_hash]))
     c.on_dispute(ledger, s["ombudsperson"], d1, lambda ctx, d: d.close("Upheld; record corrected."))
 
+    # Luis Moreno has a new laptop: his key is rotated, signed by the old one.  His seat,
+    # votes and representation are his, not the key's, so nothing else changes.
+    clock.at("2026-10-21T09:00:00Z")
+    s["cso-tenants-2026"] = s["cso-tenants"]
+    s["cso-tenants"] = Signer.generate()
+    ledger.rotate_key(s["cso-tenants-2026"], s["cso-tenants-2026"].key_id, s["cso-tenants"].public_b64, "New laptop")
+    echo("Luis Moreno's key rotated (new laptop); his seat and votes carry over")
+
     # The next two meetings, scheduled with their agendas in good time and not yet
     # recorded: the README's tour records MT-4, and next-meeting.ledger MT-5.
     clock.at("2026-10-26T10:00:00Z")
@@ -277,6 +297,9 @@ REPRESENTS = {
     "party": "civic-renewal", "cso-air": "clean-air-now", "cso-tenants": "tenants-union",
     "cso-cycle": "cycle-forward", "institute": "urban-health",
 }
+# Who represented each party when the covenant was signed.
+FOUNDING_REPRESENTS = {**REPRESENTS, "institute-first": "urban-health"}
+del FOUNDING_REPRESENTS["institute"]
 ROTATION = ["civic-renewal", "clean-air-now", "tenants-union", "cycle-forward", "urban-health"]
 PEOPLE_BY_STEM = {stem: holder for stem, holder, _ in PEOPLE}
 
@@ -285,13 +308,13 @@ COVENANT_TERMS = {
         {"id": "civic-renewal", "name": "Civic Renewal Party", "kind": "political_party",
          "representatives": [PEOPLE_BY_STEM["party"]]},
         {"id": "clean-air-now", "name": "Clean Air Now", "kind": "civil_society",
-         "representatives": [PEOPLE_BY_STEM["cso-air"]]},
+         "representatives": [PEOPLE_BY_STEM["cso-air"]], "identifier": "GB-CHC-1234567"},
         {"id": "tenants-union", "name": "Riverside Tenants' Union", "kind": "civil_society",
-         "representatives": [PEOPLE_BY_STEM["cso-tenants"]]},
+         "representatives": [PEOPLE_BY_STEM["cso-tenants"]], "identifier": "GB-COH-01234567"},
         {"id": "cycle-forward", "name": "Cycle Forward", "kind": "civil_society",
          "representatives": [PEOPLE_BY_STEM["cso-cycle"]]},
         {"id": "urban-health", "name": "Urban Health Institute", "kind": "research_institute",
-         "representatives": [PEOPLE_BY_STEM["institute"]]},
+         "representatives": [PEOPLE_BY_STEM["institute-first"]], "identifier": "GB-COH-07654321"},
     ],
     "objectives": ["Cut PM2.5 at school gates by a third by mid-2027",
                    "Co-design clean-air measures with the people they affect"],
@@ -316,7 +339,16 @@ COVENANT_TERMS = {
     "composition": {"min_civil_society_seats": 3, "max_share": "1/3"},
     "meetings": {"agenda_notice_days": 7, "urgent_allowed": True},
     "funding": {"currency": "EUR"},
+    # Demo identifiers are made up; a real partnership uses its 360Giving prefix and registered numbers.
+    "open_data": {"prefix": "360G-riverside"},
 }
+
+# The same terms with today's representatives (Dr Haddad for the institute): a starting
+# point for another covenant between the same parties (covenant-terms.json).
+CURRENT_TERMS = dict(COVENANT_TERMS, parties=[
+    dict(party, representatives=[PEOPLE_BY_STEM[stem] for stem, represented in REPRESENTS.items()
+                                 if represented == party["id"]])
+    for party in COVENANT_TERMS["parties"]])  # type: ignore[attr-defined]
 
 AMENDMENT = [
     {"op": "replace", "number": "3",

@@ -1,10 +1,14 @@
 """Open-data exports in the field's standards, built from the records.
 
-* Popolo JSON: organizations (the covenant's parties), persons (key holders),
-  memberships (committee seats), motions, vote events with counts and votes.
+* Popolo JSON: organizations (the covenant's parties, with ids by their
+  kind, and committees), persons (people, each with every key they held),
+  memberships (committee seats, with start and end), motions (with their
+  date), vote events with start and end, counts and votes.
 * 360Giving JSON: one grant per allocation, co-funders (the parties whose
-  money was received) in ``fundingOrganization``, disbursements as
-  transactions.
+  money was received) in ``fundingOrganization``, the allocation's named
+  recipient in ``recipientOrganization`` (org-id.guide identifiers where the
+  organisation has one, else the partnership's 360G prefix), disbursements
+  as transactions with ``value``.
 * CSV registers and the audit trail as JSON Lines.
 
 Every item carries ``ledger:event_hash``, the hash of the record it came
@@ -48,33 +52,43 @@ def popolo(ledger: Any) -> dict[str, Any]:
     for ref in refs(ledger, Covenant):
         covenant = load(ledger, Covenant, ref)
         for party in covenant.parties.values():
-            organizations.append({"id": f"party:{party['id']}", "name": party["name"],
-                                  "classification": party["kind"],
-                                  "ledger:event_hash": hashes[(ref, "covenant.drafted")]})
+            organization: dict[str, Any] = {
+                "id": _org_id(party), "name": party["name"], "classification": party["kind"],
+                "ledger:standing": covenant.standing.get(party["id"], "founding"),
+                "ledger:event_hash": hashes[(ref, "covenant.drafted")]}
+            if party.get("identifier"):
+                organization["identifiers"] = [{"scheme": "org-id", "identifier": party["identifier"]}]
+            organizations.append(organization)
     registered = _key_records(ledger, rows)
-    persons = [{"id": f"person:{k.key_id}", "name": k.holder, "ledger:key_id": k.key_id,
-                "ledger:roles": list(k.roles), "ledger:event_hash": registered[k.key_id]}
-               for k in registry.keys.values()]
+    persons = []
+    for person in dict.fromkeys(k.person for k in registry.keys.values()):
+        held = registry.keys_of(person)
+        persons.append({"id": f"person:{person}", "name": registry.name_of(person),
+                        "ledger:keys": [k.key_id for k in held],
+                        "ledger:roles": sorted({r for k in held for r in k.roles}),
+                        "ledger:event_hash": registered[person]})
     from ledger.domain.committee import Committee
 
+    kinds = _party_kinds(ledger)
     for ref in refs(ledger, Committee):
         committee = load(ledger, Committee, ref)
         organizations.append({"id": f"committee:{ref}", "name": committee.name, "classification": "committee",
                               "ledger:event_hash": hashes[(ref, "committee.established")]})
-        for member, party in sorted(committee.seats.items()):
-            memberships.append({"id": f"seat:{ref}:{member[:16]}", "person_id": f"person:{member}",
-                                "organization_id": f"committee:{ref}", "on_behalf_of_id": f"party:{party}",
-                                "role": "member", "ledger:event_hash": hashes[(ref, "committee.established")]})
+        memberships += _seats(ledger, rows, ref, kinds)
     votes_by_motion: dict[str, list[dict[str, Any]]] = {}
+    opened: dict[str, str] = {}
     for row in rows:
         if row["type"] == "motion.vote_cast":
             votes_by_motion.setdefault(row["ref"], []).append(row)
+        elif row["type"] == "motion.vote_opened":
+            opened[row["ref"]] = row["at"]
     for ref in refs(ledger, Motion):
         motion = load(ledger, Motion, ref)
+        proposed = next(r for r in rows if r["ref"] == ref and r["type"] == "motion.proposed")
         motions.append({
             "id": f"motion:{ref}", "organization_id": f"committee:{motion.committee}" if motion.committee else None,
             "creator_id": f"person:{motion.proposer}", "text": motion.text, "identifier": ref,
-            "classification": motion.decision_class, "result": motion.result,
+            "classification": motion.decision_class, "result": motion.result, "date": _date(proposed["at"]),
             "ledger:event_hash": hashes[(ref, "motion.proposed")],
             "ledger:decision_rule": motion.snapshot.get("rule"),
         })
@@ -84,7 +98,7 @@ def popolo(ledger: Any) -> dict[str, Any]:
         event: dict[str, Any] = {
             "id": f"vote_event:{ref}", "motion_id": f"motion:{ref}", "identifier": ref,
             "organization_id": f"committee:{motion.committee}", "result": motion.result,
-            "end_date": motion.decided_at, "counts": [
+            "start_date": _date(opened.get(ref, motion.decided_at)), "end_date": _date(motion.decided_at), "counts": [
                 {"option": option, "value": tally[option]} for option in ("yes", "no", "abstain")],
             "votes": [_vote(ledger, row) for row in votes_by_motion.get(ref, [])],
             "ledger:event_hash": hashes[(ref, "motion.closed")],
@@ -92,13 +106,61 @@ def popolo(ledger: Any) -> dict[str, Any]:
             "ledger:explanation": next((r["summary"] for r in rows if r["ref"] == ref
                                         and r["type"] == "motion.closed"), ""),
         }
+        if motion.snapshot.get("in_breach_of_composition"):
+            event["ledger:in_breach_of_composition"] = motion.snapshot["in_breach_of_composition"]
         vote_events.append(event)
     return {"organizations": organizations, "persons": persons, "memberships": memberships,
             "motions": motions, "vote_events": vote_events}
 
 
+def _date(at: str) -> str:
+    """A record's time as Popolo's date pattern takes it (whole seconds: 2026-03-10T17:00:00Z)."""
+    return at[:19] + "Z"
+
+
+def _org_id(party: dict[str, Any]) -> str:
+    """A party's Popolo id, by its kind: civil_society:clean-air-now, political_party:civic-renewal."""
+    return f"{party['kind']}:{party['id']}"
+
+
+def _party_kinds(ledger: Any) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for ref in refs(ledger, Covenant):
+        out.update(load(ledger, Covenant, ref).parties)
+    return out
+
+
+SEAT_TYPES = ("committee.established", "committee.seat_assigned", "committee.seat_vacated")
+
+
+def _seats(ledger: Any, rows: list[dict[str, Any]], ref: str, parties: dict[str, dict[str, Any]]
+           ) -> list[dict[str, Any]]:
+    """Popolo memberships of one committee: every seat ever held, with its start and end."""
+    held: dict[str, dict[str, Any]] = {}
+    out: list[dict[str, Any]] = []
+
+    def begin(member: str, party: str, row: dict[str, Any]) -> None:
+        held[member] = {"id": f"seat:{ref}:{member[:16]}:{row['position']}", "person_id": f"person:{member}",
+                        "organization_id": f"committee:{ref}",
+                        "on_behalf_of_id": _org_id(parties[party]) if party in parties else f"party:{party}",
+                        "role": "member", "start_date": _date(row["at"]), "ledger:event_hash": row["event_hash"]}
+
+    for row in rows:
+        if row["ref"] != ref or row["type"] not in SEAT_TYPES:
+            continue
+        data = ledger.record_at(row["position"]).data
+        if row["type"] == "committee.established":
+            for member, party in sorted(data["seats"].items()):
+                begin(member, party, row)
+        elif row["type"] == "committee.seat_assigned":
+            begin(data["member"], data["party"], row)
+        elif row["type"] == "committee.seat_vacated" and data["member"] in held:
+            out.append(dict(held.pop(data["member"]), end_date=_date(row["at"])))
+    return out + list(held.values())
+
+
 def _key_records(ledger: Any, rows: list[dict[str, Any]]) -> dict[str, str]:
-    """Key id -> event hash of the record that brought the key in (genesis or key.registered)."""
+    """Key id -> event hash of the record that brought the key in (genesis, key.registered, key.rotated)."""
     out: dict[str, str] = {}
     for row in rows:
         if row["type"] == "ledger.genesis":
@@ -106,6 +168,8 @@ def _key_records(ledger: Any, rows: list[dict[str, Any]]) -> dict[str, str]:
                 out.setdefault(entry["key_id"], row["event_hash"])
         elif row["type"] == "key.registered":
             out.setdefault(ledger.record_at(row["position"]).data["key_id"], row["event_hash"])
+        elif row["type"] == "key.rotated":
+            out.setdefault(ledger.record_at(row["position"]).data["new_key_id"], row["event_hash"])
     return out
 
 
@@ -118,33 +182,68 @@ def _vote(ledger: Any, row: dict[str, Any]) -> dict[str, Any]:
 
 def threesixtygiving(ledger: Any) -> dict[str, Any]:
     _, rows = _hashes(ledger)
+    from ledger.domain.organisation import Organisation
+
+    organisations = {ref: load(ledger, Organisation, ref) for ref in refs(ledger, Organisation)}
     grants = []
     for fund_ref in refs(ledger, Fund):
         fund = load(ledger, Fund, fund_ref)
         covenant = load(ledger, Covenant, fund.covenant)
-        funders = [{"id": f"XI-LEDGER-{party}", "name": covenant.parties[party]["name"]}
-                   for party in sorted(fund.received)] or [{"id": f"XI-LEDGER-{fund_ref}", "name": fund.name}]
+        prefix = publisher_prefix(covenant)
+
+        funders = [_party_org(covenant, party, prefix) for party in sorted(fund.received)] or [
+            {"id": f"{prefix}-{fund_ref}", "name": fund.name}]
         for allocation, entry in fund.allocations.items():
-            disbursed = [r for r in rows if r["type"] == "fund.disbursed" and allocation in r["summary"]]
-            allocated_row = next(r for r in rows if r["type"] == "fund.allocated" and allocation in r["summary"])
+            own = [r for r in rows if r["ref"] == fund_ref and allocation in r["summary"]]
+            disbursed = [r for r in own if r["type"] == "fund.disbursed"]
+            allocated_row = next(r for r in own if r["type"] == "fund.allocated")
             grants.append({
-                "id": f"360G-ledger-{allocation.replace('/', '-')}",
+                "id": f"{prefix}-{allocation.replace('/', '-')}",
                 "title": entry["project"], "description": f"{entry['project']}, authorised by {entry['decision']}",
                 "currency": fund.currency,
-                "amountAwarded": _Number(entry["amount"]),
-                "amountDisbursed": _Number(entry["disbursed"]),
+                "amountAwarded": _Number(fund.fmt(entry["amount"])),
+                "amountDisbursed": _Number(fund.fmt(entry["disbursed"])),
                 "awardDate": allocated_row["at"],
                 "fundingOrganization": funders,
-                "recipientOrganization": [{"id": f"XI-LEDGER-{entry['project'].lower().replace(' ', '-')}",
-                                           "name": entry["project"]}],
+                "recipientOrganization": [_recipient(entry, covenant, organisations, prefix)],
                 "disbursementTransaction": [
-                    {"amount": _Number(ledger.record_at(r["position"]).data["amount"]),
-                     "transactionDate": r["at"], "ledger:event_hash": r["event_hash"]} for r in disbursed],
+                    {"id": f"{prefix}-{allocation.replace('/', '-')}-D{n}",
+                     "value": _Number(fund.fmt(Decimal(ledger.record_at(r["position"]).data["amount"]))),
+                     "transactionDate": r["at"], "ledger:event_hash": r["event_hash"]}
+                    for n, r in enumerate(disbursed, start=1)],
+                "dateModified": own[-1]["at"],
+                "dataSource": f"https://{ledger.origin}/",
                 "ledger:event_hash": allocated_row["event_hash"],
                 "ledger:decision": entry["decision"],
-                "ledger:matching_owed": {k: _Number(v) for k, v in fund.matching_owed.items()},
+                "ledger:matching": {matcher: {k: _Number(v) for k, v in status.items()}
+                                    for matcher, status in fund.matching_status().items()},
             })
     return {"grants": grants}
+
+
+def publisher_prefix(covenant: Any) -> str:
+    """The partnership's 360Giving prefix (``terms.open_data.prefix``, registered with
+    360Giving), else ``360G-ledger``: grant ids, and the ids of organisations without a
+    registered number, start with it."""
+    configured = (covenant.terms.get("open_data") or {}).get("prefix")
+    return str(configured or "360G-ledger")
+
+
+def _party_org(covenant: Any, party: str, prefix: str) -> dict[str, str]:
+    entry = covenant.parties[party]
+    return {"id": entry.get("identifier") or f"{prefix}-{party}", "name": entry["name"]}
+
+
+def _recipient(entry: dict[str, Any], covenant: Any, organisations: dict[str, Any], prefix: str) -> dict[str, str]:
+    recipient = entry.get("recipient")
+    if recipient in covenant.parties:
+        return _party_org(covenant, recipient, prefix)
+    if recipient in organisations:
+        found = organisations[recipient]
+        return {"id": found.identifier or f"{prefix}-{recipient}", "name": found.name}
+    # Allocations recorded before recipients were named: the project stands in, and says so.
+    return {"id": f"{prefix}-project-{entry['project'].lower().replace(' ', '-')}",
+            "name": f"{entry['project']} (recipient not recorded)"}
 
 
 class _Number:
@@ -202,10 +301,11 @@ def export(ledger: Any, fmt: str) -> str:
         return csv_table(rows, ["motion", "voter", "option", "event_hash"])
     if fmt == "csv-allocations":
         grants = threesixtygiving(ledger)["grants"]
-        rows = [{"allocation": g["id"], "project": g["title"], "currency": g["currency"],
+        rows = [{"allocation": g["id"], "project": g["title"], "recipient": g["recipientOrganization"][0]["name"],
+                 "currency": g["currency"],
                  "awarded": g["amountAwarded"].text, "disbursed": g["amountDisbursed"].text,
                  "decision": g["ledger:decision"], "event_hash": g["ledger:event_hash"]} for g in grants]
-        return csv_table(rows, ["allocation", "project", "currency", "awarded", "disbursed", "decision",
+        return csv_table(rows, ["allocation", "project", "recipient", "currency", "awarded", "disbursed", "decision",
                                 "event_hash"])
     return _register(ledger, fmt)
 
@@ -223,10 +323,12 @@ def _register(ledger: Any, fmt: str) -> str:
             f = load(ledger, Fund, ref)
             rows.append({"fund": ref, "name": f.name, "currency": f.currency, "pledged": f.fmt(f.total(f.pledged)),
                          "received": f.fmt(f.total(f.received)), "matching_owed": f.fmt(f.total(f.matching_owed)),
+                         "matching_outstanding": f.fmt(sum((Decimal(m["outstanding"])
+                                                            for m in f.matching_status().values()), Decimal(0))),
                          "allocated": f.fmt(f.allocated()), "balance": f.fmt(f.balance()),
                          "event_hash": hashes[(ref, "fund.established")]})
-        return csv_table(rows, ["fund", "name", "currency", "pledged", "received", "matching_owed", "allocated",
-                                "balance", "event_hash"])
+        return csv_table(rows, ["fund", "name", "currency", "pledged", "received", "matching_owed",
+                                "matching_outstanding", "allocated", "balance", "event_hash"])
     if fmt == "csv-meetings":
         rows = []
         for ref in refs(ledger, Meeting):

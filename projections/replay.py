@@ -133,6 +133,22 @@ def _named(value: Any, holders: dict[str, str]) -> Any:
     return holders.get(value, value) if isinstance(value, str) else value
 
 
+def _text(value: Any) -> str:
+    """A value as words for people: no Python reprs (no braces, quotes or True/None)."""
+    if isinstance(value, dict):
+        if not value:
+            return "none"
+        return "; ".join(f"{k} {_text(v)}" if isinstance(v, str) and not isinstance(v, bool)
+                         else f"{k}: {_text(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value) if value else "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "none"
+    return str(value)
+
+
 def render(step: dict[str, Any], holders: dict[str, str] | None = None) -> str:
     """One step as readable text (key ids shown as their holders' names)."""
     holders = holders or {}
@@ -144,15 +160,15 @@ def render(step: dict[str, Any], holders: dict[str, str] | None = None) -> str:
         if "covenant_version" in context:
             lines.append(f"    covenant version in force: {context['covenant_version']}")
         if "rule_in_force" in context:
-            lines.append(f"    decision rule in force: {context['rule_in_force']}")
+            lines.append(f"    decision rule in force: {_text(context['rule_in_force'])}")
         before = context.get("state_before") or {}
         if before:
             keep = {k: v for k, v in before.items() if k in ("status", "votes", "tally", "result", "stage", "balance")}
             if keep:
-                lines.append(f"    what the signer could see: {_named(keep, holders)}")
+                lines.append(f"    what the signer could see: {_text(_named(keep, holders))}")
         for key, change in step.get("changed", {}).items():
             before, after = _named(change["before"], holders), _named(change["after"], holders)
-            lines.append(f"    changed {key}: {before} -> {after}")
+            lines.append(f"    changed {key}: {_text(before)} -> {_text(after)}")
     return "\n".join(lines)
 
 

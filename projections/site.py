@@ -87,7 +87,7 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
                 progress: Callable[[int], None] | None) -> list[Path]:
     (directory / "motions").mkdir(exist_ok=True)
     moment = ledger.record_at(end).moment
-    holders = {k.key_id: k.holder for k in ledger.registry().keys.values()}
+    holders = ledger.registry().names()  # person and key ids -> names
     common = {"name": ledger.registry().name, "origin": ledger.origin, "size": end + 1, "as_of": as_of}
     written: list[Path] = []
 
@@ -163,8 +163,11 @@ def _committee(ledger: Any, ref: str, end: int, holders: dict[str, str]) -> dict
         meetings.append({"ref": m.ref, "starts_at": m.starts_at, "chair": chair, "agenda": m.agenda,
                          "present": [holders.get(p, p[:12]) for p in m.present], "minutes": m.minutes})
     problem = composition_problem(load(ledger, Covenant, k.covenant, end), k.seats)
+    composition = "The seats meet the covenant's composition rules"
+    if problem:
+        composition = f"In breach of composition since {(k.breach_since or '?')[:10]}: {problem}"
     return {"ref": k.ref, "name": k.name, "rotation": k.rotation["order"], "every": k.rotation["every"],
-            "composition": problem or "The seats meet the covenant's composition rules",
+            "composition": composition,
             "seats": [{"holder": holders.get(m, m[:12]), "party": p} for m, p in sorted(k.seats.items())],
             "meetings": meetings}
 
@@ -188,6 +191,7 @@ def _motion(ledger: Any, m: Motion, holders: dict[str, str]) -> dict[str, Any]:
             vote["excluded"] = f"excluded: conflict declared ({excluded[vote['member']]})"
     return {"ref": m.ref, "text": m.text, "meeting": m.meeting, "item": m.item, "decision_class": m.decision_class,
             "status": m.status, "result": m.result, "explanation": explanation, "rule": snap.get("rule"),
+            "in_breach": snap.get("in_breach_of_composition"),
             "seated": len(snap.get("seated", [])), "present": len(snap.get("present", [])),
             "recused": [holders.get(r, r[:12]) for r in snap.get("recused", [])], "votes": votes,
             "dissents": [{"member": holders.get(d["member"], d["member"][:12]), "statement": d["statement"]}
@@ -202,10 +206,12 @@ def _fund(ledger: Any, f: Fund) -> dict[str, Any]:
     parties = sorted(set(f.pledged) | set(f.received) | set(f.matching_owed))
     zero = Decimal(0)
     # A matcher meets its obligation with the money it has paid in, up to what it owes.
+    status = f.matching_status()
     rows = [{"party": p, "pledged": f.fmt(f.pledged.get(p, zero)), "received": f.fmt(f.received.get(p, zero)),
-             "owed": f.fmt(f.matching_owed.get(p, zero)),
-             "met": f.fmt(min(f.received.get(p, zero), f.matching_owed.get(p, zero)))} for p in parties]
-    allocations = [{"ref": ref, "project": a["project"], "decision": a["decision"], "amount": f.fmt(a["amount"]),
+             "owed": status.get(p, {}).get("owed", f.fmt(zero)), "met": status.get(p, {}).get("met", f.fmt(zero)),
+             "outstanding": status.get(p, {}).get("outstanding", f.fmt(zero))} for p in parties]
+    allocations = [{"ref": ref, "project": a["project"], "recipient": a.get("recipient") or "not recorded",
+                    "decision": a["decision"], "amount": f.fmt(a["amount"]),
                     "disbursed": f.fmt(a["disbursed"]), "returned": f.fmt(a["returned"])}
                    for ref, a in f.allocations.items()]
     bars = [("Pledged", f.total(f.pledged)), ("Received", f.total(f.received)), ("Allocated", f.allocated()),

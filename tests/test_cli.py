@@ -101,8 +101,8 @@ def test_verify_json_shape(initialised: Path) -> None:
     result = run(["verify", "--json"])
     assert result.exit_code == 0
     body = json.loads(result.stdout)
-    assert set(body) == {"ok", "origin", "records", "streams", "keys", "seconds", "findings", "checkpoint", "state",
-                         "log_key"}
+    assert set(body) == {"ok", "origin", "records", "streams", "keys", "seconds", "findings", "warnings", "checkpoint",
+                         "state", "log_key"}
     assert (body["ok"], body["origin"], body["records"], body["findings"]) == (True, ORIGIN, 2, [])
 
 

@@ -37,6 +37,10 @@ class Partnership:
         self.keys = {stem: load_signer(Path(paths["keys"]) / f"{stem}.key") for stem, _, _ in PEOPLE}
         self.holder = {stem: holder for stem, holder, _ in PEOPLE}
 
+    def person(self, stem: str) -> str:
+        """The person id of someone in the demo (their first key's id: Luis Moreno's key was rotated)."""
+        return str(self.ledger.registry().keys[self.keys[stem].key_id].person)
+
     def head(self, kind: str, ref: str) -> tuple[str, int, str | None]:
         from eventsourcing.application import AggregateNotFoundError
 

@@ -168,13 +168,13 @@ def test_export_without_the_log_key_refuses_and_says_what_to_run(demo: Path) -> 
     _add_uncovered_records(demo, 1)  # a meeting and its committee's record
     result = run("export", "--bundle", "b.jsonl", cwd=demo)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == ("error: 2 records are newer than the latest checkpoint (size 111); sign one first: "
+    assert result.stderr == ("error: 2 records are newer than the latest checkpoint (size 117); sign one first: "
                              "ledger checkpoint --log-key FILE (or give --log-key FILE here)\n")
     assert not (demo / "b.jsonl").exists()
     verify = run("verify", cwd=demo)
     assert verify.returncode == 0
     coverage, first_use = verify.stderr.splitlines()
-    assert coverage == ("the latest checkpoint covers 111 records; 2 newer records are not yet in a checkpoint: "
+    assert coverage == ("the latest checkpoint covers 117 records; 2 newer records are not yet in a checkpoint: "
                         "sign one with 'ledger checkpoint --log-key FILE'")
     assert first_use.startswith("first use: trusting log key ledger.example.org/riverside-partnership+")
 
@@ -182,13 +182,13 @@ def test_export_without_the_log_key_refuses_and_says_what_to_run(demo: Path) -> 
 def test_export_with_the_log_key_covers_every_record(demo: Path) -> None:
     _add_uncovered_records(demo, 1)
     result = run("export", "--bundle", "b.jsonl", "--log-key", "keys/log.key", cwd=demo)
-    assert (result.returncode, result.stdout) == (0, "exported 113 records with their checkpoint to b.jsonl\n")
+    assert (result.returncode, result.stdout) == (0, "exported 119 records with their checkpoint to b.jsonl\n")
     lines = (demo / "b.jsonl").read_bytes().splitlines()
-    assert len(lines) == 115
+    assert len(lines) == 121
     assert run("verify", cwd=demo).stderr.startswith("first use: ")  # and nothing uncovered
     assert run("verify", cwd=demo).stderr == ""  # the second run has nothing to add
-    older = run("export", "--bundle", "old.jsonl", "--size", "111", cwd=demo)
-    assert older.stdout == "exported 111 records with their checkpoint to old.jsonl\n"
+    older = run("export", "--bundle", "old.jsonl", "--size", "117", cwd=demo)
+    assert older.stdout == "exported 117 records with their checkpoint to old.jsonl\n"
 
 
 def test_every_bundle_line_is_canonical_json(demo: Path) -> None:
@@ -258,8 +258,9 @@ def test_verify_finds_a_validly_signed_record_with_a_control_character(demo: Pat
             for op in ("update", "delete"):
                 conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
         _id, stream, seq, state = conn.execute(
-            "SELECT id, originator_id, originator_version, state FROM ledger_events WHERE topic = 'key.registered' "
-            "ORDER BY id DESC LIMIT 1").fetchone()
+            "SELECT id, originator_id, originator_version, state FROM ledger_events WHERE originator_id = "
+            "(SELECT originator_id FROM ledger_events WHERE topic = 'key.registered' LIMIT 1) "
+            "ORDER BY originator_version DESC LIMIT 1").fetchone()
     secretariat = load_signer(demo / "keys" / "secretariat.key")
     newcomer = load_signer(demo / "keys" / "auditor.key")  # any key: a fresh public key is what matters
     from ledger.keys import Signer

@@ -48,6 +48,16 @@ SETUP: dict[str, list[str]] = {
     "verify-proof": ["prove inclusion 42 > proof.json", "checkpoint --vkey > log.vkey"],
     "keys register": ["keys new bob"],
     "keys rotate": ["keys new amara-2"],
+    # A passed decision to admit the youth forum, and its representative registered.
+    "covenant admit": [*MEETING, "keys new kofi",
+                       "keys register kofi.pub --holder 'Kofi Mensah (Riverside Youth Forum)' "
+                       "--role member --key keys/secretariat.key",
+                       "motion propose --meeting MT-4 --item 1 --class amendment --admit youth-forum "
+                       "--text 'Admit the Riverside Youth Forum.' --key keys/cso-air.key",
+                       "motion second M-7 --key keys/cso-cycle.key", "motion open M-7 --key keys/secretariat.key",
+                       "motion vote M-7 yes --key keys/cso-air.key", "motion vote M-7 yes --key keys/cso-cycle.key",
+                       "motion vote M-7 yes --key keys/cso-tenants.key", "motion vote M-7 yes --key keys/party.key",
+                       "motion close M-7 --key keys/secretariat.key"],
     "motion close": OPEN_M7,
     "motion vote": OPEN_M7,
     "meeting agenda": ["meeting schedule --committee K-1 --at 2035-03-01T18:00:00Z --key keys/secretariat.key"],

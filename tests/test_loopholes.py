@@ -32,7 +32,7 @@ def test_verify_finds_an_overwritten_own_vote(p: Partnership) -> None:
 # --- a conflict declared after the vote opened recuses ---------------------------------------
 
 def test_a_late_conflict_excludes_the_vote_and_says_why(p: Partnership) -> None:
-    tenants = p.keys["cso-tenants"].key_id
+    tenants = p.person("cso-tenants")
     c.declare_conflict(p.ledger, p.keys["cso-tenants"], "MT-4", p.holder["cso-tenants"], [1], "Works for the operator")
     refused(p, "declared a conflict on item 1 and is recused",
             lambda: c.cast_vote(p.ledger, p.keys["cso-tenants"], "M-7", "yes"))
@@ -233,10 +233,10 @@ def test_verify_finds_a_key_record_outside_the_registry_stream(p: Partnership) -
 def _expired_covenant(p: Partnership) -> str:
     from datetime import UTC, datetime, timedelta
 
-    from ledger.demo import COVENANT_TERMS, REPRESENTS
+    from ledger.demo import CURRENT_TERMS, REPRESENTS
 
     ended = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
-    terms = dict(COVENANT_TERMS, term={"start": "2025-01-01", "end": ended}, reviews=[])
+    terms = dict(CURRENT_TERMS, term={"start": "2025-01-01", "end": ended}, reviews=[])
     ref = c.draft_covenant(p.ledger, p.keys["secretariat"], "An old covenant", terms)
     for stem, party in REPRESENTS.items():
         c.accede(p.ledger, p.keys[stem], ref, party)
@@ -441,9 +441,9 @@ def test_verify_finds_a_late_agenda(p: Partnership) -> None:
 def test_an_urgent_meeting_needs_a_covenant_that_allows_it(p: Partnership) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from ledger.demo import COVENANT_TERMS, PEOPLE_BY_STEM, REPRESENTS, ROTATION
+    from ledger.demo import CURRENT_TERMS, PEOPLE_BY_STEM, REPRESENTS, ROTATION
 
-    terms = dict(COVENANT_TERMS, meetings={"agenda_notice_days": 7})
+    terms = dict(CURRENT_TERMS, meetings={"agenda_notice_days": 7})
     ref = c.draft_covenant(p.ledger, p.keys["secretariat"], "A strict covenant", terms)
     for stem, party in REPRESENTS.items():
         c.accede(p.ledger, p.keys[stem], ref, party)
@@ -508,7 +508,7 @@ def test_verify_finds_an_arrival_of_someone_without_a_seat(p: Partnership) -> No
 
 def test_verify_finds_a_departure_of_someone_not_present(p: Partnership) -> None:
     c.record_departure(p.ledger, p.keys["secretariat"], "MT-4", [p.holder["cso-tenants"]])
-    tenants = p.keys["cso-tenants"].key_id
+    tenants = p.person("cso-tenants")
     position = p.forge_next("secretariat", "meeting", "MT-4", "meeting.departed", {"members": [tenants]})
     found(p.verify(), position, f"{p.holder['cso-tenants']} is not present at MT-4")
 

@@ -230,7 +230,7 @@ def test_verify_finds_a_vote_opened_in_breach_but_not_marked(p: Partnership) -> 
     c.second_motion(p.ledger, p.keys["cso-tenants"], m)
     motion = load(p.ledger, Motion, m)
     committee = load(p.ledger, Committee, "K-1")
-    meeting_present = sorted(p.keys[s].key_id for s in ALL)
+    meeting_present = sorted(p.person(s) for s in ALL)
     position = p.forge_next("secretariat", "motion", m, "motion.vote_opened", {
         "rule": covenant(p).rule("ordinary"), "seated": sorted(committee.seats), "present": meeting_present,
         "recused": [], "covenant": "C-1", "committee": "K-1", "breach": None})

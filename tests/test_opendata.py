@@ -96,18 +96,29 @@ def test_360giving_validates_with_exact_amounts(demo: Path) -> None:
     errors = list(giving_validator().iter_errors(body))
     assert not errors, [e.message for e in errors]
     [grant] = body["grants"]
-    assert {f["name"] for f in grant["fundingOrganization"]} == {
-        "Civic Renewal Party", "Clean Air Now", "Riverside Tenants' Union"}
-    assert [t["amount"] for t in grant["disbursementTransaction"]] == [15000.0, 10000.0]
+    assert {(f["id"], f["name"]) for f in grant["fundingOrganization"]} == {
+        ("360G-riverside-civic-renewal", "Civic Renewal Party"),  # no registered number: the 360G prefix
+        ("GB-CHC-1234567", "Clean Air Now"), ("GB-COH-01234567", "Riverside Tenants' Union")}
+    # The money goes to the named recipient, by its org-id identifier (not a name made up from the project).
+    assert grant["recipientOrganization"] == [{"id": "GB-COH-07654321", "name": "Urban Health Institute"}]
+    # Transactions carry the standard's `value` (exact decimal tokens), not a field outside the standard.
+    assert '"value": 15000.00' in text and '"amount"' not in text
+    assert [t["value"] for t in grant["disbursementTransaction"]] == [15000, 10000]
+    assert grant["dataSource"] == "https://ledger.example.org/riverside-partnership/"
+    assert grant["dateModified"] == grant["disbursementTransaction"][-1]["transactionDate"]
+    assert "XI-LEDGER" not in text and ".0," not in text and ".0\n" not in text
+    assert grant["ledger:matching"] == {"civic-renewal": {"owed": 15000, "met": 15000, "outstanding": 0}}
+    assert '"owed": 15000.00' in text
     in_ledger(demo, {grant["ledger:event_hash"]} | {t["ledger:event_hash"] for t in grant["disbursementTransaction"]})
 
 
 @pytest.mark.parametrize(("fmt", "columns"), [
     ("csv-motions", ["identifier", "classification", "result", "text", "event_hash"]),
     ("csv-votes", ["motion", "voter", "option", "event_hash"]),
-    ("csv-allocations", ["allocation", "project", "currency", "awarded", "disbursed", "decision", "event_hash"]),
-    ("csv-funds", ["fund", "name", "currency", "pledged", "received", "matching_owed", "allocated", "balance",
-                   "event_hash"]),
+    ("csv-allocations", ["allocation", "project", "recipient", "currency", "awarded", "disbursed", "decision",
+                         "event_hash"]),
+    ("csv-funds", ["fund", "name", "currency", "pledged", "received", "matching_owed", "matching_outstanding",
+                   "allocated", "balance", "event_hash"]),
     ("csv-meetings", ["meeting", "committee", "number", "starts_at", "chair_party", "agenda_items", "present",
                       "minutes", "event_hash"]),
     ("csv-milestones", ["milestone", "title", "unit", "baseline", "target", "deadline", "latest", "status",

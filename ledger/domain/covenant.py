@@ -133,6 +133,9 @@ def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
         for vkey in keys:
             if parse_vkey(str(vkey))[1] != 0x04:
                 raise InvalidInputError("witness keys must be cosigner keys (type 0x04; see 'ledger witness key')")
+    prefix = (terms.get("open_data") or {}).get("prefix")
+    if prefix is not None and not (isinstance(prefix, str) and re.match(r"^360G-[A-Za-z0-9-]{1,40}$", prefix)):
+        raise InvalidInputError("open_data prefix must be a 360Giving prefix such as 360G-riverside")
     funding = terms.get("funding") or {}
     if "currency" in funding:
         check_currency(funding["currency"])
