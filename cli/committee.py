@@ -5,10 +5,13 @@ from __future__ import annotations
 import click
 
 from cli.common import (
+    DOCUMENT_HELP,
+    Documents,
     as_of_option,
     as_of_point,
     emit_json,
     json_option,
+    keep_option,
     key_option,
     open_ledger,
     people_names,
@@ -160,22 +163,27 @@ def schedule(committee: str, starts_at: str, urgent: bool, key_path: str | None)
 
 @meeting.command("agenda")
 @click.argument("ref")
-@click.option("--item", "items", multiple=True, required=True, metavar="TITLE[@DIGEST,...]",
-              help="An agenda item, optionally with SHA-256 digests of its documents (repeat, in order).")
+@click.option("--item", "items", multiple=True, required=True, metavar="TITLE[@DOCUMENT,...]",
+              help="An agenda item, optionally with its documents, each a SHA-256 digest or a file "
+                   "(repeat, in order).")
+@keep_option
 @key_option
-def agenda(ref: str, items: tuple[str, ...], key_path: str | None) -> None:
+def agenda(ref: str, items: tuple[str, ...], keep: bool, key_path: str | None) -> None:
     """Publish the agenda of meeting REF (before it starts).
 
     Example: ledger meeting agenda MT-6 --item "Review of the pilot" --key keys/secretariat.key
     """
     from ledger import commands
 
+    docs = Documents()
     parsed = []
     for item in items:
-        title, _, digests = item.partition("@")
-        parsed.append({"title": title.strip(), "documents": [d for d in digests.split(",") if d.strip()]})
+        title, _, documents = item.partition("@")
+        parsed.append({"title": title.strip(),
+                       "documents": [docs.digest(d) for d in documents.split(",") if d.strip()]})
     signer, ledger = signer_and_ledger(key_path)
-    commands.publish_agenda(ledger, signer, ref.upper(), parsed)
+    with docs.kept_with(ledger, keep):
+        commands.publish_agenda(ledger, signer, ref.upper(), parsed)
     click.echo(f"published the agenda of {ref.upper()}: {plural(len(parsed), 'item')}")
 
 
@@ -241,14 +249,19 @@ def delegate(ref: str, to_member: str, reason: str, key_path: str | None) -> Non
 @meeting.command("minutes")
 @click.argument("ref")
 @click.option("--decision", required=True, help="The passed minutes-class motion.")
-@click.option("--digest", required=True, help="SHA-256 of the minutes document.")
+@click.option("--digest", "--document", "document", required=True, metavar="DIGEST|FILE",
+              help="The minutes: " + DOCUMENT_HELP + ".")
+@keep_option
 @key_option
-def minutes(ref: str, decision: str, digest: str, key_path: str | None) -> None:
+def minutes(ref: str, decision: str, document: str, keep: bool, key_path: str | None) -> None:
     """Record that the minutes of meeting REF were adopted."""
     from ledger import commands
 
+    docs = Documents()
+    digest = docs.digest(document)
     signer, ledger = signer_and_ledger(key_path)
-    commands.adopt_minutes(ledger, signer, ref.upper(), decision.upper(), digest)
+    with docs.kept_with(ledger, keep):
+        commands.adopt_minutes(ledger, signer, ref.upper(), decision.upper(), digest)
     click.echo(f"minutes of {ref.upper()} adopted by {decision.upper()}")
 
 

@@ -306,3 +306,49 @@ def new_file(path: str) -> Iterator[Any]:
         raise InvalidInputError(f"{path} already exists; choose another name (nothing was written)") from None
     finally:
         os.unlink(temporary)
+
+
+DOCUMENT_HELP = ("the SHA-256 digest of a document (64 hex digits), or the document's file, whose digest "
+                 "is computed")
+
+
+def keep_option(func: Any) -> Any:
+    return click.option(
+        "--keep-document", "keep", is_flag=True,
+        help="Also keep the document file(s) in the ledger's document store ('ledger document get'); kept "
+             "documents are public: 'ledger publish' links them.",
+    )(func)
+
+
+class Documents:
+    """Turns what a person gave for a document (a digest, or a file) into digests,
+    remembering the files so that a command can keep them."""
+
+    def __init__(self) -> None:
+        self.files: list[Any] = []
+
+    def digest(self, value: str) -> str:
+        import re
+        from pathlib import Path
+
+        from ledger.documents import read_document
+        from ledger.errors import InvalidInputError
+
+        text = value.strip()
+        if re.fullmatch(r"[0-9a-fA-F]{64}", text) and not Path(text).exists():
+            return text.lower()
+        if not Path(text).exists():
+            raise InvalidInputError(f"{value!r} is neither a SHA-256 digest (64 hex digits) nor a file that exists")
+        document = read_document(text)
+        self.files.append(document)
+        return document.digest
+
+    def kept_with(self, ledger: Any, keep: bool) -> Any:
+        """A context in which the ledger keeps the files with the next command (if asked to)."""
+        from contextlib import nullcontext
+
+        if keep and not self.files:
+            from ledger.errors import InvalidInputError
+
+            raise InvalidInputError("--keep-document keeps files: give the document as a file, not a digest")
+        return ledger.keeping(self.files) if keep else nullcontext()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import click
 
 from cli.common import (
+    DOCUMENT_HELP,
+    Documents,
     as_of_option,
     as_of_point,
     emit_json,
     json_option,
+    keep_option,
     key_option,
     open_ledger,
     people_names,
@@ -17,7 +20,7 @@ from cli.common import (
     table,
 )
 
-EVIDENCE_HELP = "SHA-256 digest (64 hex digits) of the evidence document."
+EVIDENCE_HELP = "The evidence: " + DOCUMENT_HELP + "."
 
 
 @click.group()
@@ -65,14 +68,18 @@ def pledge(ref: str, party: str, amount: str, key_path: str | None) -> None:
 @click.argument("ref")
 @click.option("--party", required=True, help="The contributing party.")
 @click.option("--amount", required=True, help="Decimal string, e.g. 10000.00.")
-@click.option("--evidence", required=True, help=EVIDENCE_HELP)
+@click.option("--evidence", "--document", "evidence", required=True, metavar="DIGEST|FILE", help=EVIDENCE_HELP)
+@keep_option
 @key_option
-def receive(ref: str, party: str, amount: str, evidence: str, key_path: str | None) -> None:
+def receive(ref: str, party: str, amount: str, evidence: str, keep: bool, key_path: str | None) -> None:
     """Record money received into fund REF (matching obligations follow)."""
     from ledger import commands
 
+    docs = Documents()
+    digest = docs.digest(evidence)
     signer, ledger = signer_and_ledger(key_path)
-    commands.receive(ledger, signer, ref.upper(), party, amount, evidence)
+    with docs.kept_with(ledger, keep):
+        commands.receive(ledger, signer, ref.upper(), party, amount, digest)
     click.echo(f"received {amount} from {party} into {ref.upper()}")
 
 
@@ -101,9 +108,10 @@ def allocate(ref: str, project: str, recipient: str, amount: str, decision: str,
 @click.argument("ref")
 @click.option("--allocation", required=True, help="The allocation (e.g. F-1/A-1).")
 @click.option("--amount", required=True, help="Decimal string.")
-@click.option("--evidence", required=True, help=EVIDENCE_HELP)
+@click.option("--evidence", "--document", "evidence", required=True, metavar="DIGEST|FILE", help=EVIDENCE_HELP)
+@keep_option
 @key_option
-def disburse(ref: str, allocation: str, amount: str, evidence: str, key_path: str | None) -> None:
+def disburse(ref: str, allocation: str, amount: str, evidence: str, keep: bool, key_path: str | None) -> None:
     """Disburse money against an allocation of fund REF.
 
     Example: ledger fund disburse F-1 --allocation F-1/A-1 --amount 15000.00 --evidence
@@ -112,8 +120,11 @@ def disburse(ref: str, allocation: str, amount: str, evidence: str, key_path: st
     """
     from ledger import commands
 
+    docs = Documents()
+    digest = docs.digest(evidence)
     signer, ledger = signer_and_ledger(key_path)
-    commands.disburse(ledger, signer, ref.upper(), allocation.upper(), amount, evidence)
+    with docs.kept_with(ledger, keep):
+        commands.disburse(ledger, signer, ref.upper(), allocation.upper(), amount, digest)
     click.echo(f"disbursed {amount} against {allocation.upper()}")
 
 

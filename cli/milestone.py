@@ -5,10 +5,13 @@ from __future__ import annotations
 import click
 
 from cli.common import (
+    DOCUMENT_HELP,
+    Documents,
     as_of_option,
     as_of_point,
     emit_json,
     json_option,
+    keep_option,
     key_option,
     open_ledger,
     people_names,
@@ -48,10 +51,13 @@ def define(covenant: str, title: str, metric: str, unit: str, baseline: str, tar
 @click.argument("ref")
 @click.option("--value", required=True, help="The measured value (decimal string).")
 @click.option("--date", "report_date", required=True, help="Date of the measurement.")
-@click.option("--evidence", required=True, help="SHA-256 digest of the evidence.")
+@click.option("--evidence", "--document", "evidence", required=True, metavar="DIGEST|FILE",
+              help="The evidence: " + DOCUMENT_HELP + ".")
 @click.option("--narrative", required=True, help="What happened.")
+@keep_option
 @key_option
-def report(ref: str, value: str, report_date: str, evidence: str, narrative: str, key_path: str | None) -> None:
+def report(ref: str, value: str, report_date: str, evidence: str, narrative: str, keep: bool,
+           key_path: str | None) -> None:
     """Report progress on milestone REF.
 
     Example: ledger milestone report MS-1 --value 38.5 --date 2026-10-31 --evidence
@@ -60,8 +66,11 @@ def report(ref: str, value: str, report_date: str, evidence: str, narrative: str
     """
     from ledger import commands
 
+    docs = Documents()
+    digest = docs.digest(evidence)
     signer, ledger = signer_and_ledger(key_path)
-    commands.report_progress(ledger, signer, ref.upper(), value, report_date, evidence, narrative)
+    with docs.kept_with(ledger, keep):
+        commands.report_progress(ledger, signer, ref.upper(), value, report_date, digest, narrative)
     click.echo(f"reported {value} for {ref.upper()}")
 
 

@@ -74,6 +74,7 @@ class Ledger(Application[UUID]):
         # (tables are created by the first writing transaction, see _write).
         self._schema_ready = False
         self._repairing = False
+        self._staged_documents: list[Any] = []
         self._create = create
         if _plain_file(self.url):
             path = Path(self.url[len("sqlite:///"):])
@@ -246,6 +247,16 @@ class Ledger(Application[UUID]):
         return self._retrying(lambda: self._run_once(signer, action))
 
     @contextmanager
+    def keeping(self, documents: Sequence[Any]) -> Iterator[None]:
+        """Keep these documents (ledger.documents.Document) in the document store with
+        the next commands, in their transactions: a refused command keeps nothing."""
+        previous, self._staged_documents = self._staged_documents, list(documents)
+        try:
+            yield
+        finally:
+            self._staged_documents = previous
+
+    @contextmanager
     def batch(self) -> Iterator[None]:
         """Run several commands (with any signers) as one transaction: all or nothing.
 
@@ -299,6 +310,10 @@ class Ledger(Application[UUID]):
             with sealing(context):
                 self.save(*aggregates)
             self._checkpoint(session, context)
+            if self._staged_documents:
+                from ledger import documents
+
+                documents.keep(session, self._staged_documents, rec.format_time(ctx.at))
             for hook in self.after_save:
                 hook(session)
         self._seen_position = context.last_position

@@ -111,7 +111,7 @@ def mismatches(conn: Any) -> list[str]:
 
     if not conn.dialect.has_table(conn, documents_table.name):
         return []
-    out = []
+    out: list[str] = []
     t = documents_table
     last = ""
     while True:  # page by digest: documents can be large, so few at a time

@@ -55,6 +55,7 @@ LOG_TABLE = "ledger_log"
 TREE_TABLE = "ledger_merkle"  # (was ledger_tree, keyed by level and idx)
 CHECKPOINT_TABLE = "ledger_checkpoints"
 COSIGNATURE_TABLE = "ledger_cosignatures"
+DOCUMENTS_TABLE = "ledger_documents"
 GUARDED_TABLES = (EVENTS_TABLE, LOG_TABLE, TREE_TABLE, CHECKPOINT_TABLE, COSIGNATURE_TABLE)
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
@@ -228,6 +229,19 @@ checkpoint_table = Table(
     Column("note", Text(), nullable=False),
 )
 
+# Documents cited by digest, kept beside the log (ledger/documents.py): not
+# append-only, because a document may have to be erased; verify checks that
+# every kept document still hashes to its digest.
+documents_table = Table(
+    DOCUMENTS_TABLE,
+    _metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("name", Text(), nullable=False),
+    Column("size", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
+    Column("content", LargeBinary(), nullable=False),
+    Column("kept_at", String(32), nullable=False),
+)
+
 # Witnesses' cosignature lines, per checkpoint size and witness name.
 cosignature_table = Table(
     COSIGNATURE_TABLE,
@@ -315,7 +329,7 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
 
     def __init__(self, datastore: SQLAlchemyDatastore) -> None:
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
-        self.tables += [log_table, tree_table, checkpoint_table, cosignature_table]
+        self.tables += [log_table, tree_table, checkpoint_table, cosignature_table, documents_table]
 
     def create_table(self) -> None:
         """Create the schema in its own transaction (tests and tools; commands
@@ -326,6 +340,15 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
             return
         with engine.begin() as conn:
             self.create_missing_tables(conn)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the database has the table (no DDL, no writes)."""
+        engine = self.datastore.engine
+        assert isinstance(engine, Engine)
+        with engine.connect() as conn:
+            found = engine.dialect.has_table(conn, name)
+            conn.rollback()
+        return bool(found)
 
     def has_ledger_tables(self) -> bool:
         """True when the database holds a ledger's records table (no DDL, no writes)."""

@@ -535,6 +535,11 @@ def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
     derived.finish()
     for problem in guard_problems(ledger.factory.datastore.engine):
         verifier._find(0, "-", None, DATABASE, problem)
+    from ledger.documents import mismatches
+
+    with ledger.factory.datastore.engine.connect() as conn:
+        for problem in mismatches(conn):  # a missing document is no finding; an altered one is
+            verifier._find(0, "-", None, DATABASE, problem)
     _check_remembered(verifier, report, remembered)
     if remembered is not None and remembered.checkpoint and remembered.size <= verifier.tree.size \
             and remembered.size not in verifier.checkpoints:

@@ -435,7 +435,8 @@ class Meeting(LedgerAggregate):
 def check_digest(text: str) -> str:
     text = text.strip().lower()
     if not DIGEST_RE.match(text):
-        raise InvalidInputError(f"{text!r} is not a SHA-256 digest (64 hex digits)")
+        raise InvalidInputError(f"{text!r} is not a SHA-256 digest (64 hex digits); on the command line, "
+                                "give the document's file instead")
     return text
 
 
