@@ -98,19 +98,34 @@ def _log_key() -> Signer | None:
     command also signs a checkpoint."""
     import os
 
-    from ledger import load_signer
-
     path = os.environ.get("LEDGER_LOG_KEY")
-    return load_signer(path) if path and os.path.exists(path) else None
+    return read_signer(path) if path and os.path.exists(path) else None
 
 
 def load_key(path: str | None) -> Signer:
-    from ledger import load_signer
-
     path = path or settings().default_key
     if not path:
         raise click.UsageError("this command writes: give the signer's key with --key FILE (or LEDGER_KEY)")
-    return load_signer(path)
+    return read_signer(path)
+
+
+def ask_passphrase(path: Any) -> str | None:
+    """Ask for an encrypted key's passphrase at a terminal (never echoed); None when
+    nobody is there to answer (a script: it sets LEDGER_KEY_PASSPHRASE instead)."""
+    import sys
+
+    if not sys.stdin.isatty():
+        return None
+    answer: str = click.prompt(f"Passphrase for {path}", hide_input=True, default="", show_default=False,
+                               err=True)
+    return answer or None
+
+
+def read_signer(path: Any) -> Signer:
+    """A private key file, asking for its passphrase at a terminal when it is encrypted."""
+    from ledger import load_signer
+
+    return load_signer(path, ask_passphrase)
 
 
 def key_option(func: Any) -> Any:

@@ -7,7 +7,17 @@ from typing import Any
 
 import click
 
-from cli.common import as_of_option, as_of_point, emit_json, json_option, key_option, load_key, open_ledger, table
+from cli.common import (
+    as_of_option,
+    as_of_point,
+    ask_passphrase,
+    emit_json,
+    json_option,
+    key_option,
+    load_key,
+    open_ledger,
+    table,
+)
 
 ROLE_HELP = "Role for the key (repeat): secretariat, member, chair, auditor, ombudsperson, mediator, witness."
 
@@ -21,10 +31,13 @@ def keys() -> None:
 @click.argument("name")
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Where to write NAME.key and NAME.pub.")
-def new_key(name: str, directory: str) -> None:
+@click.option("--passphrase", "ask", is_flag=True,
+              help="Encrypt the private key with a passphrase typed at the terminal (twice, never echoed).")
+def new_key(name: str, directory: str, ask: bool) -> None:
     """Write NAME.key (private, mode 0600) and NAME.pub; print the key id.
 
-    The private key is encrypted when LEDGER_KEY_PASSPHRASE is set.
+    With --passphrase (or when LEDGER_KEY_PASSPHRASE is set, for scripts) the
+    private key is encrypted; commands then ask for the passphrase at a terminal.
 
     Example: ledger keys new alice
     """
@@ -32,9 +45,15 @@ def new_key(name: str, directory: str) -> None:
 
     if not name or "/" in name or name.startswith("."):
         raise click.BadParameter("NAME must be a plain file name", param_hint="NAME")
+    passphrase = None
+    if ask:
+        passphrase = click.prompt("Passphrase for the new key", hide_input=True, confirmation_prompt=True,
+                                  err=True)
+        if not passphrase:
+            raise click.BadParameter("the passphrase must not be empty", param_hint="--passphrase")
     Path(directory).mkdir(parents=True, exist_ok=True)
     signer = Signer.generate()
-    key_path, pub_path = write_key_pair(signer, Path(directory) / name)
+    key_path, pub_path = write_key_pair(signer, Path(directory) / name, passphrase)
     click.echo(signer.key_id)
     click.echo(f"wrote {key_path} and {pub_path}", err=True)
 
@@ -45,7 +64,7 @@ def show_id(file: str) -> None:
     """Print the key id of a .key or .pub file."""
     from ledger.keys import key_id, load_public
 
-    click.echo(key_id(load_public(file)))
+    click.echo(key_id(load_public(file, ask_passphrase)))
 
 
 @keys.command("list")
@@ -94,7 +113,7 @@ def register(public_file: str, holder: str | None, person: str | None, roles: tu
     if (holder is None) == (person is None):
         raise click.UsageError("give --holder (a new person) or --person (another key of someone known), not both")
     signer = load_key(key_path)
-    public = base64.b64encode(load_public(public_file)).decode("ascii")
+    public = base64.b64encode(load_public(public_file, ask_passphrase)).decode("ascii")
     info = open_ledger().register_key(signer, public, holder or "", list(roles), person)
     click.echo(f"registered key {info.key_id} for {info.holder} ({', '.join(info.roles)})")
 
@@ -120,7 +139,7 @@ def rotate(old_key_id: str, public_file: str, reason: str, key_path: str | None)
     from ledger.keys import load_public
 
     signer = load_key(key_path)
-    public = base64.b64encode(load_public(public_file)).decode("ascii")
+    public = base64.b64encode(load_public(public_file, ask_passphrase)).decode("ascii")
     info = open_ledger().rotate_key(signer, old_key_id, public, reason)
     click.echo(f"rotated {info.holder} to key {info.key_id}")
 

@@ -10,6 +10,7 @@ import click
 
 from cli.common import (
     as_of_option,
+    ask_passphrase,
     emit_json,
     json_option,
     key_option,
@@ -17,6 +18,7 @@ from cli.common import (
     open_ledger,
     plural,
     progress_to_terminal,
+    read_signer,
     settings,
 )
 
@@ -54,7 +56,7 @@ def init(origin: str, name: str, key_path: str | None, holder: str | None, roles
         parts = spec.rsplit(":", 2)
         if len(parts) != 3:
             raise click.BadParameter("expected PUB:HOLDER:ROLE[,ROLE]", param_hint="--founder")
-        pub = base64.b64encode(load_public(parts[0])).decode("ascii")
+        pub = base64.b64encode(load_public(parts[0], ask_passphrase)).decode("ascii")
         others.append(key_entry(pub, parts[1], [r for r in parts[2].split(",") if r]))
     ledger = open_ledger(create=True)
     if ledger.holds_ledger():
@@ -80,10 +82,10 @@ def init(origin: str, name: str, key_path: str | None, holder: str | None, roles
 
 def _log_key(path: Path) -> tuple[Any, list[Path]]:
     """The log key at ``path``, made if missing; and the files made for it."""
-    from ledger.keys import Signer, load_signer, write_key_pair
+    from ledger.keys import Signer, write_key_pair
 
     if path.exists():
-        return load_signer(path), []
+        return read_signer(path), []
     if path.suffix != ".key":
         raise click.BadParameter("the log key file name must end in .key", param_hint="--log-key")
     signer = Signer.generate()
@@ -307,9 +309,8 @@ def export(bundle_file: str | None, size: int | None, fmt: str | None, out_file:
 
     ledger = open_ledger()
     if log_key_path:
-        from ledger import load_signer
 
-        ledger.log_key = load_signer(log_key_path)
+        ledger.log_key = read_signer(log_key_path)
     with new_file(bundle_file) as out, progress_to_terminal("exporting", size or ledger.size()) as bar:
         written = write_bundle(ledger, out, size, progress=bar.update)
     click.echo(f"exported {plural(written, 'record')} with their checkpoint to {bundle_file}")
@@ -454,9 +455,8 @@ def publish(directory: str, as_of: str | None, log_key_path: str | None) -> None
 
     ledger = open_ledger()
     if log_key_path:
-        from ledger import load_signer
 
-        ledger.log_key = load_signer(log_key_path)
+        ledger.log_key = read_signer(log_key_path)
     point = resolve_as_of(ledger, as_of) if as_of else None
     with progress_to_terminal("publishing", page_count(ledger, point)) as bar:
         written = write_site(ledger, Path(directory), point, progress=bar.update)

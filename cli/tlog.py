@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import emit_json, open_ledger
+from cli.common import ask_passphrase, emit_json, open_ledger, read_signer
 
 
 def _trust(value: str) -> tuple[str, bytes]:
@@ -31,7 +31,6 @@ def checkpoint(log_key_path: str | None, show: bool, vkey: bool) -> None:
 
     Example: ledger checkpoint --log-key keys/log.key
     """
-    from ledger import load_signer
     from ledger.tlog import TransparencyLog
 
     ledger = open_ledger()
@@ -43,7 +42,7 @@ def checkpoint(log_key_path: str | None, show: bool, vkey: bool) -> None:
         return
     if not log_key_path:
         raise click.UsageError("give the log key with --log-key FILE (or LEDGER_LOG_KEY), or use --show")
-    ledger.log_key = load_signer(log_key_path)
+    ledger.log_key = read_signer(log_key_path)
     click.echo(ledger.checkpoint(), nl=False)
 
 
@@ -124,13 +123,12 @@ def cosign(checkpoint_file: str, key_path: str, name: str, state_dir: str, proof
 
     Prints the cosigned checkpoint (give it back to the keeper: 'ledger witness add').
     """
-    from ledger import load_signer
     from ledger.witness import WitnessState, cosign_checkpoint, load_proof
 
     trust_text = Path(trust).read_text().strip() if trust and Path(trust).is_file() else trust
     cosigned = cosign_checkpoint(
         Path(checkpoint_file).read_text(encoding="utf-8"), load_proof(Path(proof_file) if proof_file else None),
-        name, load_signer(key_path), WitnessState(Path(state_dir)), trust_text,
+        name, read_signer(key_path), WitnessState(Path(state_dir)), trust_text,
     )
     click.echo(cosigned, nl=False)
 
@@ -153,4 +151,4 @@ def witness_key(key_file: str, name: str) -> None:
     from ledger.keys import load_public
     from ledger.note import cosigner_vkey
 
-    click.echo(cosigner_vkey(name, load_public(key_file)))
+    click.echo(cosigner_vkey(name, load_public(key_file, ask_passphrase)))

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -89,15 +90,16 @@ def _passphrase() -> bytes | None:
     return value.encode("utf-8") if value else None
 
 
-def write_key_pair(signer: Signer, stem: Path) -> tuple[Path, Path]:
-    """Write ``STEM.key`` (0600, PKCS#8 PEM) and ``STEM.pub``; refuse to overwrite."""
+def write_key_pair(signer: Signer, stem: Path, passphrase: str | None = None) -> tuple[Path, Path]:
+    """Write ``STEM.key`` (0600, PKCS#8 PEM, encrypted with ``passphrase`` or else
+    LEDGER_KEY_PASSPHRASE when set) and ``STEM.pub``; refuse to overwrite."""
     key_path, pub_path = stem.with_name(stem.name + ".key"), stem.with_name(stem.name + ".pub")
     for path in (key_path, pub_path):
         if path.exists():
             raise KeyFileError(f"{path} already exists; refusing to overwrite a key")
-    passphrase = _passphrase()
+    passphrase_bytes = passphrase.encode("utf-8") if passphrase else _passphrase()
     encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(passphrase_bytes) if passphrase_bytes else serialization.NoEncryption()
     )
     pem = signer.private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
@@ -113,18 +115,32 @@ def write_key_pair(signer: Signer, stem: Path) -> tuple[Path, Path]:
     return key_path, pub_path
 
 
-def load_signer(path: str | Path) -> Signer:
-    """Load a private key file, using LEDGER_KEY_PASSPHRASE when it is encrypted."""
+def is_encrypted(path: str | Path) -> bool:
+    """Whether a private key file is encrypted with a passphrase."""
+    try:
+        return b"ENCRYPTED PRIVATE KEY" in Path(path).read_bytes()[:64]
+    except OSError:
+        return False
+
+
+def load_signer(path: str | Path, ask: Callable[[Path], str | None] | None = None) -> Signer:
+    """Load a private key file.  An encrypted one is opened with LEDGER_KEY_PASSPHRASE
+    (for scripts) or, failing that, with what ``ask(path)`` returns (a person at a
+    terminal typing it; the command line supplies the prompt)."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+    password = _passphrase()
+    if password is None and ask is not None and b"ENCRYPTED PRIVATE KEY" in data[:64]:
+        typed = ask(path)
+        password = typed.encode("utf-8") if typed else None
     try:
-        private = serialization.load_pem_private_key(data, password=_passphrase())
+        private = serialization.load_pem_private_key(data, password=password)
     except TypeError:
         raise KeyFileError(
-            f"key file {path} is encrypted: set {PASSPHRASE_ENV}"
+            f"key file {path} is encrypted: type its passphrase at a terminal, or set {PASSPHRASE_ENV}"
         ) from None
     except ValueError:
         raise KeyFileError(
@@ -135,15 +151,19 @@ def load_signer(path: str | Path) -> Signer:
     return Signer(private)
 
 
-def load_public(path: str | Path) -> bytes:
-    """Read a ``.pub`` file (PEM SubjectPublicKeyInfo) or a private key file."""
+def load_public(path: str | Path, ask: Callable[[Path], str | None] | None = None) -> bytes:
+    """Read a ``.pub`` file (PEM SubjectPublicKeyInfo) or a private key file (an
+    encrypted one through its ``.pub`` beside it, else its passphrase)."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
     if b"PRIVATE KEY" in data:
-        return load_signer(path).public_bytes
+        beside = path.with_suffix(".pub")
+        if b"ENCRYPTED PRIVATE KEY" in data[:64] and beside.exists():
+            return load_public(beside)
+        return load_signer(path, ask).public_bytes
     try:
         public = serialization.load_pem_public_key(data)
     except ValueError:
