@@ -72,9 +72,11 @@ def test_keys_new_refuses_to_overwrite(workdir: Path) -> None:
 def test_an_encrypted_key_needs_its_passphrase(workdir: Path) -> None:
     assert run(["keys", "new", "alice"], env={"LEDGER_KEY_PASSPHRASE": "correct horse"}).exit_code == 0
     assert b"ENCRYPTED PRIVATE KEY" in (workdir / "alice.key").read_bytes()
+    (workdir / "alice.pub").rename(workdir / "alice-public.pem")  # without the .pub beside it
     result = run(["keys", "id", "alice.key"])
     assert result.exit_code == 1
-    assert result.stderr == "error: key file alice.key is encrypted: set LEDGER_KEY_PASSPHRASE\n"
+    assert result.stderr == ("error: key file alice.key is encrypted: type its passphrase at a terminal, or set "
+                             "LEDGER_KEY_PASSPHRASE\n")
     wrong = run(["keys", "id", "alice.key"], env={"LEDGER_KEY_PASSPHRASE": "wrong"})
     assert wrong.exit_code == 1
     assert "wrong passphrase" in wrong.stderr
