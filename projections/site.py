@@ -102,8 +102,12 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
     covenants = [load(ledger, Covenant, r, end) for r in refs(ledger, Covenant, end)]
     page("index.html", "site_index.html.j2", "The partnership", parties=_parties(covenants),
          covenants=[_covenant(c, moment.date()) for c in covenants])
-    page("meetings.html", "site_meetings.html.j2", "Committees and meetings",
-         committees=[_committee(ledger, r, end, holders) for r in refs(ledger, Committee, end)])
+    from ledger.documents import listing
+
+    kept = {d["digest"]: d for d in listing(ledger)}
+    committees = [_committee(ledger, r, end, holders, kept) for r in refs(ledger, Committee, end)]
+    page("meetings.html", "site_meetings.html.j2", "Committees and meetings", committees=committees)
+    written += _copy_documents(ledger, directory, committees)
     motions = [load(ledger, Motion, r, end) for r in refs(ledger, Motion, end)]
     described = {motion.ref: _motion(ledger, motion, holders) for motion in motions}
     page("decisions.html", "site_decisions.html.j2", "Decisions register", motions=motions,
@@ -152,7 +156,40 @@ def _covenant(c: Covenant, today: date) -> dict[str, Any]:
             "overdue": [d for d in pending if d < today.isoformat()]}
 
 
-def _committee(ledger: Any, ref: str, end: int, holders: dict[str, str]) -> dict[str, Any]:
+def _document_links(digests: list[str], kept: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Documents cited by digest: a link to the copy on the site when the ledger keeps the file."""
+    out = []
+    for digest in digests:
+        name = _safe_name(kept[digest]["name"]) if digest in kept else None
+        out.append({"digest": digest, "name": name, "href": f"documents/{digest}/{name}" if name else None})
+    return out
+
+
+def _safe_name(name: str) -> str:
+    # A file name from whoever kept the document: only its last part, in plain characters.
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(name).name).strip(".-")
+    return cleaned or "document"
+
+
+def _copy_documents(ledger: Any, directory: Path, committees: list[dict[str, Any]]) -> list[Path]:
+    """Copy the kept documents the pages link to into the site (documents/DIGEST/NAME)."""
+    from ledger.documents import get
+
+    written = []
+    for committee in committees:
+        for meeting in committee["meetings"]:
+            for doc in [d for item in meeting["agenda"] for d in item["docs"]] + meeting["minutes_docs"]:
+                if doc["href"] is None or (directory / doc["href"]).exists():
+                    continue
+                target = directory / doc["href"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(get(ledger, doc["digest"]).content)
+                written.append(target)
+    return written
+
+
+def _committee(ledger: Any, ref: str, end: int, holders: dict[str, str],
+               kept: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     k = load(ledger, Committee, ref, end)
     meetings = []
     for mref in refs(ledger, Meeting, end):
@@ -160,8 +197,10 @@ def _committee(ledger: Any, ref: str, end: int, holders: dict[str, str]) -> dict
         if m.committee != ref:
             continue
         chair = holders.get(m.chair_delegate, "") + " (delegated)" if m.chair_delegate else m.chair_party
-        meetings.append({"ref": m.ref, "starts_at": m.starts_at, "chair": chair, "agenda": m.agenda,
-                         "present": [holders.get(p, p[:12]) for p in m.present], "minutes": m.minutes})
+        agenda = [dict(item, docs=_document_links(item.get("documents") or [], kept or {})) for item in m.agenda]
+        meetings.append({"ref": m.ref, "starts_at": m.starts_at, "chair": chair, "agenda": agenda,
+                         "present": [holders.get(p, p[:12]) for p in m.present], "minutes": m.minutes,
+                         "minutes_docs": _document_links([m.minutes] if m.minutes else [], kept or {})})
     problem = composition_problem(load(ledger, Covenant, k.covenant, end), k.seats)
     composition = "The seats meet the covenant's composition rules"
     if problem:

@@ -133,3 +133,18 @@ def test_documents_are_kept_with_their_command_on_each_backend(db_url: str, make
     report = verify_ledger(ledger)
     assert [f.reason for f in report.findings] == [
         f"the kept document {document.digest[:12]}… no longer matches its digest: it was altered"]
+
+
+def test_the_site_links_kept_documents_and_carries_their_copies(demo: Path) -> None:
+    (demo / "plan.txt").write_text("The pilot plan, version 4.\n")
+    assert run("meeting", "schedule", "--committee", "K-1", "--at", "2035-03-01T18:00:00Z",
+               "--key", "keys/secretariat.key").exit_code == 0
+    assert run("meeting", "agenda", "MT-6", "--item", "Review of the pilot@../demo/plan.txt", "--item", "Other",
+               "--keep-document", "--key", "keys/secretariat.key").exit_code == 0
+    result = run("publish", "site", "--log-key", "keys/log.key")
+    assert result.exit_code == 0, result.output
+    digest = hashlib.sha256(b"The pilot plan, version 4.\n").hexdigest()
+    assert f'<a href="documents/{digest}/plan.txt">plan.txt</a>' in (demo / "site" / "meetings.html").read_text()
+    assert (demo / "site" / "documents" / digest / "plan.txt").read_text() == "The pilot plan, version 4.\n"
+    # Minutes kept only as a digest are named by it, not linked.
+    assert "adopted (SHA-256 " in (demo / "site" / "meetings.html").read_text()
