@@ -336,7 +336,7 @@ COVENANT_TERMS = {
     },
     "dispute_procedure": {"ombudspersons": [PEOPLE_BY_STEM["ombudsperson"]], "mediators": [],
                           "acknowledge_days": 7, "resolve_days": 60},
-    "composition": {"min_civil_society_seats": 3, "max_share": "1/3"},
+    "composition": {"min_civil_society_seats": 3, "max_share": "1/3", "max_vacancy_days": 90},
     "meetings": {"agenda_notice_days": 7, "urgent_allowed": True},
     "funding": {"currency": "EUR"},
     # Demo identifiers are made up; a real partnership uses its 360Giving prefix and registered numbers.

@@ -236,3 +236,44 @@ def test_verify_finds_a_vote_opened_in_breach_but_not_marked(p: Partnership) -> 
         "recused": [], "covenant": "C-1", "committee": "K-1", "breach": None})
     assert motion.status == "seconded"
     found(p.verify(), position, "the composition recorded differs from the committee's (civil society holds 2")
+
+
+def test_a_vacancy_longer_than_the_covenant_allows_is_flagged(p: Partnership) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    c.vacate_seat(p.ledger, p.keys["secretariat"], "K-1", p.holder["cso-cycle"], "Mei Lin has moved away")
+    since = load(p.ledger, Committee, "K-1").breach_since
+    later = datetime.now(UTC) + timedelta(days=91)
+    p.ledger.clock = lambda: later  # three months on, the seat is still empty
+    c.schedule_meeting(p.ledger, p.keys["secretariat"], "K-1", later + timedelta(days=14))
+    report = p.verify()
+    assert report.ok
+    assert report.warnings[0] == (f"K-1 is in breach of composition since {since}: civil society holds 2 seats; the "
+                                  "covenant requires at least 3 (longer than the 90 days the covenant allows)")
+
+
+def test_the_command_line_records_a_departure_and_shows_the_breach(p: Partnership,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    monkeypatch.chdir(p.path.parent)
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, ["--db", "ledger.db", *args], catch_exceptions=False)
+        return result.exit_code, result.output
+
+    assert run("committee", "vacate", "K-1", "--member", "Mei Lin", "--reason", "Moved away",
+               "--key", "keys/secretariat.key") == (0, "vacated Mei Lin's seat on K-1\n")
+    since = load(p.ledger, Committee, "K-1").breach_since
+    code, shown = run("committee", "show", "K-1")
+    assert code == 0
+    assert (f"composition: in breach since {since}: civil society holds 2 seats; the covenant requires at least 3"
+            in shown)
+    assert "Mei Lin" not in shown.split("rotation:")[0]  # no longer among the seats
+    code, listed = run("committee", "list")
+    assert code == 0 and f"in breach since {since[:10]}" in listed
+    code, out = run("verify")
+    assert code == 0
+    assert f"warning: K-1 is in breach of composition since {since}" in out

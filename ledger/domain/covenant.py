@@ -122,6 +122,9 @@ def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
         parse_fraction(composition["max_share"], "composition max_share")
     if not isinstance(composition.get("min_civil_society_seats", 0), int):
         raise InvalidInputError("composition min_civil_society_seats must be a whole number")
+    vacancy = composition.get("max_vacancy_days", 1)
+    if not isinstance(vacancy, int) or isinstance(vacancy, bool) or not 1 <= vacancy <= 3650:
+        raise InvalidInputError("composition max_vacancy_days must be a whole number of days from 1 to 3650")
     witnesses = terms.get("witnesses")
     if witnesses is not None:
         from ledger.note import parse_vkey
