@@ -80,22 +80,16 @@ def audit(holder: str | None, record_type: str | None, ref: str | None, stream: 
     """
     from ledger.record import format_time
     from ledger.timeparse import parse_user_time
+    from projections.audit import Filters, latest
     from projections.history import resolve_as_of
-    from projections.views import audit_rows
 
     ledger = open_ledger()
-    bounds = [format_time(parse_user_time(t)) if t else None for t in (since, until)]
+    since_at, until_at = [format_time(parse_user_time(t)) if t else None for t in (since, until)]
     end = resolve_as_of(ledger, as_of) if as_of else ledger.size() - 1
-    members = _representatives(ledger, organisation) if organisation else None
-    rows: list[dict[str, Any]] = []
-    for row in audit_rows(ledger.read(0, end + 1, check=False)):
-        if stream and row["stream"] != stream.lower():
-            continue
-        if members is not None and row["actor"] not in members:
-            continue
-        if _keep(row, holder, record_type, ref, role, bounds):
-            rows.append(row)
-    rows = rows[-limit:]
+    filters = Filters(stream=stream.lower() if stream else _stream_of(ledger, ref), ref=ref,
+                      actors=_representatives(ledger, organisation) if organisation else None, holder=holder,
+                      record_type=record_type, role=role, since=since_at, until=until_at)
+    rows = latest(ledger, filters, end, limit)
     if as_json:
         emit_json({"records": rows})
         return
@@ -103,33 +97,33 @@ def audit(holder: str | None, record_type: str | None, ref: str | None, stream: 
                      ["POS", "AT", "SIGNED BY", "TYPE", "WHAT"]))
 
 
+def _stream_of(ledger: Any, ref: str | None) -> str | None:
+    """The stream a readable ref names (an index lookup instead of a scan), when its kind is known."""
+    from ledger.domain.base import stream_id
+    from ledger.types import REF_PREFIX
+
+    if not ref or "-" not in ref:
+        return None
+    prefix = ref.upper().rsplit("-", 1)[0].split("/")[0]
+    kinds = [kind for kind, p in REF_PREFIX.items() if p == prefix]
+    if len(kinds) != 1 or "/" in ref:
+        return None
+    return str(stream_id(ledger.origin, kinds[0], ref.upper()))
+
+
 def _representatives(ledger: Any, party: str) -> set[str]:
-    """Keys named as representatives of a party in any covenant."""
+    """Every key ever held by the people named as representatives of a party in any covenant."""
     from ledger.domain.covenant import Covenant
     from projections.describe import load, refs
 
-    keys: set[str] = set()
+    people: set[str] = set()
     for ref in refs(ledger, Covenant):
         found = load(ledger, Covenant, ref).parties.get(party)
         if found:
-            keys |= set(found["representatives"])
-    if not keys:
+            people |= set(found["representatives"])
+    if not people:
         from ledger.errors import NotFoundError
 
         raise NotFoundError(f"no covenant names a party {party!r}")
-    return keys
-
-
-def _keep(row: dict[str, Any], holder: str | None, record_type: str | None, ref: str | None, role: str | None,
-          bounds: list[str | None]) -> bool:
-    if holder and holder.casefold() not in row["holder"].casefold():
-        return False
-    if record_type and not (row["type"] == record_type or (record_type.endswith(".")
-                                                           and row["type"].startswith(record_type))):
-        return False
-    if ref and row["ref"].upper() != ref.upper():
-        return False
-    if role and role not in row["roles"].split(","):
-        return False
-    since, until = bounds
-    return not ((since and row["at"] < since) or (until and row["at"] >= until))
+    registry = ledger.registry()
+    return {k.key_id for person in people for k in registry.keys_of(person)}

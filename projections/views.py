@@ -190,6 +190,32 @@ def position(session: Any) -> int:
     return -1 if found is None else int(found)
 
 
+class _Looked(dict[str, tuple[str, str]]):
+    """A dict that fetches what it lacks from a view table, one row at a time.
+
+    A writing command touches a handful of streams and keys: loading every row
+    of view_streams (one per object the ledger ever created) on each write was
+    a cost that grew with the ledger's age."""
+
+    def __init__(self, fetch: Any) -> None:
+        super().__init__()
+        self.fetch = fetch
+
+    def _load(self, key: str) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        found = self.fetch(key)
+        if found is not None:
+            self[key] = found
+        return found is not None
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._load(key)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return dict.get(self, key, default) if self._load(key) else default
+
+
 class Updater:
     """Applies records, in order, to the view tables of one session."""
 
@@ -197,10 +223,17 @@ class Updater:
         self.session = session
         self.pending: list[dict[str, Any]] = []
         self.audit = AuditState()
-        for key_id, holder, roles in session.execute(select(keys.c.key_id, keys.c.holder, keys.c.roles)):
-            self.audit.keys[key_id] = (holder, roles)
-        for stream, kind, ref in session.execute(select(streams.c.stream, streams.c.kind, streams.c.ref)):
-            self.audit.refs[stream] = (kind, ref)
+
+        def key_row(key_id: str) -> tuple[str, str] | None:
+            row = session.execute(select(keys.c.holder, keys.c.roles).where(keys.c.key_id == key_id)).first()
+            return None if row is None else (row[0], row[1])
+
+        def stream_row(stream: str) -> tuple[str, str] | None:
+            row = session.execute(select(streams.c.kind, streams.c.ref).where(streams.c.stream == stream)).first()
+            return None if row is None else (row[0], row[1])
+
+        self.audit.keys = _Looked(key_row)
+        self.audit.refs = _Looked(stream_row)
 
     def apply(self, position: int, record: rec.Record) -> None:
         row = self.audit.row(position, record)
