@@ -294,14 +294,20 @@ def export(bundle_file: str | None, size: int | None, fmt: str | None, out_file:
     from cli.common import new_file
 
     if fmt:
+        from projections.opendata import audit_lines
         from projections.opendata import export as open_data
 
-        text = open_data(open_ledger(), fmt)
+        ledger = open_ledger()
+        # The audit trail goes out a line at a time (one per record: flat memory); the
+        # standards' documents are built whole.
+        chunks = audit_lines(ledger) if fmt == "audit-jsonl" else iter([open_data(ledger, fmt)])
         if out_file:
             with new_file(out_file) as handle:
-                handle.write(text.encode("utf-8"))
+                for chunk in chunks:
+                    handle.write(chunk.encode("utf-8"))
         else:
-            click.echo(text, nl=False)
+            for chunk in chunks:
+                click.echo(chunk, nl=False)
         return
     if not bundle_file:
         raise click.UsageError("give --bundle FILE, or --format FORMAT for open data")

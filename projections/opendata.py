@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -30,18 +31,30 @@ from ledger.domain.covenant import Covenant
 from ledger.domain.funding import Fund
 from ledger.domain.motion import Motion
 from projections.describe import load, refs
-from projections.views import audit_rows
 
 FORMATS = ("popolo", "360giving", "csv-motions", "csv-votes", "csv-allocations", "csv-funds", "csv-meetings",
            "csv-milestones", "csv-disputes", "audit-jsonl")
 
 
+# The audit rows an export needs besides each object's first record of a type:
+# votes, openings, seats, money movements and key records (one pass, page by page).
+KEPT_TYPES = frozenset({"motion.vote_cast", "motion.vote_opened", "motion.proposed", "motion.closed",
+                        "committee.established", "committee.seat_assigned", "committee.seat_vacated",
+                        "fund.allocated", "fund.disbursed", "fund.returned", "ledger.genesis", "key.registered",
+                        "key.rotated"})
+
+
 def _hashes(ledger: Any) -> tuple[dict[tuple[str, str], str], list[dict[str, Any]]]:
-    """Event hash of each (ref, type) creation-or-decision record, and the audit rows."""
-    rows = list(audit_rows(ledger.read(0, ledger.size(), check=False)))
+    """Event hash of each (ref, type) first record, and the audit rows of the kinds the
+    exports use (read page by page: never the whole log at once)."""
+    from projections.audit import every_row
+
     first: dict[tuple[str, str], str] = {}
-    for row in rows:
+    rows = []
+    for row in every_row(ledger, ledger.size() - 1):
         first.setdefault((row["ref"], row["type"]), row["event_hash"])
+        if row["type"] in KEPT_TYPES:
+            rows.append(row)
     return first, rows
 
 
@@ -77,18 +90,23 @@ def popolo(ledger: Any) -> dict[str, Any]:
         memberships += _seats(ledger, rows, ref, kinds)
     votes_by_motion: dict[str, list[dict[str, Any]]] = {}
     opened: dict[str, str] = {}
+    proposed_at: dict[str, str] = {}
+    closing: dict[str, str] = {}
     for row in rows:
         if row["type"] == "motion.vote_cast":
             votes_by_motion.setdefault(row["ref"], []).append(row)
         elif row["type"] == "motion.vote_opened":
             opened[row["ref"]] = row["at"]
+        elif row["type"] == "motion.proposed":
+            proposed_at.setdefault(row["ref"], row["at"])
+        elif row["type"] == "motion.closed":
+            closing[row["ref"]] = row["summary"]
     for ref in refs(ledger, Motion):
         motion = load(ledger, Motion, ref)
-        proposed = next(r for r in rows if r["ref"] == ref and r["type"] == "motion.proposed")
         motions.append({
             "id": f"motion:{ref}", "organization_id": f"committee:{motion.committee}" if motion.committee else None,
             "creator_id": f"person:{motion.proposer}", "text": motion.text, "identifier": ref,
-            "classification": motion.decision_class, "result": motion.result, "date": _date(proposed["at"]),
+            "classification": motion.decision_class, "result": motion.result, "date": _date(proposed_at[ref]),
             "ledger:event_hash": hashes[(ref, "motion.proposed")],
             "ledger:decision_rule": motion.snapshot.get("rule"),
         })
@@ -103,8 +121,7 @@ def popolo(ledger: Any) -> dict[str, Any]:
             "votes": [_vote(ledger, row) for row in votes_by_motion.get(ref, [])],
             "ledger:event_hash": hashes[(ref, "motion.closed")],
             "ledger:decision_rule": motion.snapshot["rule"],
-            "ledger:explanation": next((r["summary"] for r in rows if r["ref"] == ref
-                                        and r["type"] == "motion.closed"), ""),
+            "ledger:explanation": closing.get(ref, ""),
         }
         if motion.snapshot.get("in_breach_of_composition"):
             event["ledger:in_breach_of_composition"] = motion.snapshot["in_breach_of_composition"]
@@ -282,6 +299,14 @@ def csv_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return out.getvalue()
 
 
+def audit_lines(ledger: Any) -> Iterator[str]:
+    """The audit trail as JSON Lines, one record at a time."""
+    from projections.audit import every_row
+
+    for row in every_row(ledger, ledger.size() - 1):
+        yield json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n"
+
+
 def export(ledger: Any, fmt: str) -> str:
     """The text of one export format."""
     if fmt == "popolo":
@@ -289,8 +314,7 @@ def export(ledger: Any, fmt: str) -> str:
     if fmt == "360giving":
         return dumps(threesixtygiving(ledger)) + "\n"
     if fmt == "audit-jsonl":
-        _, rows = _hashes(ledger)
-        return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+        return "".join(audit_lines(ledger))
     data = popolo(ledger)
     if fmt == "csv-motions":
         rows = [{**m, "event_hash": m["ledger:event_hash"]} for m in data["motions"]]

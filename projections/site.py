@@ -27,7 +27,6 @@ from ledger.domain.motion import Motion
 from ledger.errors import InvalidInputError
 from ledger.tlog import covering_checkpoint
 from projections.describe import load, positions_of_stream, refs
-from projections.views import audit_rows
 
 AUDIT_PAGE = 200
 DISTRIBUTION = "covenant-ledger"  # the name this project installs under (pyproject.toml); tests check they agree
@@ -121,13 +120,26 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
          milestones=[_milestone(load(ledger, Milestone, r, end), moment.date()) for r in refs(ledger, Milestone, end)])
     page("disputes.html", "site_disputes.html.j2", "Disputes",
          disputes=[_dispute(ledger, r, end) for r in refs(ledger, Dispute, end)])
-    rows = list(audit_rows(ledger.read(0, end + 1, check=False)))
-    pages = max(1, -(-len(rows) // AUDIT_PAGE))
-    for number in range(1, pages + 1):
-        chunk = rows[(number - 1) * AUDIT_PAGE:number * AUDIT_PAGE]
-        page(f"audit-{number}.html", "site_audit.html.j2", f"Audit trail, page {number} of {pages}", rows=chunk,
-             page=number, pages=pages, first=chunk[0]["position"] if chunk else 0,
-             last=chunk[-1]["position"] if chunk else 0)
+    # One audit row per record, read page by page: memory stays flat however old the ledger.
+    from projections.audit import every_row
+
+    pages = max(1, -(-(end + 1) // AUDIT_PAGE))
+    chunk: list[dict[str, Any]] = []
+    number = 0
+
+    def audit_page(rows: list[dict[str, Any]], number: int) -> None:
+        page(f"audit-{number}.html", "site_audit.html.j2", f"Audit trail, page {number} of {pages}", rows=rows,
+             page=number, pages=pages, first=rows[0]["position"] if rows else 0,
+             last=rows[-1]["position"] if rows else 0)
+
+    for row in every_row(ledger, end):
+        chunk.append(row)
+        if len(chunk) == AUDIT_PAGE:
+            number += 1
+            audit_page(chunk, number)
+            chunk = []
+    if chunk or number == 0:
+        audit_page(chunk, number + 1)
     page("verify.html", "site_verify.html.j2", "Verify it yourself", vkey=ledger.registry().log_key,
          distribution=DISTRIBUTION,
          **_verification(ledger, directory, end, written))
