@@ -10,7 +10,7 @@ decision that the votes do not support.
 
 from __future__ import annotations
 
-import uuid
+from array import array
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from ledger import record as rec
 from ledger.domain.base import Context
 from ledger.domain.identity import KeyInfo, Registry
 from ledger.errors import LedgerError
+from ledger.spill import DEFAULT_CAPACITY, SpillingMap
 from ledger.store import RecordMapper
 from ledger.types import EVENT_CLASSES
 
@@ -27,49 +28,58 @@ from ledger.types import EVENT_CLASSES
 class RuleReplayer:
     """Holds every aggregate's state as of the current point of the log."""
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.mapper = RecordMapper(transcoder=None)  # type: ignore[arg-type]
-        self.aggregates: dict[uuid.UUID, Any] = {}
-        # Digests of every record so far (grievances must cite earlier records);
-        # raw 32-byte digests take half the memory of hex strings.
-        self.digests: set[bytes] = set()
+        # Every object's state, the recent ones in memory and the rest spilled to a
+        # temporary file: memory stays flat however many objects the ledger holds.
+        self.aggregates = SpillingMap(capacity)
+        # The first 8 bytes of every record's digest so far, packed (grievances must
+        # cite earlier records): 8 bytes a record instead of a set entry of ~100.
+        self.digests = array("Q")
         self.registry: Registry | None = None
         self.ctx: Context | None = None
+        self.breaches: dict[str, str] = {}  # committee ref -> its covenant, while in breach
+        self.in_breach: dict[str, str] = {}  # motion ref -> warning: decided while in breach
 
     def check(self, position: int, record: rec.Record) -> list[str]:
         reasons = self._check(record)
-        self.digests.add(bytes.fromhex(record.event_hash))
+        self.digests.append(int.from_bytes(bytes.fromhex(record.event_hash)[:8], "big"))
         return reasons
+
+    def close(self) -> None:
+        self.aggregates.close()
 
     def warnings(self) -> list[str]:
         """Committees in breach of composition (and for how long), and the
         decisions taken while they were: allowed, because people leave, but a
         reader of the record should know."""
+        from ledger.domain.base import stream_id
         from ledger.domain.committee import Committee
         from ledger.domain.covenant import Covenant
-        from ledger.domain.motion import Motion
 
-        out = []
+        out = list(self.in_breach.values())
         now = self.ctx.at if self.ctx is not None else None
-        for aggregate in self.aggregates.values():
-            if isinstance(aggregate, Committee) and aggregate.breach is not None:
-                line = f"{aggregate.ref} is in breach of composition since {aggregate.breach_since}: {aggregate.breach}"
-                covenant = next((a for a in self.aggregates.values()
-                                 if isinstance(a, Covenant) and a.ref == aggregate.covenant), None)
-                if covenant is not None and now is not None and aggregate.vacancy_overdue(covenant, now):
-                    days = covenant.terms["composition"]["max_vacancy_days"]
-                    line += f" (longer than the {days} days the covenant allows)"
-                out.append(line)
-            elif isinstance(aggregate, Motion) and (aggregate.snapshot or {}).get("in_breach_of_composition"):
-                out.append(f"{aggregate.ref} was decided while {aggregate.committee} was in breach of composition: "
-                           f"{aggregate.snapshot['in_breach_of_composition']}")
+        origin = self.ctx.origin if self.ctx is not None else ""
+        for ref, covenant_ref in self.breaches.items():
+            committee = self.aggregates.get(stream_id(origin, Committee.KIND, ref))
+            if committee is None or committee.breach is None:
+                continue
+            line = f"{ref} is in breach of composition since {committee.breach_since}: {committee.breach}"
+            covenant = self.aggregates.get(stream_id(origin, Covenant.KIND, covenant_ref))
+            if covenant is not None and now is not None and committee.vacancy_overdue(covenant, now):
+                days = covenant.terms["composition"]["max_vacancy_days"]
+                line += f" (longer than the {days} days the covenant allows)"
+            out.append(line)
         return sorted(out)
 
     def _exists(self, digest: str) -> bool:
+        # Citations are rare, so a scan of the packed prefixes (in C) is cheap; a
+        # 64-bit prefix is as good as the digest for telling which record is meant.
         try:
-            return bytes.fromhex(digest) in self.digests
+            raw = bytes.fromhex(digest)
         except ValueError:
             return False
+        return len(raw) == 32 and int.from_bytes(raw[:8], "big") in self.digests
 
     def _check(self, record: rec.Record) -> list[str]:
         if record.type not in EVENT_CLASSES:
@@ -96,7 +106,21 @@ class RuleReplayer:
         self.aggregates[stream] = after
         if isinstance(after, Registry):
             self.registry = after
+        self._note_breach(after)
         return reasons
+
+    def _note_breach(self, aggregate: Any) -> None:
+        from ledger.domain.committee import Committee
+        from ledger.domain.motion import Motion
+
+        if isinstance(aggregate, Committee):
+            if aggregate.breach is None:
+                self.breaches.pop(aggregate.ref, None)
+            else:
+                self.breaches[aggregate.ref] = aggregate.covenant
+        elif isinstance(aggregate, Motion) and (aggregate.snapshot or {}).get("in_breach_of_composition"):
+            self.in_breach[aggregate.ref] = (f"{aggregate.ref} was decided while {aggregate.committee} was in breach "
+                                             f"of composition: {aggregate.snapshot['in_breach_of_composition']}")
 
     def _context(self, record: rec.Record, actor: KeyInfo, at: datetime) -> Context:
         # One context, updated per record: the rules read it, never keep it.

@@ -154,3 +154,21 @@ def test_a_worker_that_fails_leaves_its_chunks_to_the_verifier(tmp_path: Path, o
     report = verify_ledger(ledger, signatures=workers)
     assert [position for position, _ in _signature_findings(report)] == [40]
     assert not (tmp_path / "elsewhere.db").exists()
+
+
+def test_verify_with_most_state_spilled_to_disk_finds_the_same(tmp_path: Path) -> None:
+    """With room for only a few objects in memory, the replay spills the rest to its
+    temporary file and reads them back: the verdicts are the same."""
+    from ledger.demo import build_demo
+    from ledger.replay import RuleReplayer
+    from ledger.verify import verify_ledger
+
+    ledger, _paths = build_demo(tmp_path / "demo", echo=lambda _t: None)
+    try:
+        tight = RuleReplayer(capacity=3)
+        report = verify_ledger(ledger, rules=tight)
+        assert report.ok, [f.line() for f in report.findings]
+        assert tight.aggregates.spilled > 50  # most objects went to disk and came back
+        assert tight.aggregates._db is None  # the temporary file is gone
+    finally:
+        ledger.close()
