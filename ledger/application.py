@@ -57,6 +57,7 @@ from ledger.store import (
 )
 
 T = TypeVar("T")
+AGGREGATE_CACHE = 2000  # objects kept between commands by one Ledger
 CONFLICT_MESSAGE = ("another writer was changing the ledger at the same time; "
                     "nothing was written, try the command again")
 ATTEMPTS = 5
@@ -89,6 +90,11 @@ class Ledger(Application[UUID]):
             "SQLALCHEMY_URL": self.url,
             "CREATE_TABLE": "no",
             "IS_SNAPSHOTTING_ENABLED": "no",
+            # Objects a long-running process (apply, the generator, a server) uses again are
+            # kept, and brought up to date with the records written since (one indexed
+            # query), instead of being rebuilt from their whole history every command.
+            "AGGREGATE_CACHE_MAXSIZE": str(AGGREGATE_CACHE),
+            "AGGREGATE_CACHE_FASTFORWARD": "y",
         }
         try:
             super().__init__(env=env)
@@ -137,14 +143,26 @@ class Ledger(Application[UUID]):
         The first one of this instance creates any tables the database lacks,
         inside the same transaction: a command that fails leaves no schema behind.
         """
-        with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
-            if not self._schema_ready:
-                self.recorder.create_missing_tables(session.connection())  # type: ignore[attr-defined]
-                if not self._repairing:
-                    self._refuse_without_guards(session)
-            lock_for_write(session)
-            yield session
+        try:
+            with writing(), self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
+                if not self._schema_ready:
+                    self.recorder.create_missing_tables(session.connection())  # type: ignore[attr-defined]
+                    if not self._repairing:
+                        self._refuse_without_guards(session)
+                lock_for_write(session)
+                yield session
+        except BaseException:
+            # Objects cached during a transaction that did not commit may hold its
+            # records: forget them all (the next command rebuilds what it needs).
+            self._forget_cached()
+            raise
         self._schema_ready = True
+
+    def _forget_cached(self) -> None:
+        from eventsourcing.application import LRUCache
+
+        if self.repository.cache is not None:
+            self.repository.cache = LRUCache(maxsize=AGGREGATE_CACHE)
 
     def _refuse_without_guards(self, session: Any) -> None:
         """A database whose guards were removed is evidence: write nothing on it until
