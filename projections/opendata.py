@@ -252,7 +252,7 @@ def _party_org(covenant: Any, party: str, prefix: str) -> dict[str, str]:
 
 
 def _recipient(entry: dict[str, Any], covenant: Any, organisations: dict[str, Any], prefix: str) -> dict[str, str]:
-    recipient = entry.get("recipient")
+    recipient = str(entry.get("recipient") or "")
     if recipient in covenant.parties:
         return _party_org(covenant, recipient, prefix)
     if recipient in organisations:

@@ -212,7 +212,7 @@ class _Looked(dict[str, tuple[str, str]]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self._load(key)
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return dict.get(self, key, default) if self._load(key) else default
 
 
