@@ -113,7 +113,7 @@ def _meeting(ledger: Ledger, s: dict[str, Signer], clock: Clock, number: int) ->
         c.assign_dispute(ledger, sec, dispute, PEOPLE_BY_STEM["ombudsperson"], "ombudsperson")
         c.on_dispute(ledger, s["ombudsperson"], dispute, lambda ctx, d: d.record_finding(False, "Consulted."))
         c.on_dispute(ledger, s["ombudsperson"], dispute, lambda ctx, d: d.close("Not upheld."))
-    c.on_meeting(ledger, sec, meeting, lambda ctx, m: m.close(ctx, ""))
+    c.on_meeting(ledger, sec, meeting, lambda ctx, m: m.close_meeting(""))
     clock.now += timedelta(minutes=55)
 
 

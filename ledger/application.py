@@ -15,6 +15,7 @@ method that checks the rules, save), wrapped so that:
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -76,6 +77,15 @@ class Ledger(Application[UUID]):
         self._schema_ready = False
         self._repairing = False
         self._staged_documents: list[Any] = []
+        # Objects kept between commands by a long-running process (apply, a server, the
+        # benchmark generator), exactly as its own last command left them.  They are
+        # used only while the log is where that command left it (nobody else wrote),
+        # and forgotten when a transaction does not commit; otherwise objects are
+        # rebuilt from their records, as any other process would.
+        self._objects: OrderedDict[UUID, Any] = OrderedDict()
+        self._objects_at: int | None = None
+        self._pending_checkpoint: tuple[Any, Sealing] | None = None
+        self._loaded: dict[UUID, Any] = {}
         self._create = create
         if _plain_file(self.url):
             path = Path(self.url[len("sqlite:///"):])
@@ -90,11 +100,6 @@ class Ledger(Application[UUID]):
             "SQLALCHEMY_URL": self.url,
             "CREATE_TABLE": "no",
             "IS_SNAPSHOTTING_ENABLED": "no",
-            # Objects a long-running process (apply, the generator, a server) uses again are
-            # kept, and brought up to date with the records written since (one indexed
-            # query), instead of being rebuilt from their whole history every command.
-            "AGGREGATE_CACHE_MAXSIZE": str(AGGREGATE_CACHE),
-            "AGGREGATE_CACHE_FASTFORWARD": "y",
         }
         try:
             super().__init__(env=env)
@@ -158,11 +163,22 @@ class Ledger(Application[UUID]):
             raise
         self._schema_ready = True
 
-    def _forget_cached(self) -> None:
-        from eventsourcing.application import LRUCache
+    def _keep_objects(self, position: int | None) -> None:
+        """Keep the objects this command loaded or saved, as of the log position it left."""
+        if position is None:
+            return
+        for aggregate_id, aggregate in self._loaded.items():
+            if getattr(aggregate, "_pending_events", None) or isinstance(aggregate, Registry):
+                continue  # changed but not saved (or the registry, which is kept apart)
+            self._objects[aggregate_id] = aggregate
+            self._objects.move_to_end(aggregate_id)
+        while len(self._objects) > AGGREGATE_CACHE:
+            self._objects.popitem(last=False)
+        self._objects_at = position
 
-        if self.repository.cache is not None:
-            self.repository.cache = LRUCache(maxsize=AGGREGATE_CACHE)
+    def _forget_cached(self) -> None:
+        self._objects.clear()
+        self._objects_at = None
 
     def _refuse_without_guards(self, session: Any) -> None:
         """A database whose guards were removed is evidence: write nothing on it until
@@ -287,10 +303,14 @@ class Ledger(Application[UUID]):
                     yield
                 finally:
                     self._batch_depth -= 1
+                if self._pending_checkpoint is not None:
+                    self._checkpoint(*self._pending_checkpoint)
         except BaseException:
             self._registry = None
             self._tree_peaks = None
             raise
+        finally:
+            self._pending_checkpoint = None
 
     def _run_once(self, signer: Signer, action: Callable[[Context], tuple[T, Sequence[Aggregate]]]) -> T:
         try:
@@ -327,7 +347,10 @@ class Ledger(Application[UUID]):
                               last_position_before=last)
             with sealing(context):
                 self.save(*aggregates)
-            self._checkpoint(session, context)
+            if self._batch_depth:
+                self._pending_checkpoint = (session, context)  # one checkpoint for the whole batch
+            else:
+                self._checkpoint(session, context)
             if self._staged_documents:
                 from ledger import documents
 
@@ -336,6 +359,7 @@ class Ledger(Application[UUID]):
                 hook(session)
         self._seen_position = context.last_position
         self._last_moment = ctx.at
+        self._keep_objects(context.last_position)
         if context.peaks is not None and context.last_position is not None:
             self._tree_peaks = (context.last_position, context.peaks)
         return result
@@ -432,8 +456,16 @@ class Ledger(Application[UUID]):
         if registry is not None:
             loaded[registry.id] = registry
 
+        current = last is not None and last == self._objects_at
+        if not current:
+            self._objects.clear()  # someone else wrote since our last command: what we kept may be stale
+
         def lookup(aggregate_id: UUID) -> Any:
             if aggregate_id not in loaded:
+                kept = self._objects.get(aggregate_id) if current else None
+                if kept is not None:
+                    loaded[aggregate_id] = kept
+                    return kept
                 try:
                     loaded[aggregate_id] = self.repository.get(aggregate_id)
                 except AggregateNotFoundError:
@@ -455,6 +487,7 @@ class Ledger(Application[UUID]):
         def remember(aggregate: Any) -> None:
             loaded[aggregate.id] = aggregate
 
+        self._loaded = loaded
         return Context(self.origin if registry else "", actor, registry, self._moment(session, last), lookup, existing,
                        record_exists=record_exists, remember=remember)
 
