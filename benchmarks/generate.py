@@ -40,12 +40,15 @@ class Clock:
         return self.now
 
 
-def generate(db: Path, records: int, progress: bool = False) -> tuple[int, float]:
-    """Build a ledger of at least ``records`` records; return (records, seconds spent after the demo year)."""
+def generate(db: Path, records: int, progress: bool = False, keys_dir: Path | None = None) -> tuple[int, float]:
+    """Build a ledger of at least ``records`` records; return (records, seconds spent after the demo year).
+    With ``keys_dir``, the people's keys and the log key are written there (as the demo writes them)."""
     signers = {stem: Signer.generate() for stem, _, _ in PEOPLE}
+    log_key = Signer.generate()
     ledger = Ledger(str(db), create=True)
     try:
-        found_partnership(ledger, signers, Signer.generate(), lambda _t: None)
+        found_partnership(ledger, signers, log_key, lambda _t: None)
+        ledger.log_key = log_key  # found_partnership hands it back; one checkpoint per meeting
         last = ledger.record_at(ledger.size() - 1).moment
         clock = Clock(last)
         ledger.clock = clock
@@ -60,7 +63,14 @@ def generate(db: Path, records: int, progress: bool = False) -> tuple[int, float
                 print(f"\r{ledger.size():,} records, {rate:,.0f}/s", end="", file=sys.stderr)
         if progress:
             print(file=sys.stderr)
-        return ledger.size(), time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        if keys_dir is not None:
+            from ledger import write_key_pair
+
+            keys_dir.mkdir(parents=True, exist_ok=True)
+            for stem, signer in {**signers, "log": log_key}.items():
+                write_key_pair(signer, keys_dir / stem)
+        return ledger.size(), seconds
     finally:
         ledger.close()
 
