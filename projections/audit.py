@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, literal, select
 
-from projections.views import AuditState, _Looked, audit, keys, streams, tracking
+from projections.views import AuditState, audit, state_from_views, tracking
 
 PAGE = 2000
 
@@ -83,7 +83,7 @@ def latest(ledger: Any, filters: Filters, end: int, limit: int) -> list[dict[str
         upto = min(caught_up, end)
         tail: deque[dict[str, Any]] = deque(maxlen=limit)
         if end > upto:
-            state = _state_from_views(session) if upto >= 0 else AuditState()
+            state = state_from_views(session) if upto >= 0 else AuditState()
             for row in _rows(ledger, state, upto + 1, end):
                 if filters.keep(row):
                     tail.append(row)
@@ -125,20 +125,3 @@ def _view_position(session: Any) -> int:
 
     found = session.execute(select(tracking.c.position).where(tracking.c.name == NAME)).scalar()
     return -1 if found is None else int(found)
-
-
-def _state_from_views(session: Any) -> AuditState:
-    """The audit state as of the views' position, fetched row by row as records need it."""
-    state = AuditState()
-
-    def key_row(key_id: str) -> tuple[str, str] | None:
-        row = session.execute(select(keys.c.holder, keys.c.roles).where(keys.c.key_id == key_id)).first()
-        return None if row is None else (row[0], row[1])
-
-    def stream_row(stream: str) -> tuple[str, str] | None:
-        row = session.execute(select(streams.c.kind, streams.c.ref).where(streams.c.stream == stream)).first()
-        return None if row is None else (row[0], row[1])
-
-    state.keys = _Looked(key_row)
-    state.refs = _Looked(stream_row)
-    return state

@@ -216,24 +216,30 @@ class _Looked(dict[str, tuple[str, str]]):
         return dict.get(self, key, default) if self._load(key) else default
 
 
+def state_from_views(session: Any) -> AuditState:
+    """The audit state as of the views' position, fetched row by row as records need it."""
+    state = AuditState()
+
+    def key_row(key_id: str) -> tuple[str, str] | None:
+        row = session.execute(select(keys.c.holder, keys.c.roles).where(keys.c.key_id == key_id)).first()
+        return None if row is None else (row[0], row[1])
+
+    def stream_row(stream: str) -> tuple[str, str] | None:
+        row = session.execute(select(streams.c.kind, streams.c.ref).where(streams.c.stream == stream)).first()
+        return None if row is None else (row[0], row[1])
+
+    state.keys = _Looked(key_row)
+    state.refs = _Looked(stream_row)
+    return state
+
+
 class Updater:
     """Applies records, in order, to the view tables of one session."""
 
     def __init__(self, session: Any) -> None:
         self.session = session
         self.pending: list[dict[str, Any]] = []
-        self.audit = AuditState()
-
-        def key_row(key_id: str) -> tuple[str, str] | None:
-            row = session.execute(select(keys.c.holder, keys.c.roles).where(keys.c.key_id == key_id)).first()
-            return None if row is None else (row[0], row[1])
-
-        def stream_row(stream: str) -> tuple[str, str] | None:
-            row = session.execute(select(streams.c.kind, streams.c.ref).where(streams.c.stream == stream)).first()
-            return None if row is None else (row[0], row[1])
-
-        self.audit.keys = _Looked(key_row)
-        self.audit.refs = _Looked(stream_row)
+        self.audit = state_from_views(session)
 
     def apply(self, position: int, record: rec.Record) -> None:
         row = self.audit.row(position, record)

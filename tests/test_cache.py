@@ -13,15 +13,12 @@ from ledger import commands as c
 from ledger.domain.base import stream_id
 from ledger.domain.motion import Motion
 from tests.test_domain_rules import Partnership
-from tests.test_membership import ALL
+from tests.test_membership import in_session
 
 
 @pytest.fixture
 def p(tmp_path: Path) -> Partnership:
-    partnership = Partnership(tmp_path / "demo")
-    c.record_attendance(partnership.ledger, partnership.keys["secretariat"], "MT-4",
-                        [partnership.holder[s] for s in ALL])
-    return partnership
+    return in_session(tmp_path)
 
 
 def test_a_rolled_back_batch_leaves_nothing_in_the_cache(p: Partnership) -> None:

@@ -26,12 +26,17 @@ YOUTH = {"id": "youth-forum", "name": "Riverside Youth Forum", "kind": "civil_so
          "identifier": "GB-CHC-7654321"}
 
 
-@pytest.fixture
-def p(tmp_path: Path) -> Partnership:
+def in_session(tmp_path: Path) -> Partnership:
+    """The demo, with everyone present at its meeting MT-4 (for the tests that decide things there)."""
     partnership = Partnership(tmp_path / "demo")
     c.record_attendance(partnership.ledger, partnership.keys["secretariat"], "MT-4",
                         [partnership.holder[s] for s in ALL])
     return partnership
+
+
+@pytest.fixture
+def p(tmp_path: Path) -> Partnership:
+    return in_session(tmp_path)
 
 
 def decide(p: Partnership, text: str, decision_class: str = "amendment", **extra: Any) -> str:

@@ -16,15 +16,12 @@ from ledger.domain.funding import Fund
 from ledger.errors import InvalidInputError
 from projections.describe import load
 from tests.test_domain_rules import Partnership, found, refused
-from tests.test_membership import ALL, decide
+from tests.test_membership import decide, in_session
 
 
 @pytest.fixture
 def p(tmp_path: Path) -> Partnership:
-    partnership = Partnership(tmp_path / "demo")
-    c.record_attendance(partnership.ledger, partnership.keys["secretariat"], "MT-4",
-                        [partnership.holder[s] for s in ALL])
-    return partnership
+    return in_session(tmp_path)
 
 
 def funding(p: Partnership) -> str:
