@@ -282,3 +282,7 @@ def test_the_command_line_records_a_departure_and_shows_the_breach(p: Partnershi
     code, out = run("verify")
     assert code == 0
     assert f"warning: K-1 is in breach of composition since {since}" in out
+    # The site says so too.
+    assert run("publish", "site", "--log-key", "keys/log.key")[0] == 0
+    assert (f"In breach of composition since {since[:10]}: civil society holds 2 seats; the covenant requires at "
+            "least 3") in (p.path.parent / "site" / "meetings.html").read_text()

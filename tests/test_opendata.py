@@ -145,3 +145,21 @@ def test_export_needs_a_bundle_or_a_format(demo: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", str(demo), "export"])
     assert result.exit_code == 2
     assert "give --bundle FILE, or --format FORMAT" in result.stderr
+
+
+def test_popolo_people_organisations_and_times(demo: Path) -> None:
+    body = json.loads(export(demo, "popolo"))
+    persons = {p["name"]: p for p in body["persons"]}
+    assert len(persons) == len(body["persons"])  # one person, however many keys
+    assert len(persons["Luis Moreno (Tenants' Union)"]["ledger:keys"]) == 2  # his key was rotated
+    ids = {o["id"] for o in body["organizations"]}
+    assert {"civil_society:clean-air-now", "political_party:civic-renewal",
+            "research_institute:urban-health"} <= ids
+    assert not any(i.startswith("party:") for i in ids)
+    clean_air = next(o for o in body["organizations"] if o["id"] == "civil_society:clean-air-now")
+    assert clean_air["identifiers"] == [{"scheme": "org-id", "identifier": "GB-CHC-1234567"}]
+    assert all(m["date"] for m in body["motions"])
+    assert all(e["start_date"] <= e["end_date"] for e in body["vote_events"])
+    ended = [m for m in body["memberships"] if "end_date" in m]
+    assert [m["on_behalf_of_id"] for m in ended] == ["research_institute:urban-health"]  # Prof Asante's seat
+    assert all(m["start_date"] for m in body["memberships"])
