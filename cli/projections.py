@@ -89,7 +89,10 @@ def audit(holder: str | None, record_type: str | None, ref: str | None, stream: 
     filters = Filters(stream=stream.lower() if stream else _stream_of(ledger, ref), ref=ref,
                       actors=_representatives(ledger, organisation) if organisation else None, holder=holder,
                       record_type=record_type, role=role, since=since_at, until=until_at)
-    rows = latest(ledger, filters, end, limit)
+    notes: list[str] = []
+    rows = latest(ledger, filters, end, limit, notes)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     if as_json:
         emit_json({"records": rows})
         return

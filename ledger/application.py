@@ -125,6 +125,26 @@ class Ledger(Application[UUID]):
 
     # --- infrastructure hooks (eventsourcing) -----------------------------
 
+    def construct_repository(self) -> Any:
+        from eventsourcing.application import Repository, project_aggregate
+
+        recorder = self.recorder
+
+        class SnapshotRepository(Repository):  # type: ignore[type-arg]
+            """Starts long streams from their snapshot (ledger/snapshots.py)."""
+
+            def get(self, aggregate_id: Any, *, version: int | None = None, **kwargs: Any) -> Any:
+                from ledger import snapshots
+
+                found = snapshots.load(recorder, aggregate_id, version)
+                if found is None:
+                    return super().get(aggregate_id, version=version, **kwargs)
+                aggregate, at = found
+                events = self.event_store.get(originator_id=aggregate_id, gt=at, lte=version)
+                return project_aggregate(aggregate, events)
+
+        return SnapshotRepository(event_store=self.events)
+
     def construct_mapper(self) -> RecordMapper:
         return RecordMapper(transcoder=self.construct_transcoder())
 
@@ -162,6 +182,16 @@ class Ledger(Application[UUID]):
             self._forget_cached()
             raise
         self._schema_ready = True
+
+    @staticmethod
+    def _keep_snapshots(session: Any, aggregates: Sequence[Aggregate], context: Sealing) -> None:
+        from ledger import snapshots
+
+        written: dict[str, int] = {}
+        for sealed in context.sealed:
+            written[sealed.stream] = written.get(sealed.stream, 0) + 1
+        for aggregate in aggregates:
+            snapshots.keep(session, aggregate, written.get(str(aggregate.id), 0))
 
     def _keep_objects(self, position: int | None) -> None:
         """Keep the objects this command loaded or saved, as of the log position it left."""
@@ -347,6 +377,7 @@ class Ledger(Application[UUID]):
                               last_position_before=last)
             with sealing(context):
                 self.save(*aggregates)
+            self._keep_snapshots(session, aggregates, context)
             if self._batch_depth:
                 self._pending_checkpoint = (session, context)  # one checkpoint for the whole batch
             else:

@@ -56,6 +56,7 @@ TREE_TABLE = "ledger_merkle"  # (was ledger_tree, keyed by level and idx)
 CHECKPOINT_TABLE = "ledger_checkpoints"
 COSIGNATURE_TABLE = "ledger_cosignatures"
 DOCUMENTS_TABLE = "ledger_documents"
+SNAPSHOTS_TABLE = "ledger_snapshots"
 GUARDED_TABLES = (EVENTS_TABLE, LOG_TABLE, TREE_TABLE, CHECKPOINT_TABLE, COSIGNATURE_TABLE)
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
@@ -242,6 +243,17 @@ documents_table = Table(
     Column("kept_at", String(32), nullable=False),
 )
 
+# The latest snapshot of each long stream (ledger/snapshots.py): derived, never
+# verified, replaced as the stream grows; loading checks it still fits the records.
+snapshots_table = Table(
+    SNAPSHOTS_TABLE,
+    _metadata,
+    Column("stream", String(36), primary_key=True),
+    Column("version", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("state", LargeBinary(), nullable=False),
+)
+
 # Witnesses' cosignature lines, per checkpoint size and witness name.
 cosignature_table = Table(
     COSIGNATURE_TABLE,
@@ -329,7 +341,8 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
 
     def __init__(self, datastore: SQLAlchemyDatastore) -> None:
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
-        self.tables += [log_table, tree_table, checkpoint_table, cosignature_table, documents_table]
+        self.tables += [log_table, tree_table, checkpoint_table, cosignature_table, documents_table,
+                        snapshots_table]
 
     def create_table(self) -> None:
         """Create the schema in its own transaction (tests and tools; commands

@@ -76,10 +76,30 @@ class Filters:
         return out
 
 
-def latest(ledger: Any, filters: Filters, end: int, limit: int) -> list[dict[str, Any]]:
-    """The last ``limit`` audit rows at or before log position ``end`` that pass the filters, oldest first."""
+def latest(ledger: Any, filters: Filters, end: int, limit: int, notes: list[str] | None = None
+           ) -> list[dict[str, Any]]:
+    """The last ``limit`` audit rows at or before log position ``end`` that pass the filters, oldest first.
+
+    The view is derived data a keeper could edit, so what it gives is checked
+    against the records: it must hold one row per record (no row removed), and
+    every row returned must name its record exactly (position, hash, type,
+    stream, seq, time and signer).  If not, the answer comes from the records
+    alone, and ``notes`` (when given) gets a line saying why."""
+    try:
+        return _latest(ledger, filters, end, limit, use_view=True)
+    except ViewMismatch as exc:
+        if notes is not None:
+            notes.append(f"{exc}: answered from the records (run 'ledger projections rebuild')")
+        return _latest(ledger, filters, end, limit, use_view=False)
+
+
+class ViewMismatch(Exception):
+    """The audit view does not match the records."""
+
+
+def _latest(ledger: Any, filters: Filters, end: int, limit: int, use_view: bool) -> list[dict[str, Any]]:
     with ledger.recorder.transaction(commit=False) as session:
-        caught_up = _view_position(session)
+        caught_up = _view_position(session) if use_view else -1
         upto = min(caught_up, end)
         tail: deque[dict[str, Any]] = deque(maxlen=limit)
         if end > upto:
@@ -93,8 +113,22 @@ def latest(ledger: Any, filters: Filters, end: int, limit: int) -> list[dict[str
             found = session.execute(
                 select(*[audit.c[name] for name in COLUMNS]).where(and_(audit.c.position <= upto, *filters.sql()))
                 .order_by(audit.c.position.desc()).limit(wanted)).all()
-            rows = [dict(zip(COLUMNS, r, strict=True)) for r in reversed(found)] + rows
+            if session.execute(select(func.count()).select_from(audit).where(audit.c.position <= upto)).scalar() \
+                    != upto + 1:
+                raise ViewMismatch("rows are missing from the audit view")
+            viewed = [dict(zip(COLUMNS, r, strict=True)) for r in reversed(found)]
+            _check_against_records(ledger, viewed)
+            rows = viewed + rows
     return rows
+
+
+def _check_against_records(ledger: Any, rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        found = ledger.read(int(row["position"]), 1, check=False)
+        record = found[0][1] if found else None
+        if record is None or (record.event_hash, record.type, record.stream, record.seq, record.at, record.actor) != (
+                row["event_hash"], row["type"], row["stream"], row["seq"], row["at"], row["actor"]):
+            raise ViewMismatch(f"the audit view's row {row['position']} does not match its record")
 
 
 COLUMNS = ("position", "at", "actor", "holder", "roles", "type", "summary", "stream", "seq", "ref", "event_hash")

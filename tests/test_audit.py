@@ -82,3 +82,30 @@ def test_audit_on_the_command_line_uses_the_same_rows(demo_dir: Path, tmp_path: 
         assert len(_representatives(ledger, "tenants-union")) == 2
     finally:
         ledger.close()
+
+
+def test_an_edited_audit_view_is_caught_and_the_records_answer(demo_dir: Path, tmp_path: Path) -> None:
+    import json
+    import sqlite3
+
+    shutil.copytree(demo_dir, tmp_path / "demo")
+    db = str(tmp_path / "demo" / "ledger.db")
+    assert CliRunner().invoke(cli, ["--db", db, "projections", "rebuild"]).exit_code == 0
+    honest = CliRunner().invoke(cli, ["--db", db, "audit", "--json", "--limit", "5"])
+    with sqlite3.connect(db) as conn:  # a keeper rewrites who signed the newest record...
+        conn.execute("UPDATE view_audit SET actor = ?, holder = 'Nobody' WHERE position = "
+                     "(SELECT max(position) FROM view_audit)", ("0" * 64,))
+    edited = CliRunner().invoke(cli, ["--db", db, "audit", "--json", "--limit", "5"])
+    assert json.loads(edited.stdout) == json.loads(honest.stdout)
+    assert edited.stderr == ("note: the audit view's row 116 does not match its record: answered from the "
+                             "records (run 'ledger projections rebuild')\n")
+    with sqlite3.connect(db) as conn:  # ...or removes a row
+        conn.execute("DELETE FROM view_audit WHERE position = 40")
+    ledger = Ledger(db)
+    try:
+        notes: list[str] = []
+        assert latest(ledger, Filters(), 115, 3, notes) == scan(ledger, Filters(), 115, 3)
+        assert notes == ["rows are missing from the audit view: answered from the records (run 'ledger "
+                         "projections rebuild')"]
+    finally:
+        ledger.close()
