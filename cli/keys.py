@@ -33,7 +33,10 @@ def keys() -> None:
               help="Where to write NAME.key and NAME.pub.")
 @click.option("--passphrase", "ask", is_flag=True,
               help="Encrypt the private key with a passphrase typed at the terminal (twice, never echoed).")
-def new_key(name: str, directory: str, ask: bool) -> None:
+@click.option("--age", "age", is_flag=True,
+              help="Write an age identity NAME.age instead (for receiving sealed content); prints its age1... "
+                   "recipient, to register with 'ledger keys recipient'.")
+def new_key(name: str, directory: str, ask: bool, age: bool) -> None:
     """Write NAME.key (private, mode 0600) and NAME.pub; print the key id.
 
     With --passphrase (or when LEDGER_KEY_PASSPHRASE is set, for scripts) the
@@ -45,6 +48,14 @@ def new_key(name: str, directory: str, ask: bool) -> None:
 
     if not name or "/" in name or name.startswith("."):
         raise click.BadParameter("NAME must be a plain file name", param_hint="NAME")
+    if age:
+        from ledger.sealed import write_identity
+
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        path = Path(directory) / f"{name}.age"
+        click.echo(write_identity(path))
+        click.echo(f"wrote {path} (keep it private: it opens sealed content)", err=True)
+        return
     passphrase = None
     if ask:
         passphrase = click.prompt("Passphrase for the new key", hide_input=True, confirmation_prompt=True,
@@ -116,6 +127,24 @@ def register(public_file: str, holder: str | None, person: str | None, roles: tu
     public = base64.b64encode(load_public(public_file, ask_passphrase)).decode("ascii")
     info = open_ledger().register_key(signer, public, holder or "", list(roles), person)
     click.echo(f"registered key {info.key_id} for {info.holder} ({', '.join(info.roles)})")
+
+
+@keys.command("recipient")
+@click.argument("recipient")
+@click.option("--person", default=None, help="Whose it is (name or id); default: the signer.")
+@key_option
+def recipient(recipient: str, person: str | None, key_path: str | None) -> None:
+    """Register RECIPIENT (age1..., or an age identity file) as a person's age recipient:
+    confidential content for them is sealed to it.
+
+    Example: ledger keys recipient ruth.age --person "Judge Ruth Adeyemi" --key keys/secretariat.key
+    """
+    from ledger.sealed import recipient_of
+
+    signer = load_key(key_path)
+    ledger = open_ledger()
+    registered = ledger.register_recipient(signer, person or signer.key_id, recipient_of(recipient))
+    click.echo(f"registered an age recipient for {ledger.registry().name_of(registered)}")
 
 
 @keys.command("rotate")

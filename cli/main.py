@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import click
 
-from cli import apply, committee, covenant, dispute, document, fund, milestone, motion, organisation, projections, tlog
+from cli import (
+    apply,
+    committee,
+    covenant,
+    dispute,
+    document,
+    feedback,
+    fund,
+    milestone,
+    motion,
+    organisation,
+    projections,
+    sealed,
+    tlog,
+)
 from cli import keys as keys_commands
 from cli import records as record_commands
 from cli.common import LedgerGroup, Settings
@@ -36,7 +50,8 @@ cli.add_command(tlog.witness)
 cli.add_command(projections.projections)
 cli.add_command(projections.audit)
 for group in (covenant.covenant, committee.committee, committee.meeting, motion.motion, fund.fund,
-              milestone.milestone, dispute.dispute, organisation.organisation, document.document):
+              milestone.milestone, dispute.dispute, organisation.organisation, document.document,
+              feedback.feedback, sealed.sealed):
     cli.add_command(group)
 
 

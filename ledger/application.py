@@ -77,6 +77,8 @@ class Ledger(Application[UUID]):
         self._schema_ready = False
         self._repairing = False
         self._staged_documents: list[Any] = []
+        self._staged_sealed: list[Any] = []
+        self._erasing: str | None = None
         # Objects kept between commands by a long-running process (apply, a server, the
         # benchmark generator), exactly as its own last command left them.  They are
         # used only while the log is where that command left it (nobody else wrote),
@@ -321,6 +323,43 @@ class Ledger(Application[UUID]):
             self._staged_documents = previous
 
     @contextmanager
+    def keeping_sealed(self, sealed: Sequence[Any]) -> Iterator[None]:
+        """Keep these age files (ledger.sealed.Sealed) in the sealed store with the next
+        command, in its transaction: the record that commits to them and the files
+        are written together or not at all."""
+        previous, self._staged_sealed = self._staged_sealed, list(sealed)
+        try:
+            yield
+        finally:
+            self._staged_sealed = previous
+
+    def register_recipient(self, signer: Signer, person: str, recipient: str) -> str:
+        """Register a person's age recipient (signed by that person or the secretariat)."""
+        def action(ctx: Context) -> tuple[str, list[Aggregate]]:
+            return ctx.keys.register_recipient(person, recipient), [ctx.keys]
+
+        return self.run(signer, action)
+
+    def erase_sealed(self, signer: Signer, digest: str, reason: str) -> None:
+        """Delete a sealed file and record who erased it and why, in one transaction."""
+        from ledger.domain.sealing import SealedFile
+
+        wanted = digest.strip().lower()
+
+        def action(ctx: Context) -> tuple[None, list[Aggregate]]:
+            if ctx.exists(SealedFile, wanted):
+                from ledger.domain.base import RuleError
+
+                raise RuleError(f"sealed content {wanted[:12]}… was already erased")
+            return None, [SealedFile.erase(ctx, wanted, reason)]
+
+        self._erasing = wanted
+        try:
+            self.run(signer, action)
+        finally:
+            self._erasing = None
+
+    @contextmanager
     def batch(self) -> Iterator[None]:
         """Run several commands (with any signers) as one transaction: all or nothing.
 
@@ -386,6 +425,14 @@ class Ledger(Application[UUID]):
                 from ledger import documents
 
                 documents.keep(session, self._staged_documents, rec.format_time(ctx.at))
+            if self._staged_sealed:
+                from ledger import sealed
+
+                sealed.keep(session, self._staged_sealed, rec.format_time(ctx.at))
+            if self._erasing is not None:
+                from ledger import sealed
+
+                sealed.erase(session, self._erasing)
             for hook in self.after_save:
                 hook(session)
         self._seen_position = context.last_position

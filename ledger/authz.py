@@ -22,6 +22,8 @@ WRITERS: dict[str, frozenset[str]] = {
     "key.registered": frozenset({"secretariat"}),
     # Any key may rotate itself; the record's own rule limits rotating others' keys to the secretariat.
     "key.rotated": ROLES,
+    # A person registers their own age recipient (or the secretariat does): the record's rule.
+    "key.recipient_registered": ROLES,
     "key.retired": frozenset({"secretariat"}),
     "key.revoked": frozenset({"secretariat"}),
     "key.roles_changed": frozenset({"secretariat"}),

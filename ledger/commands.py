@@ -41,6 +41,10 @@ def draft_covenant(ledger: Ledger, signer: Signer, title: str, terms: dict[str, 
         for who in ("ombudspersons", "mediators"):
             procedure[who] = [_key(ctx, r) for r in procedure.get(who, [])]
         resolved["dispute_procedure"] = procedure
+        if isinstance(terms.get("channels"), dict):
+            resolved["channels"] = {
+                name: dict(ch, **{who: [_key(ctx, r) for r in ch.get(who, [])] for who in ("recipients", "intake")})
+                if isinstance(ch, dict) else ch for name, ch in terms["channels"].items()}
         covenant = Covenant.draft(ctx, title, resolved)
         return covenant.ref, [covenant]
     return ledger.run(signer, action)
@@ -413,3 +417,85 @@ def assign_dispute(ledger: Ledger, signer: Signer, dispute: str, assignee: str, 
                    decision: str | None = None) -> None:
     """Assign a dispute; for an appeal, a neutral the covenant does not name needs ``decision``."""
     on_dispute(ledger, signer, dispute, lambda ctx, d: d.assign(_key(ctx, assignee), capacity, decision))
+
+
+# --- confidential feedback ------------------------------------------------------
+
+def submit_feedback(ledger: Ledger, signer: Signer, covenant: str, channel: str, text: str,
+                    follow_up: str | None = None) -> tuple[str, str]:
+    """Seal ``text`` to the channel's recipients and record it, signed by the intake key.
+    Returns (ref, receipt code): the code is shown once and stored nowhere."""
+    from ledger import receipts, sealed
+    from ledger.domain.feedback import Feedback, channel_of, channel_recipients
+
+    code = follow_up or receipts.new_code()
+
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        found = ctx.find(Covenant, covenant)
+        spec = channel_of(found, channel)
+        recipients = channel_recipients(ctx, spec)
+        if not recipients:
+            raise InvalidInputError(f"no recipient of channel {channel} has registered an age recipient "
+                                    "(ledger keys recipient)")
+        lookup = receipts.lookup(code, ledger.origin, channel)
+        first = None
+        if follow_up is not None:
+            first = _thread_of(ledger, ctx, found.ref, channel, lookup)
+        box = sealed.seal(text.encode("utf-8"), recipients)
+        ledger._staged_sealed = [box]
+        reply_to = str(receipts.reply_identity(code, ledger.origin, channel).to_public())
+        item = Feedback.submit(ctx, found.ref, channel, box.payload(), lookup, reply_to, first)
+        return item.ref, [item]
+
+    try:
+        ref = ledger.run(signer, action)
+    finally:
+        ledger._staged_sealed = []
+    return ref, code
+
+
+def _thread_of(ledger: Ledger, ctx: Context, covenant: str, channel: str, lookup: str) -> str:
+    from ledger.domain.feedback import Feedback
+
+    for ref in feedback_refs(ledger):
+        item = ctx.find(Feedback, ref)
+        if item.channel == channel and item.covenant == covenant and item.follow_up_of is None \
+                and item.receipt_lookup == lookup:
+            return ref
+    raise NotFoundError("no submission to this channel has that receipt code")
+
+
+def feedback_refs(ledger: Ledger) -> list[str]:
+    from ledger.domain.feedback import Feedback
+    from projections.describe import refs
+
+    return refs(ledger, Feedback)
+
+
+def on_feedback(ledger: Ledger, signer: Signer, ref: str, call: Any, sealed_items: list[Any] | None = None) -> None:
+    from ledger.domain.feedback import Feedback
+
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Feedback, ref)
+        call(ctx, found)
+        return None, [found]
+
+    ledger._staged_sealed = list(sealed_items or [])
+    try:
+        ledger.run(signer, action)
+    finally:
+        ledger._staged_sealed = []
+
+
+def reply_to_feedback(ledger: Ledger, signer: Signer, ref: str, text: str) -> None:
+    """A sealed reply, readable by the channel's recipients and by the receipt code's holder."""
+    from ledger import sealed
+    from ledger.domain.feedback import Feedback, channel_of, channel_recipients
+
+    def make(ctx: Context, item: Feedback) -> None:
+        recipients = channel_recipients(ctx, channel_of(ctx.find(Covenant, item.covenant), item.channel))
+        box = sealed.seal(text.encode("utf-8"), [*recipients, item.reply_to])
+        ledger._staged_sealed = [box]
+        item.reply(box.payload())
+
+    on_feedback(ledger, signer, ref, make)

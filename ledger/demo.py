@@ -64,8 +64,11 @@ def _moment(text: str) -> datetime:
 
 
 def found_partnership(ledger: Ledger, signers: dict[str, Signer], log_key: Signer,
-                      echo: Callable[[str], None] = print, terms: dict[str, Any] | None = None) -> None:
-    """Genesis, keys and the whole partnership, in any (empty) ledger, in 2026's time."""
+                      echo: Callable[[str], None] = print, terms: dict[str, Any] | None = None,
+                      age_identities: dict[str, Any] | None = None) -> None:
+    """Genesis, keys and the whole partnership, in any (empty) ledger, in 2026's time.
+    The ombudsperson's age identity (she receives the confidential channel) is put in
+    ``age_identities`` when given, for the caller to write."""
     sec = signers["secretariat"]
     ledger.clock = clock = DemoClock("2026-01-12T09:00:00Z")
     ledger.log_key = log_key  # a checkpoint after every command
@@ -73,6 +76,12 @@ def found_partnership(ledger: Ledger, signers: dict[str, Signer], log_key: Signe
                 log_public=log_key.public_bytes)
     for stem, holder, roles in PEOPLE[1:]:
         ledger.register_key(sec, signers[stem].public_b64, holder, roles)
+    import pyrage
+
+    ombudsperson = pyrage.x25519.Identity.generate()
+    ledger.register_recipient(signers["ombudsperson"], PEOPLE_BY_STEM["ombudsperson"], str(ombudsperson.to_public()))
+    if age_identities is not None:
+        age_identities["ombudsperson"] = ombudsperson
     record_partnership(ledger, signers, echo, terms or COVENANT_TERMS, clock)
     ledger.clock = lambda: datetime.now(UTC)  # what comes after the demo happens now
 
@@ -92,7 +101,11 @@ def build_demo(directory: Path, echo: Callable[[str], None] = print) -> tuple[Le
     write_key_pair(log_key, keys_dir / "log")
 
     ledger = Ledger(str(db), create=True)
-    found_partnership(ledger, signers, log_key, echo)
+    identities: dict[str, Any] = {}
+    found_partnership(ledger, signers, log_key, echo, age_identities=identities)
+    from ledger.sealed import write_identity
+
+    write_identity(keys_dir / "ombudsperson.age", identities["ombudsperson"])
     # Written once the year is recorded: Luis Moreno's key was rotated in September, so
     # keys/cso-tenants.key is his current key and cso-tenants-2026.key the retired one.
     for stem, signer in signers.items():
@@ -338,6 +351,10 @@ COVENANT_TERMS = {
                           "acknowledge_days": 7, "resolve_days": 60},
     "composition": {"min_civil_society_seats": 3, "max_share": "1/3", "max_vacancy_days": 90},
     "meetings": {"agenda_notice_days": 7, "urgent_allowed": True},
+    # A confidential channel: residents' voices, taken in by the secretariat, sealed to the ombudsperson.
+    "channels": {"community-voices": {"recipients": [PEOPLE_BY_STEM["ombudsperson"]],
+                                      "intake": [PEOPLE_BY_STEM["secretariat"]],
+                                      "acknowledge_days": 7, "feedback_days": 90}},
     "funding": {"currency": "EUR"},
     # Demo identifiers are made up; a real partnership uses its 360Giving prefix and registered numbers.
     "open_data": {"prefix": "360G-riverside"},

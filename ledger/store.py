@@ -57,6 +57,7 @@ CHECKPOINT_TABLE = "ledger_checkpoints"
 COSIGNATURE_TABLE = "ledger_cosignatures"
 DOCUMENTS_TABLE = "ledger_documents"
 SNAPSHOTS_TABLE = "ledger_snapshots"
+SEALED_TABLE = "ledger_sealed"
 GUARDED_TABLES = (EVENTS_TABLE, LOG_TABLE, TREE_TABLE, CHECKPOINT_TABLE, COSIGNATURE_TABLE)
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
@@ -243,6 +244,17 @@ documents_table = Table(
     Column("kept_at", String(32), nullable=False),
 )
 
+# Sealed (age-encrypted) files that records commit to by digest (ledger/sealed.py):
+# erasable, so not append-only; verify checks every kept file against its digest.
+sealed_table = Table(
+    SEALED_TABLE,
+    _metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("size", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
+    Column("content", LargeBinary(), nullable=False),
+    Column("kept_at", String(32), nullable=False),
+)
+
 # The latest snapshot of each long stream (ledger/snapshots.py): derived, never
 # verified, replaced as the stream grows; loading checks it still fits the records.
 snapshots_table = Table(
@@ -342,7 +354,7 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
     def __init__(self, datastore: SQLAlchemyDatastore) -> None:
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
         self.tables += [log_table, tree_table, checkpoint_table, cosignature_table, documents_table,
-                        snapshots_table]
+                        snapshots_table, sealed_table]
 
     def create_table(self) -> None:
         """Create the schema in its own transaction (tests and tools; commands

@@ -417,6 +417,8 @@ class Verifier:
             # Elsewhere it would change nothing the write side reads: refuse to let it change the verifier's keys.
             find("key records belong in the ledger's registry stream (the genesis record's stream)")
             return
+        if record.type == "key.recipient_registered":
+            return  # names an age recipient for sealing; no signing key changes
         if record.type == "key.registered":
             if data.get("key_id") in self.keys:
                 find("registers a key that is already registered")
@@ -547,6 +549,10 @@ def verify_ledger(ledger: Any, progress: Callable[[int], None] | None = None,
 
     with ledger.factory.datastore.engine.connect() as conn:
         for problem in mismatches(conn):  # a missing document is no finding; an altered one is
+            verifier._find(0, "-", None, DATABASE, problem)
+        from ledger import sealed
+
+        for problem in sealed.mismatches(conn):  # likewise for sealed files
             verifier._find(0, "-", None, DATABASE, problem)
     _check_remembered(verifier, report, remembered)
     if remembered is not None and remembered.checkpoint and remembered.size <= verifier.tree.size \

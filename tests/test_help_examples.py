@@ -48,6 +48,7 @@ SETUP: dict[str, list[str]] = {
     "verify-proof": ["prove inclusion 42 > proof.json", "checkpoint --vkey > log.vkey"],
     "keys register": ["keys new bob"],
     "keys rotate": ["keys new amara-2"],
+    "keys recipient": ["keys new ruth --age"],
     # A passed decision to admit the youth forum, and its representative registered.
     "covenant admit": [*MEETING, "keys new kofi",
                        "keys register kofi.pub --holder 'Kofi Mensah (Riverside Youth Forum)' "

@@ -98,7 +98,7 @@ def test_verify_reports_the_covenants_witness_requirement(tmp_path: Path) -> Non
     later = verify_ledger(ledger)
     assert later.ok
     assert later.extra["witnesses"]["met"] is False
-    assert later.extra["witnesses"]["witnessed_size"] == 117
+    assert later.extra["witnesses"]["witnessed_size"] == 118
     assert later.extra["witnesses"]["not_yet_witnessed"] == 1
     ledger.close()
     assert json.dumps(report.to_json())

@@ -70,6 +70,26 @@ def check_party(party: Any) -> dict[str, Any]:
     return party
 
 
+def check_channels(channels: object) -> None:
+    """Confidential feedback channels: {NAME: {recipients, intake, acknowledge_days, feedback_days}}."""
+    if channels is None:
+        return
+    if not isinstance(channels, dict):
+        raise InvalidInputError("channels is an object: channel name -> {recipients, intake, ...}")
+    for name, channel in channels.items():
+        if not SLUG_RE.match(str(name)) or not isinstance(channel, dict):
+            raise InvalidInputError(f"channel {name!r}: a name of lowercase letters, digits and dashes, and an object")
+        for who in ("recipients", "intake"):
+            people = channel.get(who)
+            if not isinstance(people, list) or not people or not all(isinstance(x, str) for x in people):
+                raise InvalidInputError(f"channel {name} needs {who}: a list of people")
+        for days, most in (("acknowledge_days", 7), ("feedback_days", 90)):
+            value = channel.get(days, most)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
+                raise InvalidInputError(f"channel {name} {days} must be a whole number of days from 1 to {most} "
+                                        "(the covenant may shorten the Directive's deadlines, not lengthen them)")
+
+
 def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
     """Check a covenant's drafted terms; return them normalised."""
     parties = terms.get("parties")
@@ -139,6 +159,7 @@ def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
     prefix = (terms.get("open_data") or {}).get("prefix")
     if prefix is not None and not (isinstance(prefix, str) and re.match(r"^360G-[A-Za-z0-9-]{1,40}$", prefix)):
         raise InvalidInputError("open_data prefix must be a 360Giving prefix such as 360G-riverside")
+    check_channels(terms.get("channels"))
     funding = terms.get("funding") or {}
     if "currency" in funding:
         check_currency(funding["currency"])

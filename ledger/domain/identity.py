@@ -90,6 +90,8 @@ class Registry(LedgerAggregate):
         self.keys: dict[str, KeyInfo] = {}
         for entry in keys:
             self._add(entry)
+        # Each person's age recipients (age1...), to whom confidential content is sealed.
+        self.recipients: dict[str, list[str]] = {}
 
     @classmethod
     def found(
@@ -260,6 +262,37 @@ class Registry(LedgerAggregate):
             raise RefusedError(f"key {entry['key_id'][:12]} is already registered")
         self.trigger_event(self.KeyRegistered, person=person, **entry)
         return self.keys[entry["key_id"]]
+
+    class RecipientRegistered(LedgerAggregate.Event):
+        """A person's age recipient: confidential content for them is sealed to it."""
+
+        TYPE = "key.recipient_registered"
+        person: str
+        recipient: str
+
+        def check(self, registry: Registry, ctx: Context) -> None:
+            from ledger.sealed import check_recipient
+
+            require(registry.is_person(self.person), f"{self.person[:12]} is not a person in this ledger")
+            require(ctx.actor.person == self.person or "secretariat" in ctx.actor.roles,
+                    "a person registers their own age recipient, or the secretariat does")
+            try:
+                check_recipient(self.recipient)
+            except InvalidInputError as exc:
+                require(False, str(exc))
+            require(self.recipient not in {r for rs in registry.recipients.values() for r in rs},
+                    "that age recipient is already registered")
+
+        def apply(self, registry: Registry) -> None:
+            registry.recipients.setdefault(self.person, []).append(self.recipient)
+
+    def register_recipient(self, person: str, recipient: str) -> str:
+        who = self.resolve_person(person)
+        self.trigger_event(self.RecipientRegistered, person=who, recipient=recipient)
+        return who
+
+    def recipients_of(self, person: str) -> list[str]:
+        return list(getattr(self, "recipients", {}).get(person, []))
 
     class KeyRotated(LedgerAggregate.Event):
         """A person moves from one key to a new one: the new key takes the old
