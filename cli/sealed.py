@@ -35,3 +35,17 @@ def erase(digest: str, reason: str, key_path: str | None) -> None:
     signer, ledger = signer_and_ledger(key_path)
     ledger.erase_sealed(signer, digest, reason)
     click.echo(f"erased sealed content {digest[:12]}…")
+
+
+@sealed.command("purge")
+@key_option
+def purge(key_path: str | None) -> None:
+    """Erase what has passed its channel's retention period (retention_days), each
+    erasure recorded.  Run it regularly (a daily timer)."""
+    from datetime import UTC, datetime
+
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    erased = commands.purge_sealed(ledger, signer, datetime.now(UTC))
+    click.echo(f"erased {len(erased)} sealed file(s) past their retention period")

@@ -499,3 +499,30 @@ def reply_to_feedback(ledger: Ledger, signer: Signer, ref: str, text: str) -> No
         item.reply(box.payload())
 
     on_feedback(ledger, signer, ref, make)
+
+
+def purge_sealed(ledger: Ledger, signer: Signer, now: datetime) -> list[str]:
+    """Erase every kept sealed file of a channel submission older than the channel's
+    ``retention_days`` (each erasure its own signed record); return the digests erased."""
+    from ledger import sealed
+    from ledger.domain.feedback import Feedback
+    from ledger.errors import NotFoundError
+    from projections.describe import load
+
+    erased = []
+    for ref in feedback_refs(ledger):
+        item = load(ledger, Feedback, ref)
+        spec = (load(ledger, Covenant, item.covenant).terms.get("channels") or {}).get(item.channel) or {}
+        days = spec.get("retention_days")
+        if not isinstance(days, int) or (now - item.submitted_at()).days < days:
+            continue
+        payloads = [item.content, *(r["content"] for r in item.replies)]
+        for payload in payloads:
+            digest = payload["sealed"]["sha256"]
+            try:
+                sealed.get(ledger, digest)
+            except NotFoundError:
+                continue  # erased already, or never kept here
+            ledger.erase_sealed(signer, digest, f"retention period of channel {item.channel} ({days} days) over")
+            erased.append(digest)
+    return erased

@@ -118,6 +118,8 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
          funds=[_fund(ledger, load(ledger, Fund, r, end)) for r in refs(ledger, Fund, end)])
     page("milestones.html", "site_milestones.html.j2", "Milestones",
          milestones=[_milestone(load(ledger, Milestone, r, end), moment.date()) for r in refs(ledger, Milestone, end)])
+    page("channels.html", "site_channels.html.j2", "Confidential voices",
+         channels=_channels(ledger, covenants, end, moment))
     page("disputes.html", "site_disputes.html.j2", "Disputes",
          disputes=[_dispute(ledger, r, end) for r in refs(ledger, Dispute, end)])
     # One audit row per record, read page by page: memory stays flat however old the ledger.
@@ -198,6 +200,36 @@ def _copy_documents(ledger: Any, directory: Path, committees: list[dict[str, Any
                 target.write_bytes(get(ledger, doc["digest"]).content)
                 written.append(target)
     return written
+
+
+def _channels(ledger: Any, covenants: list[Covenant], end: int, moment: Any) -> list[dict[str, Any]]:
+    """Per confidential channel, counts only: never content, never receipt values."""
+    from datetime import timedelta
+
+    from ledger.domain.feedback import Feedback
+    from ledger.record import parse_time
+
+    items = [load(ledger, Feedback, r, end) for r in refs(ledger, Feedback, end)]
+    out = []
+    for covenant in covenants:
+        for name, spec in sorted((covenant.terms.get("channels") or {}).items()):
+            mine = [f for f in items if f.covenant == covenant.ref and f.channel == name]
+            acknowledged = [f for f in mine if f.acknowledged_at is not None and parse_time(f.acknowledged_at)
+                            <= f.submitted_at() + timedelta(days=int(spec.get("acknowledge_days", 7)))]
+            answered = [f for f in mine if f.acknowledged_at is not None and f.replies and parse_time(
+                f.replies[0]["at"]) <= parse_time(f.acknowledged_at) + timedelta(days=int(spec.get("feedback_days",
+                                                                                                      90)))]
+            outcomes: dict[str, int] = {}
+            for f in mine:
+                if f.outcome:
+                    outcomes[f.outcome] = outcomes.get(f.outcome, 0) + 1
+            out.append({"covenant": covenant.ref, "name": name, "received": len(mine),
+                        "acknowledge_days": spec.get("acknowledge_days", 7),
+                        "feedback_days": spec.get("feedback_days", 90),
+                        "acknowledged_in_time": len(acknowledged), "answered_in_time": len(answered),
+                        "overdue": sum(1 for f in mine if f.overdue(covenant, moment)),
+                        "outcomes": sorted(outcomes.items())})
+    return out
 
 
 def _committee(ledger: Any, ref: str, end: int, holders: dict[str, str],

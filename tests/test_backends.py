@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ledger import Ledger, Signer
+import pytest
+
+from ledger import Ledger, NotFoundError, Signer
 from ledger.demo import PEOPLE, found_partnership
 from ledger.verify import verify_ledger
 
@@ -30,3 +32,35 @@ def test_reopening_sees_the_same_history(db_url: str, make_ledger: Callable[[str
         assert (again.size(), again.record_at(size - 1).event_hash) == (size, last)
     finally:
         again.close()
+
+
+def test_confidential_feedback_seals_reads_and_erases_on_each_backend(db_url: str,
+                                                                      open_ledgers: list[Ledger]) -> None:
+    import pyrage
+
+    from ledger import commands as c
+    from ledger import receipts, sealed
+    from ledger.domain.feedback import Feedback
+    from projections.describe import load
+
+    ledger = Ledger(db_url, create=True)
+    open_ledgers.append(ledger)
+    signers = {stem: Signer.generate() for stem, _, _ in PEOPLE}
+    identities: dict[str, object] = {}
+    found_partnership(ledger, signers, Signer.generate(), lambda _t: None, age_identities=identities)
+    ref, code = c.submit_feedback(ledger, signers["secretariat"], "C-1", "community-voices", "MARKER-pg-5e1")
+    item = load(ledger, Feedback, ref)
+    digest = item.content["sealed"]["sha256"]
+    age_file = sealed.get(ledger, digest)
+    assert b"MARKER" not in age_file
+    assert pyrage.decrypt(age_file, [identities["ombudsperson"]]) == b"MARKER-pg-5e1"
+    c.on_feedback(ledger, signers["ombudsperson"], ref, lambda ctx, f: f.acknowledge())
+    c.reply_to_feedback(ledger, signers["ombudsperson"], ref, "Heard.")
+    reply = load(ledger, Feedback, ref).replies[0]["content"]["sealed"]["sha256"]
+    mine = receipts.reply_identity(code, ledger.origin, "community-voices")
+    assert pyrage.decrypt(sealed.get(ledger, reply), [mine]) == b"Heard."
+    ledger.erase_sealed(signers["ombudsperson"], digest, "Retention period over")
+    report = verify_ledger(ledger)
+    assert report.ok, [f.line() for f in report.findings]
+    with pytest.raises(NotFoundError, match="was erased on"):
+        sealed.get(ledger, digest)

@@ -184,3 +184,44 @@ def test_verify_finds_a_tampered_sealed_file(p: Partnership) -> None:
     report = p.verify()
     assert [f.reason for f in report.findings] == [
         f"the sealed file {digest[:12]}… no longer matches its digest: it was altered"]
+
+
+def test_the_site_counts_each_channel_and_shows_nothing_said(p: Partnership, tmp_path: Path) -> None:
+    ref, _ = submit(p)
+    submit(p, "A second voice.")
+    keys = p.path.parent / "keys"
+    assert run(p, "feedback", "acknowledge", ref, "--key", str(keys / "ombudsperson.key"))[0] == 0
+    assert run(p, "feedback", "reply", ref, "--text", REPLY, "--key", str(keys / "ombudsperson.key"))[0] == 0
+    assert run(p, "feedback", "close", ref, "--outcome", "referred_to_committee",
+               "--key", str(keys / "ombudsperson.key"))[0] == 0
+    assert run(p, "publish", str(tmp_path / "site"), "--log-key", str(keys / "log.key"))[0] == 0
+    page = (tmp_path / "site" / "channels.html").read_text()
+    voices = page.split("(C-2)")[1]
+    for label, count in (("Received", 2), ("Acknowledged within 7 days", 1),
+                         ("Answered within 90 days of acknowledgement", 1), ("Overdue now", 0),
+                         ("Closed: referred to committee", 1)):
+        assert f'<th scope="row">{label}</th><td class="num">{count}</td>' in voices, label
+    assert "MARKER" not in page and "REPLY-41d2" not in page and "A second voice" not in page
+
+
+def test_purge_erases_what_is_past_retention_and_records_it(p: Partnership, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from ledger.demo import CURRENT_TERMS, REPRESENTS
+
+    led, k, h = p.ledger, p.keys, p.holder
+    terms = dict(CURRENT_TERMS, channels={"short-memory": {
+        "recipients": [h["ombudsperson"]], "intake": [h["secretariat"]], "retention_days": 30}})
+    c3 = c.draft_covenant(led, k["secretariat"], "Short Memory Covenant", terms)
+    for stem, party in REPRESENTS.items():
+        c.accede(led, k[stem], c3, party)
+    old, _ = c.submit_feedback(led, k["secretariat"], c3, "short-memory", "Forget me in a month.")
+    kept, _ = c.submit_feedback(led, k["secretariat"], "C-2", "community-voices", "Keep me.")
+    later = datetime.now(UTC) + timedelta(days=31)
+    erased = c.purge_sealed(led, k["secretariat"], later)
+    assert erased == [load(led, Feedback, old).content["sealed"]["sha256"]]
+    assert c.purge_sealed(led, k["secretariat"], later) == []  # nothing left to erase
+    from ledger import sealed
+
+    sealed.get(led, load(led, Feedback, kept).content["sealed"]["sha256"])  # the other channel keeps its own
+    assert p.verify().ok

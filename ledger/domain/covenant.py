@@ -83,6 +83,9 @@ def check_channels(channels: object) -> None:
             people = channel.get(who)
             if not isinstance(people, list) or not people or not all(isinstance(x, str) for x in people):
                 raise InvalidInputError(f"channel {name} needs {who}: a list of people")
+        retention = channel.get("retention_days", 1)
+        if not isinstance(retention, int) or isinstance(retention, bool) or not 1 <= retention <= 36500:
+            raise InvalidInputError(f"channel {name} retention_days must be a whole number of days")
         for days, most in (("acknowledge_days", 7), ("feedback_days", 90)):
             value = channel.get(days, most)
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
