@@ -37,9 +37,13 @@ def dispute() -> None:
               help="A contested record: a log position, STREAM:SEQ, a ref such as M-12 (its latest record), "
                    "or an event hash (repeat).")
 @click.option("--grounds", required=True, help="The grievance.")
+@click.option("--confidential", is_flag=True,
+              help="Seal the complainant and the grounds to the covenant's neutrals; sign with the intake's key "
+                   "(the secretariat), so the complainant's own key appears nowhere.")
 @key_option
 def file_dispute(covenant: str, complainant: str, complainant_kind: str, party: str | None,
-                 respondents: tuple[str, ...], contested: tuple[str, ...], grounds: str, key_path: str | None) -> None:
+                 respondents: tuple[str, ...], contested: tuple[str, ...], grounds: str, confidential: bool,
+                 key_path: str | None) -> None:
     """File a grievance contesting records of the ledger.
 
     Example: ledger dispute file --covenant C-1 --complainant "Clean Air Now" --complainant-kind party
@@ -52,8 +56,9 @@ def file_dispute(covenant: str, complainant: str, complainant_kind: str, party: 
     if party:
         who["party"] = party
     signer, ledger = signer_and_ledger(key_path)
-    ref = commands.file_dispute(ledger, signer, covenant.upper(), who, list(respondents), list(contested), grounds)
-    click.echo(f"filed {ref}")
+    file = commands.file_confidential_dispute if confidential else commands.file_dispute
+    ref = file(ledger, signer, covenant.upper(), who, list(respondents), list(contested), grounds)
+    click.echo(f"filed {ref}" + (", sealed to the covenant's neutrals" if confidential else ""))
 
 
 def _step(name: str, help_text: str, options: list[Any], call: Any, done: str) -> click.Command:
@@ -127,11 +132,30 @@ def assign(ref: str, assignee: str, capacity: str, decision: str | None, key_pat
     click.echo(f"assigned {ref.upper()} to {assignee} as {capacity}")
 
 
+def _opened_grievance(ledger: Any, payload: dict[str, Any], identity: str | None) -> dict[str, Any]:
+    """A confidential grievance's complainant and grounds: opened with a neutral's identity, else marked."""
+    import json
+
+    from ledger import sealed
+    from ledger.errors import NotFoundError
+
+    digest = payload["sealed"]["sha256"]
+    if identity is None:
+        return {"grounds": f"[sealed {digest[:12]}…: open it with --identity]"}
+    try:
+        opened = json.loads(sealed.open_sealed(sealed.get(ledger, digest), identity))
+    except NotFoundError as exc:
+        return {"grounds": f"[sealed {digest[:12]}…: {exc}]"}
+    return {"complainant": opened["complainant"], "grounds": opened["grounds"]}
+
+
 @dispute.command("show")
 @click.argument("ref")
+@click.option("--identity", default=None, type=click.Path(dir_okay=False),
+              help="A neutral's age identity (NAME.age): open a confidential grievance's complainant and grounds.")
 @as_of_option
 @json_option
-def show_dispute(ref: str, as_of: str | None, as_json: bool) -> None:
+def show_dispute(ref: str, identity: str | None, as_of: str | None, as_json: bool) -> None:
     """Show dispute REF: stage, parties, contested records, findings, deadlines."""
 
     from ledger.domain.covenant import Covenant
@@ -145,6 +169,8 @@ def show_dispute(ref: str, as_of: str | None, as_json: bool) -> None:
     body = describe(found)
     body["deadlines"] = found.deadlines(covenant)
     body["overdue"] = found.overdue(covenant, moment)
+    if found.sealed is not None:
+        body.update(_opened_grievance(ledger, found.sealed, identity))
     show(body, as_json, people_names(ledger, position))
 
 
@@ -210,7 +236,7 @@ def list_disputes(as_of: str | None, as_json: bool) -> None:
     for ref in refs(ledger, Dispute, position):
         found = load(ledger, Dispute, ref, position)
         covenant = load(ledger, Covenant, found.covenant, position)
-        rows.append({"ref": ref, "stage": found.stage, "complainant": found.complainant["name"],
+        rows.append({"ref": ref, "stage": found.stage, "complainant": found.complainant.get("name", "(confidential)"),
                      **found.deadlines(covenant), "overdue": found.overdue(covenant, moment)})
     if as_json:
         emit_json({"disputes": rows})

@@ -352,6 +352,35 @@ def evaluate_milestone(ledger: Ledger, signer: Signer, milestone: str, assessmen
 
 # --- disputes ------------------------------------------------------------------------
 
+def file_confidential_dispute(ledger: Ledger, signer: Signer, covenant: str, complainant: dict[str, str],
+                              respondents: list[str], contested: list[str], grounds: str) -> str:
+    """File a grievance whose complainant and grounds are sealed to the covenant's neutrals;
+    signed by the intake (the secretariat), so the complainant's key appears nowhere."""
+    import json
+
+    from ledger import sealed
+    from ledger.domain.dispute import neutral_recipients
+
+    contested = [cited_hash(ledger, citation) for citation in contested]
+    secret = json.dumps({"complainant": complainant, "grounds": grounds}, ensure_ascii=False).encode("utf-8")
+
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        found = ctx.find(Covenant, covenant)
+        recipients = neutral_recipients(ctx, found)
+        if not recipients:
+            raise InvalidInputError("none of the covenant's neutrals has registered an age recipient (ledger keys "
+                                    "recipient): nobody could read a confidential grievance")
+        box = sealed.seal(secret, recipients)
+        ledger._staged_sealed = [box]
+        dispute = Dispute.file_confidential(ctx, covenant, respondents, contested, box.payload())
+        return dispute.ref, [dispute]
+
+    try:
+        return ledger.run(signer, action)
+    finally:
+        ledger._staged_sealed = []
+
+
 def file_dispute(ledger: Ledger, signer: Signer, covenant: str, complainant: dict[str, str],
                  respondents: list[str], contested: list[str], grounds: str) -> str:
     """File a grievance citing the records it contests, each by event hash or as STREAM:SEQ.

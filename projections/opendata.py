@@ -379,7 +379,7 @@ def _register(ledger: Any, fmt: str) -> str:
         rows = []
         for ref in refs(ledger, Dispute):
             d = load(ledger, Dispute, ref)
-            rows.append({"dispute": ref, "stage": d.stage, "complainant": d.complainant["name"],
+            rows.append({"dispute": ref, "stage": d.stage, "complainant": d.complainant.get("name", "(confidential)"),
                          "upheld": "" if not d.findings else ("yes" if d.findings[-1]["upheld"] else "no"),
                          "remedy": d.remedy["kind"] if d.remedy else "", "event_hash": hashes[(ref, "dispute.filed")]})
         return csv_table(rows, ["dispute", "stage", "complainant", "upheld", "remedy", "event_hash"])

@@ -445,7 +445,7 @@ def _milestone_defined(u: Updater, position: int, record: rec.Record, ref: str) 
 def _dispute_filed(u: Updater, position: int, record: rec.Record, ref: str) -> None:
     d = record.data
     u.session.execute(insert(disputes).values(ref=d["ref"], covenant=d["covenant"],
-                                              complainant=d["complainant"]["name"], stage="filed",
+                                              complainant=d["complainant"].get("name", "(confidential)"), stage="filed",
                                               filed_at=record.at, acknowledged_at="", assignee="", upheld=""))
 
 

@@ -225,3 +225,18 @@ def test_purge_erases_what_is_past_retention_and_records_it(p: Partnership, tmp_
 
     sealed.get(led, load(led, Feedback, kept).content["sealed"]["sha256"])  # the other channel keeps its own
     assert p.verify().ok
+
+
+def test_a_fresh_ledger_process_verifies_feedback_records(p: Partnership) -> None:
+    """Every record type is known to a process that imports only the package (a real `ledger verify`)."""
+    import os
+    import sys
+
+    ref, _ = submit(p)
+    keys = p.path.parent / "keys"
+    assert run(p, "feedback", "acknowledge", ref, "--key", str(keys / "ombudsperson.key"))[0] == 0
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "cli.main", "--db", str(p.path), "verify"], capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=str(root)), cwd=p.path.parent)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OK" in done.stdout

@@ -10,11 +10,13 @@ from ledger.domain import (  # noqa: F401
     committee,
     covenant,
     dispute,
+    feedback,
     funding,
     identity,
     milestone,
     motion,
     organisation,
+    sealing,
 )
 
 SEC = ["secretariat"]

@@ -39,10 +39,16 @@ class Dispute(LedgerAggregate):
         respondents: list[str]  # parties complained about
         contested: list[str]  # event hashes
         grounds: str
+        # A confidential grievance: the complainant and the grounds, sealed to the covenant's
+        # neutrals (complainant is then {"kind": "confidential"} and grounds empty).
+        sealed: dict[str, Any] | None = None
 
         def check(self, aggregate: Any, ctx: Context) -> None:
             covenant = ctx.find(Covenant, self.covenant)
-            require(self.complainant.get("kind") in COMPLAINANT_KINDS, "unknown complainant kind")
+            if self.sealed is not None:
+                _check_confidential(self, covenant, ctx)
+            else:
+                require(self.complainant.get("kind") in COMPLAINANT_KINDS, "unknown complainant kind")
             for party in self.respondents + ([self.complainant["party"]] if self.complainant.get("party") else []):
                 require(party in covenant.parties, f"{party} is not a party to {covenant.ref}")
             require(bool(self.contested), "a grievance must cite the records it contests")
@@ -51,8 +57,9 @@ class Dispute(LedgerAggregate):
                 require(ctx.record_exists(digest), f"no record with event hash {digest[:16]}… precedes this grievance")
 
     def __init__(self, ref: str, covenant: str, complainant: dict[str, str], respondents: list[str],
-                 contested: list[str], grounds: str) -> None:
+                 contested: list[str], grounds: str, sealed: dict[str, Any] | None = None) -> None:
         self.ref = ref
+        self.sealed = sealed
         self.covenant = covenant
         self.complainant = complainant
         self.respondents = respondents
@@ -80,6 +87,14 @@ class Dispute(LedgerAggregate):
         return cls._create(cls.Filed, id=cls.new_id(ctx, ref), ref=ref, covenant=covenant,
                            complainant=complainant, respondents=sorted(set(respondents)),
                            contested=[c.lower() for c in contested], grounds=check_text(grounds, "grounds"))
+
+    @classmethod
+    def file_confidential(cls, ctx: Context, covenant: str, respondents: list[str], contested: list[str],
+                          sealed: dict[str, Any]) -> Dispute:
+        ref = cls.next_ref(ctx)
+        return cls._create(cls.Filed, id=cls.new_id(ctx, ref), ref=ref, covenant=covenant,
+                           complainant={"kind": "confidential"}, respondents=sorted(set(respondents)),
+                           contested=[c.lower() for c in contested], grounds="", sealed=sealed)
 
     def involved(self) -> set[str]:
         parties = set(self.respondents)
@@ -318,3 +333,27 @@ def _require_appointment(ctx: Context, covenant: Covenant, dispute: Dispute, dec
     require(motion.covenant == covenant.ref, f"{decision} belongs to covenant {motion.covenant}, not {covenant.ref}")
     require(decision not in dispute.appointments, f"{decision} has already appointed a neutral for {dispute.ref}")
 
+
+
+def neutral_recipients(ctx: Context, covenant: Covenant) -> list[str]:
+    """The age recipients of the neutrals the covenant names (ombudspersons and mediators)."""
+    people = [p for who in ("ombudspersons", "mediators") for p in covenant.neutrals.get(who, [])]
+    return sorted({r for person in people for r in ctx.keys.recipients_of(person)})
+
+
+def _check_confidential(filed: Any, covenant: Covenant, ctx: Context) -> None:
+    from ledger.errors import InvalidInputError
+    from ledger.sealed import check_payload
+
+    require(filed.complainant == {"kind": "confidential"} and filed.grounds == "",
+            "a confidential grievance keeps the complainant and the grounds in its sealed payload only")
+    require("secretariat" in ctx.actor.roles,
+            "a confidential grievance is signed by the intake (the secretariat), not by the complainant")
+    try:
+        check_payload(filed.sealed)
+    except InvalidInputError as exc:
+        require(False, str(exc))
+    allowed = set(neutral_recipients(ctx, covenant))
+    named = set(filed.sealed["sealed"]["recipients"])
+    require(bool(named) and named <= allowed,
+            "a confidential grievance is sealed to the covenant's neutrals, and only to them")

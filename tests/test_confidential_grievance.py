@@ -1,0 +1,82 @@
+"""Confidential grievances: the complainant and the grounds are sealed to the
+covenant's neutrals, the record is signed by the intake, and only a neutral's
+identity opens them; the procedure itself stays public."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from ledger import commands as c
+from ledger.domain.dispute import Dispute
+from projections.describe import load
+from tests.test_domain_rules import Partnership, found, refused
+
+GROUNDS = "SECRET-GROUNDS-99 The chair pressured me to change my vote; I fear losing my tenancy."
+
+
+@pytest.fixture
+def p(tmp_path: Path) -> Partnership:
+    return Partnership(tmp_path / "demo")
+
+
+def run(p: Partnership, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--db", str(p.path), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def file(p: Partnership) -> str:
+    code, out, err = run(p, "dispute", "file", "--covenant", "C-1", "--complainant", "Luis Moreno",
+                         "--complainant-kind", "member", "--party", "tenants-union", "--respondent", "civic-renewal",
+                         "--contests", "M-3", "--grounds", GROUNDS, "--confidential",
+                         "--key", str(p.path.parent / "keys" / "secretariat.key"))
+    assert code == 0, err
+    assert out == "filed D-2, sealed to the covenant's neutrals\n"
+    return "D-2"
+
+
+def test_only_a_neutral_opens_a_confidential_grievance(p: Partnership, tmp_path: Path) -> None:
+    ref = file(p)
+    dispute = load(p.ledger, Dispute, ref)
+    assert dispute.complainant == {"kind": "confidential"} and dispute.grounds == ""
+    assert p.ledger.record_at(p.ledger.size() - 1).actor == p.keys["secretariat"].key_id  # not the complainant
+    shown = json.loads(run(p, "dispute", "show", ref, "--json")[1])
+    assert shown["grounds"].startswith("[sealed ") and "SECRET" not in json.dumps(shown)
+    opened = json.loads(run(p, "dispute", "show", ref, "--json", "--identity",
+                            str(p.path.parent / "keys" / "ombudsperson.age"))[1])
+    assert opened["grounds"] == GROUNDS and opened["complainant"]["name"] == "Luis Moreno"
+    # Nowhere else in clear: the bundle, the site, the database file.
+    keys = p.path.parent / "keys"
+    assert run(p, "export", "--bundle", str(tmp_path / "b.jsonl"), "--log-key", str(keys / "log.key"))[0] == 0
+    assert run(p, "publish", str(tmp_path / "site"), "--log-key", str(keys / "log.key"))[0] == 0
+    places = [(tmp_path / "b.jsonl").read_bytes(), *(f.read_bytes() for f in p.path.parent.glob("ledger.db*"))]
+    places += [f.read_bytes() for f in (tmp_path / "site").rglob("*") if f.is_file()]
+    assert not any(b"SECRET-GROUNDS-99" in data for data in places)
+    # The procedure stays public and works as any other.
+    c.on_dispute(p.ledger, p.keys["secretariat"], ref, lambda ctx, d: d.acknowledge("Received."))
+    c.assign_dispute(p.ledger, p.keys["secretariat"], ref, p.holder["ombudsperson"], "ombudsperson")
+    assert p.verify().ok
+
+
+def test_a_confidential_grievance_is_signed_by_the_intake(p: Partnership) -> None:
+    refused(p, "signed by the intake",
+            lambda: c.file_confidential_dispute(p.ledger, p.keys["cso-tenants"], "C-1",
+                                                {"kind": "member", "name": "Luis"}, ["civic-renewal"], ["M-3"],
+                                                "Pressure."))
+
+
+def test_verify_finds_a_confidential_grievance_sealed_to_someone_else(p: Partnership) -> None:
+    from ledger import sealed
+    from ledger.sealed import write_identity
+
+    outsider = write_identity(p.path.parent / "outsider.age")
+    box = sealed.seal(b'{"grounds": "x"}', [outsider])
+    digest = c.cited_hash(p.ledger, "M-3")
+    position = p.forge_next("secretariat", "dispute", "D-2", "dispute.filed", {
+        "ref": "D-2", "covenant": "C-1", "complainant": {"kind": "confidential"}, "respondents": ["civic-renewal"],
+        "contested": [digest], "grounds": "", "sealed": box.payload()})
+    found(p.verify(), position, "sealed to the covenant's neutrals, and only to them")
