@@ -132,23 +132,6 @@ def assign(ref: str, assignee: str, capacity: str, decision: str | None, key_pat
     click.echo(f"assigned {ref.upper()} to {assignee} as {capacity}")
 
 
-def _opened_grievance(ledger: Any, payload: dict[str, Any], identity: str | None) -> dict[str, Any]:
-    """A confidential grievance's complainant and grounds: opened with a neutral's identity, else marked."""
-    import json
-
-    from ledger import sealed
-    from ledger.errors import NotFoundError
-
-    digest = payload["sealed"]["sha256"]
-    if identity is None:
-        return {"grounds": f"[sealed {digest[:12]}…: open it with --identity]"}
-    try:
-        opened = json.loads(sealed.open_sealed(sealed.get(ledger, digest), identity))
-    except NotFoundError as exc:
-        return {"grounds": f"[sealed {digest[:12]}…: {exc}]"}
-    return {"complainant": opened["complainant"], "grounds": opened["grounds"]}
-
-
 @dispute.command("show")
 @click.argument("ref")
 @click.option("--identity", default=None, type=click.Path(dir_okay=False),
@@ -170,15 +153,19 @@ def show_dispute(ref: str, identity: str | None, as_of: str | None, as_json: boo
     body["deadlines"] = found.deadlines(covenant)
     body["overdue"] = found.overdue(covenant, moment)
     if found.sealed is not None:
-        body.update(_opened_grievance(ledger, found.sealed, identity))
+        from projections.confidential import grievance
+
+        body.update(grievance(ledger, found, identity))
     show(body, as_json, people_names(ledger, position))
 
 
 @dispute.command("replay")
 @click.argument("ref")
 @click.option("--step", "interactive", is_flag=True, help="Step through the timeline one record at a time.")
+@click.option("--identity", default=None, type=click.Path(dir_okay=False),
+              help="A neutral's age identity: open a confidential grievance's grounds.")
 @json_option
-def replay(ref: str, interactive: bool, as_json: bool) -> None:
+def replay(ref: str, interactive: bool, identity: str | None, as_json: bool) -> None:
     """Replay dispute REF: its records and every record it contests, with what the signer could see.
 
     JSON: {"dispute", "stage", "grounds", "contested", "steps": [{"position", "at", "type", "ref",
@@ -190,7 +177,7 @@ def replay(ref: str, interactive: bool, as_json: bool) -> None:
 
     from projections.replay import render, timeline
 
-    body = timeline(open_ledger(), ref.upper())
+    body = timeline(open_ledger(), ref.upper(), identity)
     if as_json:
         emit_json(body)
         return
@@ -205,7 +192,10 @@ def replay(ref: str, interactive: bool, as_json: bool) -> None:
 @dispute.command("report")
 @click.argument("ref")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
-def report(ref: str, out_file: str) -> None:
+@click.option("--identity", default=None, type=click.Path(dir_okay=False),
+              help="A neutral's age identity: include a confidential grievance's complainant and grounds (the "
+                   "report is then confidential too).")
+def report(ref: str, out_file: str, identity: str | None) -> None:
     """Write a printable HTML report of dispute REF for the ombudsperson.
 
     Example: ledger dispute report D-1 --out d-1.html
@@ -214,7 +204,7 @@ def report(ref: str, out_file: str) -> None:
     from cli.common import new_file
     from projections.report import dispute_report
 
-    html = dispute_report(open_ledger(), ref.upper())
+    html = dispute_report(open_ledger(), ref.upper(), identity)
     with new_file(out_file) as handle:
         handle.write(html.encode("utf-8"))
     click.echo(f"wrote the report of {ref.upper()} to {out_file}")

@@ -46,8 +46,9 @@ def _signer(ledger: Any, registry_sid: Any, key_id: str, position: int) -> tuple
     return (info.holder, list(info.roles)) if info else ("(unknown key)", [])
 
 
-def timeline(ledger: Any, ref: str) -> dict[str, Any]:
-    """The replay of dispute ``ref`` as a JSON-ready dict.
+def timeline(ledger: Any, ref: str, identity: str | None = None) -> dict[str, Any]:
+    """The replay of dispute ``ref`` as a JSON-ready dict (a confidential grievance's
+    grounds opened with a neutral's age ``identity``, else shown as sealed).
 
     Reads the dispute's own stream, the contested records and the key
     registry as it stood at each: its cost grows with the dispute, not with
@@ -90,7 +91,9 @@ def timeline(ledger: Any, ref: str) -> dict[str, Any]:
             step["context"] = context
             step["changed"] = _changes(before, after)
         steps.append(step)
-    return {"dispute": dispute.ref, "stage": dispute.stage, "grounds": dispute.grounds,
+    from projections.confidential import grievance
+
+    return {"dispute": dispute.ref, "stage": dispute.stage, "grounds": grievance(ledger, dispute, identity)["grounds"],
             "contested": [contested[p] for p in sorted(contested)], "steps": steps, "holders": holders}
 
 

@@ -19,7 +19,7 @@ from projections.replay import timeline
 _env = Environment(loader=PackageLoader("projections", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
-def dispute_report(ledger: Any, ref: str) -> str:
+def dispute_report(ledger: Any, ref: str, identity: str | None = None) -> str:
     from ledger.tlog import TransparencyLog
 
     dispute = load(ledger, Dispute, ref)
@@ -34,8 +34,11 @@ def dispute_report(ledger: Any, ref: str) -> str:
         except NotFoundError:
             proof = None
         contested.append({"step": step, "proof": proof, "sig": ledger.record_at(step["position"]).sig})
+    from projections.confidential import grievance
+
     return _env.get_template("dispute_report.html.j2").render(
-        dispute=dispute, origin=ledger.origin, size=ledger.size(), steps=replay["steps"], contested=contested,
+        dispute=dispute, opened=grievance(ledger, dispute, identity), origin=ledger.origin, size=ledger.size(),
+        steps=replay["steps"], contested=contested,
         deadlines=dispute.deadlines(load(ledger, Covenant, dispute.covenant)),
         generated=format_time(datetime.now(UTC)),
     )

@@ -315,10 +315,27 @@ def _milestone(ms: Milestone, today: date) -> dict[str, Any]:
             "chart": line_chart(points, Decimal(ms.baseline), Decimal(ms.target), ms.title), "chart_text": text}
 
 
+DISPUTE_PUBLIC = ("stage", "deadlines", "findings", "remedy")  # what the site shows unless the covenant says
+
+
 def _dispute(ledger: Any, ref: str, end: int) -> dict[str, Any]:
+    """What the covenant makes public about a dispute (``dispute_procedure.public``); the
+    grounds of an open grievance only if it lists them, of a confidential one never."""
     d = load(ledger, Dispute, ref, end)
-    deadlines = d.deadlines(load(ledger, Covenant, d.covenant, end))
-    return {"ref": d.ref, "stage": d.stage, **deadlines, "findings": d.findings, "remedy": d.remedy}
+    covenant = load(ledger, Covenant, d.covenant, end)
+    public = set(covenant.terms.get("dispute_procedure", {}).get("public") or DISPUTE_PUBLIC)
+    out: dict[str, Any] = {"ref": d.ref, "public": public}
+    if "stage" in public:
+        out["stage"] = d.stage
+    if "deadlines" in public:
+        out.update(d.deadlines(covenant))
+    if "findings" in public:
+        out["findings"] = d.findings
+    if "remedy" in public:
+        out["remedy"] = d.remedy
+    if "grounds" in public and d.sealed is None:
+        out["grounds"] = d.grounds
+    return out
 
 
 def _verification(ledger: Any, directory: Path, end: int, written: list[Path]) -> dict[str, Any]:

@@ -80,3 +80,35 @@ def test_verify_finds_a_confidential_grievance_sealed_to_someone_else(p: Partner
         "ref": "D-2", "covenant": "C-1", "complainant": {"kind": "confidential"}, "respondents": ["civic-renewal"],
         "contested": [digest], "grounds": "", "sealed": box.payload()})
     found(p.verify(), position, "sealed to the covenant's neutrals, and only to them")
+
+
+def test_replay_and_report_open_the_grounds_only_with_an_identity(p: Partnership, tmp_path: Path) -> None:
+    ref = file(p)
+    identity = str(p.path.parent / "keys" / "ombudsperson.age")
+    code, out, _ = run(p, "dispute", "replay", ref)
+    assert code == 0 and out.startswith(f"{ref} (filed): [sealed ") and "SECRET" not in out
+    code, out, _ = run(p, "dispute", "replay", ref, "--identity", identity)
+    assert out.startswith(f"{ref} (filed): {GROUNDS}")
+    assert run(p, "dispute", "report", ref, "--out", str(tmp_path / "public.html"))[0] == 0
+    assert "SECRET" not in (tmp_path / "public.html").read_text()
+    assert run(p, "dispute", "report", ref, "--out", str(tmp_path / "neutral.html"), "--identity", identity)[0] == 0
+    text = (tmp_path / "neutral.html").read_text()
+    assert "SECRET-GROUNDS-99" in text and "Luis Moreno" in text
+
+
+def test_the_covenant_says_what_the_site_shows_about_disputes(p: Partnership, tmp_path: Path) -> None:
+    from ledger.demo import CURRENT_TERMS, REPRESENTS
+
+    led, k = p.ledger, p.keys
+    terms = dict(CURRENT_TERMS, dispute_procedure=dict(CURRENT_TERMS["dispute_procedure"],
+                                                       public=["stage", "grounds"]))
+    c2 = c.draft_covenant(led, k["secretariat"], "Open Grievances Covenant", terms)
+    for stem, party in REPRESENTS.items():
+        c.accede(led, k[stem], c2, party)
+    c.file_dispute(led, k["cso-air"], c2, {"kind": "party", "name": "Clean Air Now", "party": "clean-air-now"},
+                   ["civic-renewal"], ["M-3"], "OPEN-GROUNDS-12 The tie was recorded too early.")
+    assert run(p, "publish", str(tmp_path / "site"), "--log-key", str(p.path.parent / "keys" / "log.key"))[0] == 0
+    page = (tmp_path / "site" / "disputes.html").read_text()
+    d1, d2 = page.split("<h2>D-1</h2>")[1].split("<h2>D-2</h2>")
+    assert "OPEN-GROUNDS-12" in d2 and "Resolve by" not in d2  # this covenant publishes grounds, not deadlines
+    assert "Resolve by" in d1 and "roll-call" not in d1  # the demo's covenant: the default, no grounds

@@ -135,6 +135,11 @@ def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
         value = procedure.get(days)
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 365:
             raise InvalidInputError(f"dispute procedure {days} must be a whole number of days from 1 to 365")
+    public = procedure.get("public")
+    if public is not None and (not isinstance(public, list)
+                               or not set(public) <= {"stage", "deadlines", "findings", "remedy", "grounds"}):
+        raise InvalidInputError("dispute procedure public lists what the site shows: stage, deadlines, findings, "
+                                "remedy, grounds")
     for who in ("ombudspersons", "mediators"):
         if not isinstance(procedure.get(who, []), list):
             raise InvalidInputError(f"dispute procedure {who} must be a list of key ids")
