@@ -88,17 +88,47 @@ dispute.add_command(_step("hearing", "Record a hearing of dispute REF (the assig
                            click.option("--notes", required=True, help="What was heard.")],
                           lambda ctx, d, held_on, notes: d.hold_hearing(held_on, notes),
                           "recorded a hearing of {ref}"))
-dispute.add_command(_step("finding", "Record the finding on dispute REF (the assignee).",
-                          [click.option("--upheld/--rejected", required=True, help="Is the grievance upheld?"),
-                           click.option("--text", required=True, help="The finding.")],
-                          lambda ctx, d, upheld, text: d.record_finding(upheld, text), "recorded the finding on {ref}"))
-dispute.add_command(_step("remedy", "Order a remedy for dispute REF (the assignee).",
-                          [click.option("--kind", required=True, type=click.Choice(
-                              ["re_vote", "funding_correction", "record_correction", "apology", "other"])),
-                           click.option("--details", required=True, help="What must be done."),
-                           click.option("--due", required=True, help="The date by which it must be done.")],
-                          lambda ctx, d, kind, details, due: d.order_remedy(kind, details, due),
-                          "ordered a {kind} for {ref}, due {due}"))
+SEALED_HELP = "Seal the text to the covenant's neutrals (the record keeps it out of the public history)."
+
+
+@dispute.command("finding")
+@click.argument("ref")
+@click.option("--upheld/--rejected", required=True, help="Is the grievance upheld? (always public)")
+@click.option("--text", required=True, help="The finding.")
+@click.option("--sealed", "seal", is_flag=True, help=SEALED_HELP)
+@key_option
+def finding(ref: str, upheld: bool, text: str, seal: bool, key_path: str | None) -> None:
+    """Record the finding on dispute REF (the assignee)."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    if seal:
+        commands.on_dispute_sealed(ledger, signer, ref.upper(), text,
+                                   lambda ctx, d, payload: d.record_finding(upheld, "", payload))
+    else:
+        commands.on_dispute(ledger, signer, ref.upper(), lambda ctx, d: d.record_finding(upheld, text))
+    click.echo(f"recorded the finding on {ref.upper()}" + (", sealed to the neutrals" if seal else ""))
+
+
+@dispute.command("remedy")
+@click.argument("ref")
+@click.option("--kind", required=True, type=click.Choice(
+    ["re_vote", "funding_correction", "record_correction", "apology", "other"]))
+@click.option("--details", required=True, help="What must be done.")
+@click.option("--due", required=True, help="The date by which it must be done.")
+@click.option("--sealed", "seal", is_flag=True, help=SEALED_HELP)
+@key_option
+def remedy(ref: str, kind: str, details: str, due: str, seal: bool, key_path: str | None) -> None:
+    """Order a remedy for dispute REF (the assignee)."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    if seal:
+        commands.on_dispute_sealed(ledger, signer, ref.upper(), details,
+                                   lambda ctx, d, payload: d.order_remedy(kind, "", due, payload))
+    else:
+        commands.on_dispute(ledger, signer, ref.upper(), lambda ctx, d: d.order_remedy(kind, details, due))
+    click.echo(f"ordered a {kind} for {ref.upper()}, due {due}" + (", sealed to the neutrals" if seal else ""))
 dispute.add_command(_step("comply", "Record compliance with the remedy of dispute REF.",
                           [click.option("--complied/--not-complied", required=True),
                            click.option("--notes", required=True, help="What was done."),

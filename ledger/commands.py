@@ -442,6 +442,28 @@ def on_dispute(ledger: Ledger, signer: Signer, dispute: str, call: Any) -> None:
     ledger.run(signer, action)
 
 
+def on_dispute_sealed(ledger: Ledger, signer: Signer, dispute: str, text: str, call: Any) -> None:
+    """Like on_dispute, with ``text`` sealed to the covenant's neutrals: ``call(ctx, dispute,
+    payload)`` records the payload in place of the text (a sealed finding or remedy)."""
+    from ledger import sealed
+    from ledger.domain.dispute import neutral_recipients
+
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Dispute, dispute)
+        recipients = neutral_recipients(ctx, ctx.find(Covenant, found.covenant))
+        if not recipients:
+            raise InvalidInputError("none of the covenant's neutrals has registered an age recipient")
+        box = sealed.seal(text.encode("utf-8"), recipients)
+        ledger._staged_sealed = [box]
+        call(ctx, found, box.payload())
+        return None, [found]
+
+    try:
+        ledger.run(signer, action)
+    finally:
+        ledger._staged_sealed = []
+
+
 def assign_dispute(ledger: Ledger, signer: Signer, dispute: str, assignee: str, capacity: str,
                    decision: str | None = None) -> None:
     """Assign a dispute; for an appeal, a neutral the covenant does not name needs ``decision``."""

@@ -112,3 +112,39 @@ def test_the_covenant_says_what_the_site_shows_about_disputes(p: Partnership, tm
     d1, d2 = page.split("<h2>D-1</h2>")[1].split("<h2>D-2</h2>")
     assert "OPEN-GROUNDS-12" in d2 and "Resolve by" not in d2  # this covenant publishes grounds, not deadlines
     assert "Resolve by" in d1 and "roll-call" not in d1  # the demo's covenant: the default, no grounds
+
+
+def test_the_neutral_may_seal_a_finding_and_a_remedy(p: Partnership, tmp_path: Path) -> None:
+    ref = file(p)
+    keys = p.path.parent / "keys"
+    c.on_dispute(p.ledger, p.keys["secretariat"], ref, lambda ctx, d: d.acknowledge("Received."))
+    c.assign_dispute(p.ledger, p.keys["secretariat"], ref, p.holder["ombudsperson"], "ombudsperson")
+    code, out, err = run(p, "dispute", "finding", ref, "--upheld", "--text", "SEALED-FINDING-3 The chair did so.",
+                         "--sealed", "--key", str(keys / "ombudsperson.key"))
+    assert (code, out) == (0, f"recorded the finding on {ref}, sealed to the neutrals\n"), err
+    code, out, err = run(p, "dispute", "remedy", ref, "--kind", "apology", "--details", "SEALED-REMEDY-4 Apologise.",
+                         "--due", "2099-01-01", "--sealed", "--key", str(keys / "ombudsperson.key"))
+    assert code == 0, err
+    dispute = load(p.ledger, Dispute, ref)
+    assert dispute.findings[-1]["upheld"] is True and dispute.findings[-1]["finding"] == ""
+    assert run(p, "publish", str(tmp_path / "site"), "--log-key", str(keys / "log.key"))[0] == 0
+    page = (tmp_path / "site" / "disputes.html").read_text()
+    assert "Upheld: (sealed to the neutrals)" in page and "SEALED-" not in page
+    assert not any(b"SEALED-FINDING-3" in f.read_bytes() for f in p.path.parent.glob("ledger.db*"))
+    assert p.verify().ok
+
+
+def test_verify_finds_a_sealed_finding_readable_by_someone_else(p: Partnership) -> None:
+    from ledger import sealed
+    from ledger.sealed import write_identity
+
+    ref = file(p)
+    c.on_dispute(p.ledger, p.keys["secretariat"], ref, lambda ctx, d: d.acknowledge("Received."))
+    c.assign_dispute(p.ledger, p.keys["secretariat"], ref, p.holder["ombudsperson"], "ombudsperson")
+    box = sealed.seal(b"leaked", [write_identity(p.path.parent / "press.age")])
+    refused(p, "sealed to the covenant's neutrals, and only to them",
+            lambda: c.on_dispute(p.ledger, p.keys["ombudsperson"], ref,
+                                 lambda ctx, d: d.record_finding(True, "", box.payload())))
+    position = p.forge_next("ombudsperson", "dispute", ref, "dispute.finding_recorded",
+                            {"upheld": True, "finding": "", "sealed": box.payload()})
+    found(p.verify(), position, "a sealed finding is sealed to the covenant's neutrals, and only to them")

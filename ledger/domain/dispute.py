@@ -225,25 +225,33 @@ class Dispute(LedgerAggregate):
         TYPE = "dispute.finding_recorded"
         upheld: bool
         finding: str
+        # The neutral may seal the finding's text to the covenant's neutrals (``finding`` is then
+        # empty); whether the grievance is upheld stays public.
+        sealed: dict[str, Any] | None = None
 
         def check(self, dispute: Dispute, ctx: Context) -> None:
             require(dispute.stage == "assigned", f"{dispute.ref} is {dispute.stage}, not awaiting a finding")
             dispute._require_assignee(ctx)
+            _check_sealed_text(self.sealed, self.finding, ctx, ctx.find(Covenant, dispute.covenant), "finding")
 
         def apply(self, dispute: Dispute) -> None:
-            dispute.findings.append({"upheld": self.upheld, "finding": self.finding, "by": dispute.assignee})
+            dispute.findings.append({"upheld": self.upheld, "finding": self.finding, "by": dispute.assignee,
+                                     **({"sealed": self.sealed} if self.sealed is not None else {})})
             dispute.stage = "found"
 
-    def record_finding(self, upheld: bool, finding: str) -> None:
-        self.trigger_event(self.FindingRecorded, upheld=upheld, finding=check_text(finding, "finding"))
+    def record_finding(self, upheld: bool, finding: str, sealed: dict[str, Any] | None = None) -> None:
+        text = "" if sealed is not None else check_text(finding, "finding")
+        self.trigger_event(self.FindingRecorded, upheld=upheld, finding=text, sealed=sealed)
 
     class RemedyOrdered(LedgerAggregate.Event):
         TYPE = "dispute.remedy_ordered"
         kind: str
         details: str
         due: str | None = None  # the date by which it must be complied with (records before 0.2 have none)
+        sealed: dict[str, Any] | None = None  # the details sealed to the neutrals (details then empty)
 
         def check(self, dispute: Dispute, ctx: Context) -> None:
+            _check_sealed_text(self.sealed, self.details, ctx, ctx.find(Covenant, dispute.covenant), "remedy")
             require(dispute.stage == "found" and dispute.findings[-1]["upheld"],
                     f"{dispute.ref} needs a finding that upholds it before a remedy")
             require(self.kind in REMEDY_KINDS, f"remedy kind is one of {', '.join(REMEDY_KINDS)}")
@@ -253,13 +261,16 @@ class Dispute(LedgerAggregate):
             require(str(self.due) >= ctx.at.date().isoformat(), f"the remedy's due date {self.due} has passed")
 
         def apply(self, dispute: Dispute) -> None:
-            dispute.remedy = {"kind": self.kind, "details": self.details, "due": self.due}
+            dispute.remedy = {"kind": self.kind, "details": self.details, "due": self.due,
+                              **({"sealed": self.sealed} if self.sealed is not None else {})}
             dispute.stage = "remedied"
 
-    def order_remedy(self, kind: str, details: str, due: str | None = None) -> None:
+    def order_remedy(self, kind: str, details: str, due: str | None = None,
+                     sealed: dict[str, Any] | None = None) -> None:
         if kind not in REMEDY_KINDS:
             raise InvalidInputError(f"remedy kind is one of {', '.join(REMEDY_KINDS)}")
-        self.trigger_event(self.RemedyOrdered, kind=kind, details=check_text(details, "details"),
+        text = "" if sealed is not None else check_text(details, "details")
+        self.trigger_event(self.RemedyOrdered, kind=kind, details=text, sealed=sealed,
                            due=check_date(due, "due date") if due is not None else None)
 
     class ComplianceRecorded(LedgerAggregate.Event):
@@ -357,3 +368,20 @@ def _check_confidential(filed: Any, covenant: Covenant, ctx: Context) -> None:
     named = set(filed.sealed["sealed"]["recipients"])
     require(bool(named) and named <= allowed,
             "a confidential grievance is sealed to the covenant's neutrals, and only to them")
+
+
+def _check_sealed_text(sealed: dict[str, Any] | None, text: str, ctx: Context, covenant: Covenant, what: str) -> None:
+    """A finding or remedy is either in clear, or sealed to the covenant's neutrals with its text empty."""
+    if sealed is None:
+        return
+    from ledger.errors import InvalidInputError
+    from ledger.sealed import check_payload
+
+    require(text == "", f"a sealed {what} keeps its text in the sealed payload only")
+    try:
+        check_payload(sealed)
+    except InvalidInputError as exc:
+        require(False, str(exc))
+    named = set(sealed["sealed"]["recipients"])
+    require(bool(named) and named <= set(neutral_recipients(ctx, covenant)),
+            f"a sealed {what} is sealed to the covenant's neutrals, and only to them")
