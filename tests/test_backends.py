@@ -49,6 +49,10 @@ def test_confidential_feedback_seals_reads_and_erases_on_each_backend(db_url: st
     identities: dict[str, object] = {}
     found_partnership(ledger, signers, Signer.generate(), lambda _t: None, age_identities=identities)
     ref, code = c.submit_feedback(ledger, signers["secretariat"], "C-1", "community-voices", "MARKER-pg-5e1")
+    everything = _every_byte(db_url)
+    # the dump holds the records (bytea as hex), so a marker in them would show
+    assert b"community-voices".hex().encode() in everything or b"community-voices" in everything
+    assert b"MARKER-pg-5e1" not in everything and b"MARKER-pg-5e1".hex().encode() not in everything
     item = load(ledger, Feedback, ref)
     digest = item.content["sealed"]["sha256"]
     age_file = sealed.get(ledger, digest)
@@ -64,3 +68,15 @@ def test_confidential_feedback_seals_reads_and_erases_on_each_backend(db_url: st
     assert report.ok, [f.line() for f in report.findings]
     with pytest.raises(NotFoundError, match="was erased on"):
         sealed.get(ledger, digest)
+
+
+def _every_byte(db_url: str) -> bytes:
+    """The whole database: the SQLite file with its WAL, or a PostgreSQL dump of every table."""
+    import subprocess
+    from pathlib import Path
+
+    if not db_url.startswith("postgresql"):
+        path = Path(db_url.removeprefix("sqlite:///"))
+        return b"".join(f.read_bytes() for f in path.parent.glob(path.name + "*"))
+    url = db_url.replace("postgresql+psycopg://", "postgresql://")
+    return subprocess.run(["pg_dump", "--data-only", url], capture_output=True, check=True).stdout
