@@ -153,15 +153,23 @@ def reply(ref: str, text: str, key_path: str | None) -> None:
 
 @feedback.command("close")
 @click.argument("ref")
-@click.option("--outcome", required=True,
+@click.option("--outcome", default=None,
               help="taken_into_policy, referred_to_committee, answered, not_actionable or withdrawn (public).")
+@click.option("--sealed-text", "sealed_text", default=None,
+              help="...or an outcome told only to the recipients and the submitter (sealed).")
 @key_option
-def close(ref: str, outcome: str, key_path: str | None) -> None:
-    """Close submission REF with a public outcome category."""
+def close(ref: str, outcome: str | None, sealed_text: str | None, key_path: str | None) -> None:
+    """Close submission REF with a public outcome category, or a sealed outcome."""
     from ledger import commands
 
+    if (outcome is None) == (sealed_text is None):
+        raise click.UsageError("give --outcome (public) or --sealed-text (sealed), one of them")
     signer, ledger = signer_and_ledger(key_path)
-    commands.on_feedback(ledger, signer, ref.upper(), lambda ctx, f: f.close(outcome, None))
+    if sealed_text is not None:
+        commands.close_feedback_sealed(ledger, signer, ref.upper(), sealed_text)
+        click.echo(f"closed {ref.upper()} with a sealed outcome")
+        return
+    commands.on_feedback(ledger, signer, ref.upper(), lambda ctx, f: f.close(str(outcome), None))
     click.echo(f"closed {ref.upper()}: {outcome}")
 
 
@@ -194,12 +202,18 @@ def status(code: str, channel: str, as_json: bool) -> None:
                 text = f"[{exc}]"
             replies.append({"at": entry["at"], "text": text})
     first = items[0]
+    outcome = first.outcome
+    if first.sealed_outcome is not None:
+        try:
+            outcome = pyrage.decrypt(sealed.get(ledger, first.sealed_outcome["sealed"]["sha256"]), [identity]).decode()
+        except NotFoundError as exc:
+            outcome = f"[sealed: {exc}]"
     body = {"ref": first.ref, "submissions": len(items), "acknowledged_at": first.acknowledged_at,
-            "replies": replies, "outcome": first.outcome}
+            "replies": replies, "outcome": outcome}
     if as_json:
         emit_json(body)
         return
     click.echo(f"{first.ref}: {len(items)} submission(s); acknowledged: {first.acknowledged_at or 'not yet'}")
     for entry in replies:
         click.echo(f"reply ({entry['at'][:16]}): {entry['text']}")
-    click.echo(f"outcome: {first.outcome or 'open'}")
+    click.echo(f"outcome: {outcome or 'open'}")

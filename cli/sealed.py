@@ -28,12 +28,14 @@ def get(digest: str, out_file: str) -> None:
 @sealed.command("erase")
 @click.argument("digest")
 @click.option("--reason", required=True, help="Why (kept in the signed record of the erasure).")
+@click.option("--covenant", default=None,
+              help="The covenant it is erased under: when it names erasers, only they may erase.")
 @key_option
-def erase(digest: str, reason: str, key_path: str | None) -> None:
+def erase(digest: str, reason: str, covenant: str | None, key_path: str | None) -> None:
     """Erase the sealed file DIGEST for good; a signed record keeps who, when and why.
     Every record still verifies: they commit to the file, they do not contain it."""
     signer, ledger = signer_and_ledger(key_path)
-    ledger.erase_sealed(signer, digest, reason)
+    ledger.erase_sealed(signer, digest, reason, covenant.upper() if covenant else None)
     click.echo(f"erased sealed content {digest[:12]}…")
 
 

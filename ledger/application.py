@@ -340,8 +340,9 @@ class Ledger(Application[UUID]):
 
         return self.run(signer, action)
 
-    def erase_sealed(self, signer: Signer, digest: str, reason: str) -> None:
-        """Delete a sealed file and record who erased it and why, in one transaction."""
+    def erase_sealed(self, signer: Signer, digest: str, reason: str, covenant: str | None = None) -> None:
+        """Delete a sealed file and record who erased it and why, in one transaction (under
+        ``covenant``, whose ``erasers``, when it names them, are the only ones who may)."""
         from ledger.domain.sealing import SealedFile
 
         wanted = digest.strip().lower()
@@ -351,7 +352,7 @@ class Ledger(Application[UUID]):
                 from ledger.domain.base import RuleError
 
                 raise RuleError(f"sealed content {wanted[:12]}… was already erased")
-            return None, [SealedFile.erase(ctx, wanted, reason)]
+            return None, [SealedFile.erase(ctx, wanted, reason, covenant)]
 
         self._erasing = wanted
         try:

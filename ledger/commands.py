@@ -41,6 +41,8 @@ def draft_covenant(ledger: Ledger, signer: Signer, title: str, terms: dict[str, 
         for who in ("ombudspersons", "mediators"):
             procedure[who] = [_key(ctx, r) for r in procedure.get(who, [])]
         resolved["dispute_procedure"] = procedure
+        if isinstance(terms.get("erasers"), list):
+            resolved["erasers"] = [_key(ctx, who) for who in terms["erasers"]]
         if isinstance(terms.get("channels"), dict):
             resolved["channels"] = {
                 name: dict(ch, **{who: [_key(ctx, r) for r in ch.get(who, [])] for who in ("recipients", "intake")})
@@ -552,6 +554,20 @@ def reply_to_feedback(ledger: Ledger, signer: Signer, ref: str, text: str) -> No
     on_feedback(ledger, signer, ref, make)
 
 
+def close_feedback_sealed(ledger: Ledger, signer: Signer, ref: str, text: str) -> None:
+    """Close a submission with an outcome sealed to the recipients and the receipt's holder."""
+    from ledger import sealed
+    from ledger.domain.feedback import Feedback, channel_of, channel_recipients
+
+    def make(ctx: Context, item: Feedback) -> None:
+        recipients = channel_recipients(ctx, channel_of(ctx.find(Covenant, item.covenant), item.channel))
+        box = sealed.seal(text.encode("utf-8"), [*recipients, item.reply_to])
+        ledger._staged_sealed = [box]
+        item.close("sealed", box.payload())
+
+    on_feedback(ledger, signer, ref, make)
+
+
 def purge_sealed(ledger: Ledger, signer: Signer, now: datetime) -> list[str]:
     """Erase every kept sealed file of a channel submission older than the channel's
     ``retention_days`` (each erasure its own signed record); return the digests erased."""
@@ -574,6 +590,7 @@ def purge_sealed(ledger: Ledger, signer: Signer, now: datetime) -> list[str]:
                 sealed.get(ledger, digest)
             except NotFoundError:
                 continue  # erased already, or never kept here
-            ledger.erase_sealed(signer, digest, f"retention period of channel {item.channel} ({days} days) over")
+            ledger.erase_sealed(signer, digest, f"retention period of channel {item.channel} ({days} days) over",
+                                item.covenant)
             erased.append(digest)
     return erased

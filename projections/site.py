@@ -206,6 +206,7 @@ def _channels(ledger: Any, covenants: list[Covenant], end: int, moment: Any) -> 
     """Per confidential channel, counts only: never content, never receipt values."""
     from datetime import timedelta
 
+    from ledger.domain.covenant import CHANNEL_STATISTICS
     from ledger.domain.feedback import Feedback
     from ledger.record import parse_time
 
@@ -224,6 +225,7 @@ def _channels(ledger: Any, covenants: list[Covenant], end: int, moment: Any) -> 
                 if f.outcome:
                     outcomes[f.outcome] = outcomes.get(f.outcome, 0) + 1
             out.append({"covenant": covenant.ref, "name": name, "received": len(mine),
+                        "shown": set(spec.get("statistics") or CHANNEL_STATISTICS),
                         "acknowledge_days": spec.get("acknowledge_days", 7),
                         "feedback_days": spec.get("feedback_days", 90),
                         "acknowledged_in_time": len(acknowledged), "answered_in_time": len(answered),

@@ -240,3 +240,52 @@ def test_a_fresh_ledger_process_verifies_feedback_records(p: Partnership) -> Non
                           text=True, env=dict(os.environ, PYTHONPATH=str(root)), cwd=p.path.parent)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "OK" in done.stdout
+
+
+def test_a_sealed_outcome_reaches_the_receipt_holder_only(p: Partnership, tmp_path: Path) -> None:
+    ref, receipt = submit(p)
+    keys = p.path.parent / "keys"
+    assert run(p, "feedback", "acknowledge", ref, "--key", str(keys / "ombudsperson.key"))[0] == 0
+    code, out, err = run(p, "feedback", "close", ref, "--sealed-text", "SEALED-OUTCOME-8 Your landlord was warned.",
+                         "--key", str(keys / "ombudsperson.key"))
+    assert (code, out) == (0, f"closed {ref} with a sealed outcome\n"), err
+    body = json.loads(run(p, "feedback", "status", "--receipt", receipt, "--channel", "community-voices",
+                          "--json")[1])
+    assert body["outcome"] == "SEALED-OUTCOME-8 Your landlord was warned."
+    assert run(p, "publish", str(tmp_path / "site"), "--log-key", str(keys / "log.key"))[0] == 0
+    page = (tmp_path / "site" / "channels.html").read_text()
+    assert "Closed: sealed" in page and "SEALED-OUTCOME" not in page
+
+
+def test_the_covenant_names_who_may_erase(p: Partnership) -> None:
+    from ledger.demo import CURRENT_TERMS, REPRESENTS
+
+    led, k, h = p.ledger, p.keys, p.holder
+    terms = dict(CURRENT_TERMS, erasers=[h["ombudsperson"]], channels={"strict": {
+        "recipients": [h["ombudsperson"]], "intake": [h["secretariat"]],
+        "statistics": ["received"]}})
+    c3 = c.draft_covenant(led, k["secretariat"], "Strict Covenant", terms)
+    for stem, party in REPRESENTS.items():
+        c.accede(led, k[stem], c3, party)
+    ref, _ = c.submit_feedback(led, k["secretariat"], c3, "strict", "Only Ruth may erase me.")
+    digest = load(led, Feedback, ref).content["sealed"]["sha256"]
+    refused(p, f"covenant {c3} names who may erase sealed content, and not this signer",
+            lambda: led.erase_sealed(k["secretariat"], digest, "tidying up", c3))
+    position = p.forge_next("secretariat", "sealed", digest, "sealed.erased", {
+        "ref": digest, "erased_by": p.person("secretariat"), "reason": "tidying up", "covenant": c3})
+    found(p.verify(), position, f"covenant {c3} names who may erase sealed content, and not this signer")
+
+
+def test_the_covenant_chooses_the_statistics_published(p: Partnership, tmp_path: Path) -> None:
+    from ledger.demo import CURRENT_TERMS, REPRESENTS
+
+    led, k, h = p.ledger, p.keys, p.holder
+    terms = dict(CURRENT_TERMS, channels={"counted": {
+        "recipients": [h["ombudsperson"]], "intake": [h["secretariat"]], "statistics": ["received"]}})
+    c3 = c.draft_covenant(led, k["secretariat"], "Counted Covenant", terms)
+    for stem, party in REPRESENTS.items():
+        c.accede(led, k[stem], c3, party)
+    c.submit_feedback(led, k["secretariat"], c3, "counted", "Count me.")
+    assert run(p, "publish", str(tmp_path / "site"), "--log-key", str(p.path.parent / "keys" / "log.key"))[0] == 0
+    section = (tmp_path / "site" / "channels.html").read_text().split(f"({c3})")[1]
+    assert '<th scope="row">Received</th><td class="num">1</td>' in section and "Overdue now" not in section

@@ -70,6 +70,9 @@ def check_party(party: Any) -> dict[str, Any]:
     return party
 
 
+CHANNEL_STATISTICS = ("received", "acknowledged_in_time", "answered_in_time", "overdue", "outcomes")
+
+
 def check_channels(channels: object) -> None:
     """Confidential feedback channels: {NAME: {recipients, intake, acknowledge_days, feedback_days}}."""
     if channels is None:
@@ -83,6 +86,9 @@ def check_channels(channels: object) -> None:
             people = channel.get(who)
             if not isinstance(people, list) or not people or not all(isinstance(x, str) for x in people):
                 raise InvalidInputError(f"channel {name} needs {who}: a list of people")
+        stats = channel.get("statistics", list(CHANNEL_STATISTICS))
+        if not isinstance(stats, list) or not set(stats) <= set(CHANNEL_STATISTICS):
+            raise InvalidInputError(f"channel {name} statistics are some of {', '.join(CHANNEL_STATISTICS)}")
         retention = channel.get("retention_days", 1)
         if not isinstance(retention, int) or isinstance(retention, bool) or not 1 <= retention <= 36500:
             raise InvalidInputError(f"channel {name} retention_days must be a whole number of days")
@@ -168,6 +174,9 @@ def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
     if prefix is not None and not (isinstance(prefix, str) and re.match(r"^360G-[A-Za-z0-9-]{1,40}$", prefix)):
         raise InvalidInputError("open_data prefix must be a 360Giving prefix such as 360G-riverside")
     check_channels(terms.get("channels"))
+    erasers = terms.get("erasers")
+    if erasers is not None and (not isinstance(erasers, list) or not all(isinstance(x, str) for x in erasers)):
+        raise InvalidInputError("erasers is a list of the people who may erase sealed content")
     funding = terms.get("funding") or {}
     if "currency" in funding:
         check_currency(funding["currency"])

@@ -95,6 +95,7 @@ class Feedback(LedgerAggregate):
         self.acknowledged_at: str | None = None
         self.replies: list[dict[str, Any]] = []
         self.outcome: str | None = None
+        self.sealed_outcome: dict[str, Any] | None = None
         self.closed_at: str | None = None
 
     @classmethod
@@ -162,6 +163,7 @@ class Feedback(LedgerAggregate):
 
         def apply(self, feedback: Feedback) -> None:
             feedback.outcome = self.outcome
+            feedback.sealed_outcome = self.sealed_outcome
             feedback.closed_at = format_time(self.timestamp)
 
     def close(self, outcome: str, sealed_outcome: dict[str, Any] | None) -> None:
