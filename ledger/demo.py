@@ -267,10 +267,13 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     clock.at("2026-10-05T09:00:00Z")
     contested = [r for _, r in ledger.read(0, ledger.size())
                  if r.type == "motion.vote_cast" and r.data.get("on_behalf") and r.data.get("choice") == "no"]
-    d1 = c.file_dispute(ledger, s["cso-air"], covenant,
-                        {"kind": "party", "name": "Clean Air Now", "party": "clean-air-now"},
-                        ["cycle-forward"], [contested[-1].event_hash],
-                        "The roll-call vote recorded for Cycle Forward on M-3 was not the vote Mei Lin gave.")
+    # Filed confidentially: who complains, and why, are sealed to the ombudsperson; the
+    # secretariat's intake key signs, so Clean Air Now's own key appears nowhere.
+    d1 = c.file_confidential_dispute(ledger, sec, covenant,
+                                     {"kind": "party", "name": "Clean Air Now", "party": "clean-air-now"},
+                                     ["cycle-forward"], [contested[-1].event_hash],
+                                     "The roll-call vote recorded for Cycle Forward on M-3 was not the vote Mei Lin "
+                                     "gave.")
     c.on_dispute(ledger, sec, d1, lambda ctx, d: d.acknowledge("Received; the ombudsperson will be asked."))
     c.assign_dispute(ledger, sec, d1, PEOPLE_BY_STEM["ombudsperson"], "ombudsperson")
     c.on_dispute(ledger, sec, d1, lambda ctx, d: d.submit("Mei Lin", "I said 'no objection', meaning yes."))
@@ -303,7 +306,7 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
     c.publish_agenda(ledger, sec, mt4, [{"title": "Bus lane enforcement"}, {"title": "Any other business"}])
     mt5 = c.schedule_meeting(ledger, sec, committee, _moment("2026-11-24T17:00:00Z"))
     c.publish_agenda(ledger, sec, mt5, [{"title": "School streets: extend to four more schools"}])
-    echo(f"{d1}: filed, heard, upheld, remedied and closed")
+    echo(f"{d1}: filed confidentially, heard, upheld, remedied and closed")
 
 
 REPRESENTS = {

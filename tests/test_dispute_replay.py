@@ -17,6 +17,7 @@ GOLDEN = Path(__file__).parent / "golden" / "dispute-replay.txt"
 def normalise(text: str) -> str:
     """Mask what differs between runs (fresh keys, hashes, times, stream ids)."""
     text = re.sub(r"[0-9a-f]{64}", "<hash>", text)
+    text = re.sub(r"\[sealed [0-9a-f]{12}…", "[sealed <digest>…", text)
     text = re.sub(r"\(key [0-9a-f]{12}\)", "(key <id>)", text)
     text = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", "<time>", text)
     return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<stream>", text)
