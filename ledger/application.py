@@ -333,6 +333,11 @@ class Ledger(Application[UUID]):
         finally:
             self._staged_sealed = previous
 
+    def stage_sealed(self, *sealed: Any) -> None:
+        """Keep these age files with the command now running (called from its action, once
+        the content is sealed to recipients it looked up); replaces what was staged."""
+        self._staged_sealed = list(sealed)
+
     def register_recipient(self, signer: Signer, person: str, recipient: str) -> str:
         """Register a person's age recipient (signed by that person or the secretariat)."""
         def action(ctx: Context) -> tuple[str, list[Aggregate]]:

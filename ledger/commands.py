@@ -373,14 +373,14 @@ def file_confidential_dispute(ledger: Ledger, signer: Signer, covenant: str, com
             raise InvalidInputError("none of the covenant's neutrals has registered an age recipient (ledger keys "
                                     "recipient): nobody could read a confidential grievance")
         box = sealed.seal(secret, recipients)
-        ledger._staged_sealed = [box]
+        ledger.stage_sealed(box)
         dispute = Dispute.file_confidential(ctx, covenant, respondents, contested, box.payload())
         return dispute.ref, [dispute]
 
     try:
         return ledger.run(signer, action)
     finally:
-        ledger._staged_sealed = []
+        ledger.stage_sealed()
 
 
 def file_dispute(ledger: Ledger, signer: Signer, covenant: str, complainant: dict[str, str],
@@ -456,14 +456,14 @@ def on_dispute_sealed(ledger: Ledger, signer: Signer, dispute: str, text: str, c
         if not recipients:
             raise InvalidInputError("none of the covenant's neutrals has registered an age recipient")
         box = sealed.seal(text.encode("utf-8"), recipients)
-        ledger._staged_sealed = [box]
+        ledger.stage_sealed(box)
         call(ctx, found, box.payload())
         return None, [found]
 
     try:
         ledger.run(signer, action)
     finally:
-        ledger._staged_sealed = []
+        ledger.stage_sealed()
 
 
 def assign_dispute(ledger: Ledger, signer: Signer, dispute: str, assignee: str, capacity: str,
@@ -495,7 +495,7 @@ def submit_feedback(ledger: Ledger, signer: Signer, covenant: str, channel: str,
         if follow_up is not None:
             first = _thread_of(ledger, ctx, found.ref, channel, lookup)
         box = sealed.seal(text.encode("utf-8"), recipients)
-        ledger._staged_sealed = [box]
+        ledger.stage_sealed(box)
         reply_to = str(receipts.reply_identity(code, ledger.origin, channel).to_public())
         item = Feedback.submit(ctx, found.ref, channel, box.payload(), lookup, reply_to, first)
         return item.ref, [item]
@@ -503,7 +503,7 @@ def submit_feedback(ledger: Ledger, signer: Signer, covenant: str, channel: str,
     try:
         ref = ledger.run(signer, action)
     finally:
-        ledger._staged_sealed = []
+        ledger.stage_sealed()
     return ref, code
 
 
@@ -533,11 +533,11 @@ def on_feedback(ledger: Ledger, signer: Signer, ref: str, call: Any, sealed_item
         call(ctx, found)
         return None, [found]
 
-    ledger._staged_sealed = list(sealed_items or [])
+    ledger.stage_sealed(*(sealed_items or []))
     try:
         ledger.run(signer, action)
     finally:
-        ledger._staged_sealed = []
+        ledger.stage_sealed()
 
 
 def reply_to_feedback(ledger: Ledger, signer: Signer, ref: str, text: str) -> None:
@@ -548,7 +548,7 @@ def reply_to_feedback(ledger: Ledger, signer: Signer, ref: str, text: str) -> No
     def make(ctx: Context, item: Feedback) -> None:
         recipients = channel_recipients(ctx, channel_of(ctx.find(Covenant, item.covenant), item.channel))
         box = sealed.seal(text.encode("utf-8"), [*recipients, item.reply_to])
-        ledger._staged_sealed = [box]
+        ledger.stage_sealed(box)
         item.reply(box.payload())
 
     on_feedback(ledger, signer, ref, make)
@@ -562,7 +562,7 @@ def close_feedback_sealed(ledger: Ledger, signer: Signer, ref: str, text: str) -
     def make(ctx: Context, item: Feedback) -> None:
         recipients = channel_recipients(ctx, channel_of(ctx.find(Covenant, item.covenant), item.channel))
         box = sealed.seal(text.encode("utf-8"), [*recipients, item.reply_to])
-        ledger._staged_sealed = [box]
+        ledger.stage_sealed(box)
         item.close("sealed", box.payload())
 
     on_feedback(ledger, signer, ref, make)
