@@ -10,7 +10,8 @@ stored event is as many bytes as our signed record (envelope and signature
 included).  Rounds alternate between the two sides and the median rate of
 each is reported, with the ratio ours / baseline.
 
-Run: python -m benchmarks.bench_write [--commands 300] [--rounds 5]
+Run: python -m benchmarks.bench_write [--commands 300] [--rounds 5] [--pg postgresql://postgres@127.0.0.1/test]
+(with --pg, both sides write to fresh databases on that PostgreSQL server).
 """
 
 from __future__ import annotations
@@ -110,15 +111,27 @@ def signing_seconds(events: int) -> float:
     return time.perf_counter() - start
 
 
-def run(commands: int, rounds: int) -> list[str]:
+def _fresh_pg(admin_url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def run(commands: int, rounds: int, pg: str | None = None) -> list[str]:
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         signer = Signer.generate()
-        ledger = Ledger(str(Path(tmp) / "ledger.db"), create=True)
+        ours_url = _fresh_pg(pg, "bench_write_ours") if pg else str(Path(tmp) / "ledger.db")
+        bare_url = (_fresh_pg(pg, "bench_write_bare").replace("postgresql://", "postgresql+psycopg://") if pg
+                    else f"sqlite:///{Path(tmp) / 'bare.db'}")
+        ledger = Ledger(ours_url, create=True)
         ledger.init(origin="bench.example/write", name="Bench", founder=signer, holder="Bench",
                     roles=["secretariat"], log_public=Signer.generate().public_bytes)
-        bare = BareApp(env={"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
-                            "SQLALCHEMY_URL": f"sqlite:///{Path(tmp) / 'bare.db'}"})
+        bare = BareApp(env={"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": bare_url,
+                            "CREATE_TABLE": "y"})
         text = same_size_text(ledger, signer, bare)
         for events in (1, 10):
             ours_rates, bare_rates, ceilings = [], [], []
@@ -142,8 +155,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--pg", default=None, metavar="URL", help="A PostgreSQL server to write to instead of SQLite.")
     args = parser.parse_args()
-    for text in run(args.commands, args.rounds):
+    for text in run(args.commands, args.rounds, args.pg):
         print(text)
 
 

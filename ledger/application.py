@@ -45,6 +45,7 @@ from ledger.errors import (
 )
 from ledger.keys import Signer, verifier_key_string
 from ledger.store import (
+    LOCKED,
     DriverSQL,
     LedgerRecorder,
     RecordMapper,
@@ -177,7 +178,10 @@ class Ledger(Application[UUID]):
                     if not self._repairing:
                         self._refuse_without_guards(session)
                 lock_for_write(session)
-                yield session
+                try:
+                    yield session
+                finally:
+                    session.info.pop(LOCKED, None)  # the lock ends with this transaction
         except BaseException:
             # Objects cached during a transaction that did not commit may hold its
             # records: forget them all (the next command rebuilds what it needs).
