@@ -101,7 +101,6 @@ def list_feedback(channel: str | None, as_of: str | None, as_json: bool) -> None
 @click.option("--identity", required=True, type=click.Path(dir_okay=False), help="Your age identity (NAME.age).")
 def read(ref: str, identity: str) -> None:
     """Decrypt submission REF and its replies with your age identity (a channel recipient's)."""
-    from ledger import sealed
     from ledger.domain.feedback import Feedback
     from projections.describe import load
 
@@ -112,7 +111,6 @@ def read(ref: str, identity: str) -> None:
     for reply in item.replies:
         click.echo(f"reply ({reply['at'][:16]}):")
         click.echo(_opened(ledger, reply["content"], identity))
-    del sealed
 
 
 def _opened(ledger: Any, payload: dict[str, Any], identity: Any) -> str:

@@ -326,20 +326,9 @@ class Ledger(Application[UUID]):
         finally:
             self._staged_documents = previous
 
-    @contextmanager
-    def keeping_sealed(self, sealed: Sequence[Any]) -> Iterator[None]:
-        """Keep these age files (ledger.sealed.Sealed) in the sealed store with the next
-        command, in its transaction: the record that commits to them and the files
-        are written together or not at all."""
-        previous, self._staged_sealed = self._staged_sealed, list(sealed)
-        try:
-            yield
-        finally:
-            self._staged_sealed = previous
-
     def stage_sealed(self, *sealed: Any) -> None:
-        """Keep these age files with the command now running (called from its action, once
-        the content is sealed to recipients it looked up); replaces what was staged."""
+        """Keep these age files with the next (or the running) command, in its transaction;
+        replaces what was staged.  Forgotten once that command ends, kept or not."""
         self._staged_sealed = list(sealed)
 
     def register_recipient(self, signer: Signer, person: str, recipient: str) -> str:
@@ -399,6 +388,8 @@ class Ledger(Application[UUID]):
             self._registry = None
             self._tree_peaks = None
             raise
+        finally:
+            self._staged_sealed = []  # sealed files belong to one command, kept or not
 
     def _run_locked(self, signer: Signer, action: Callable[[Context], tuple[T, Sequence[Aggregate]]]) -> T:
         with self._write() as session:

@@ -377,10 +377,7 @@ def file_confidential_dispute(ledger: Ledger, signer: Signer, covenant: str, com
         dispute = Dispute.file_confidential(ctx, covenant, respondents, contested, box.payload())
         return dispute.ref, [dispute]
 
-    try:
-        return ledger.run(signer, action)
-    finally:
-        ledger.stage_sealed()
+    return ledger.run(signer, action)
 
 
 def file_dispute(ledger: Ledger, signer: Signer, covenant: str, complainant: dict[str, str],
@@ -460,10 +457,7 @@ def on_dispute_sealed(ledger: Ledger, signer: Signer, dispute: str, text: str, c
         call(ctx, found, box.payload())
         return None, [found]
 
-    try:
-        ledger.run(signer, action)
-    finally:
-        ledger.stage_sealed()
+    ledger.run(signer, action)
 
 
 def assign_dispute(ledger: Ledger, signer: Signer, dispute: str, assignee: str, capacity: str,
@@ -500,11 +494,7 @@ def submit_feedback(ledger: Ledger, signer: Signer, covenant: str, channel: str,
         item = Feedback.submit(ctx, found.ref, channel, box.payload(), lookup, reply_to, first)
         return item.ref, [item]
 
-    try:
-        ref = ledger.run(signer, action)
-    finally:
-        ledger.stage_sealed()
-    return ref, code
+    return ledger.run(signer, action), code
 
 
 def _thread_of(ledger: Ledger, ctx: Context, covenant: str, channel: str, lookup: str) -> str:
@@ -534,10 +524,7 @@ def on_feedback(ledger: Ledger, signer: Signer, ref: str, call: Any, sealed_item
         return None, [found]
 
     ledger.stage_sealed(*(sealed_items or []))
-    try:
-        ledger.run(signer, action)
-    finally:
-        ledger.stage_sealed()
+    ledger.run(signer, action)
 
 
 def reply_to_feedback(ledger: Ledger, signer: Signer, ref: str, text: str) -> None:

@@ -10,6 +10,7 @@ decision that the votes do not support.
 
 from __future__ import annotations
 
+import uuid
 from array import array
 from datetime import datetime
 from typing import Any
@@ -17,8 +18,11 @@ from typing import Any
 from eventsourcing.domain import OriginatorVersionError
 
 from ledger import record as rec
-from ledger.domain.base import Context
+from ledger.domain.base import Context, stream_id
+from ledger.domain.committee import Committee
+from ledger.domain.covenant import Covenant
 from ledger.domain.identity import KeyInfo, Registry
+from ledger.domain.motion import Motion
 from ledger.errors import LedgerError
 from ledger.spill import DEFAULT_CAPACITY, SpillingMap
 from ledger.store import RecordMapper
@@ -40,6 +44,7 @@ class RuleReplayer:
         self.ctx: Context | None = None
         self.breaches: dict[str, str] = {}  # committee ref -> its covenant, while in breach
         self.in_breach: dict[str, str] = {}  # motion ref -> warning: decided while in breach
+        self.covenant_ids: dict[uuid.UUID, None] = {}  # every covenant's stream, in creation order
 
     def check(self, position: int, record: rec.Record) -> list[str]:
         reasons = self._check(record)
@@ -53,10 +58,6 @@ class RuleReplayer:
         """Committees in breach of composition (and for how long), and the
         decisions taken while they were: allowed, because people leave, but a
         reader of the record should know."""
-        from ledger.domain.base import stream_id
-        from ledger.domain.committee import Committee
-        from ledger.domain.covenant import Covenant
-
         out = list(self.in_breach.values())
         now = self.ctx.at if self.ctx is not None else None
         origin = self.ctx.origin if self.ctx is not None else ""
@@ -109,11 +110,14 @@ class RuleReplayer:
         self._note_breach(after)
         return reasons
 
-    def _note_breach(self, aggregate: Any) -> None:
-        from ledger.domain.committee import Committee
-        from ledger.domain.motion import Motion
+    def covenants(self) -> list[Covenant]:
+        """Every covenant as it stands now, oldest first (for the witness policy)."""
+        return [self.aggregates.get(sid) for sid in self.covenant_ids]
 
-        if isinstance(aggregate, Committee):
+    def _note_breach(self, aggregate: Any) -> None:
+        if isinstance(aggregate, Covenant):
+            self.covenant_ids.setdefault(aggregate.id, None)
+        elif isinstance(aggregate, Committee):
             if aggregate.breach is None:
                 self.breaches.pop(aggregate.ref, None)
             else:

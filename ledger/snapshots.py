@@ -132,9 +132,12 @@ def load(recorder: Any, aggregate_id: UUID, version: int | None) -> tuple[Any, i
 
     stream = str(aggregate_id)
     with recorder.transaction(commit=False) as session:
-        connection = session.connection()
-        if not connection.dialect.has_table(connection, snapshots_table.name):
-            return None
+        # Every load asks; once the table is there it stays, so ask the catalogue once.
+        if not getattr(recorder, "has_snapshots", False):
+            connection = session.connection()
+            if not connection.dialect.has_table(connection, snapshots_table.name):
+                return None
+            recorder.has_snapshots = True
         row = session.execute(select(snapshots_table.c.version, snapshots_table.c.head_hash,
                                      snapshots_table.c.state).where(snapshots_table.c.stream == stream)).first()
     if row is None or (version is not None and int(row[0]) > version):

@@ -16,7 +16,6 @@ import pickle
 import sqlite3
 import tempfile
 from collections import OrderedDict
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -49,23 +48,6 @@ class SpillingMap:
 
     def __setitem__(self, key: UUID, value: Any) -> None:
         self._put(key, value)
-
-    def __len__(self) -> int:
-        if self._db is None:
-            return len(self.hot)
-        cold = self._db.execute("SELECT count(*) FROM spilled").fetchone()[0]
-        on_disk_and_hot = self._db.execute(
-            f"SELECT count(*) FROM spilled WHERE key IN ({','.join('?' * len(self.hot))})",
-            [k.bytes for k in self.hot]).fetchone()[0] if self.hot else 0
-        return int(cold) - int(on_disk_and_hot) + len(self.hot)
-
-    def values(self) -> Iterator[Any]:
-        """Every object (the hot ones as they are, the spilled ones read back)."""
-        yield from list(self.hot.values())
-        if self._db is not None:
-            for key, value in self._db.execute("SELECT key, value FROM spilled"):
-                if UUID(bytes=key) not in self.hot:
-                    yield pickle.loads(value)
 
     def _put(self, key: UUID, value: Any) -> None:
         self.hot[key] = value

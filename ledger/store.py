@@ -358,6 +358,9 @@ def catch_up_tree(session: Session, size: int, page: int = 10_000) -> int:
 class LedgerRecorder(SQLAlchemyApplicationRecorder):
     """The application recorder plus log positions and append-only guards."""
 
+    # Set once ledger_snapshots is known to exist (it is never dropped): see snapshots.load.
+    has_snapshots = False
+
     def __init__(self, datastore: SQLAlchemyDatastore) -> None:
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
         self.tables += [log_table, tree_table, checkpoint_table, cosignature_table, documents_table,

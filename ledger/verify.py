@@ -636,10 +636,8 @@ def _check_witnesses(ledger: Any, log: Any, verifier: Verifier, report: Report, 
 
 def _witness_policy(rules: Any) -> tuple[int, list[str]] | None:
     """K and the N witness keys named by the newest covenant in force, if any."""
-    from ledger.domain.covenant import Covenant
-
-    covenants = [a for a in getattr(rules, "aggregates", {}).values()
-                 if isinstance(a, Covenant) and a.status == "in_force" and a.terms.get("witnesses")]
+    covenants = [c for c in (rules.covenants() if hasattr(rules, "covenants") else [])
+                 if c.status == "in_force" and c.terms.get("witnesses")]
     if not covenants:
         return None
     witnesses = covenants[-1].terms["witnesses"]

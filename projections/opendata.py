@@ -210,8 +210,9 @@ def threesixtygiving(ledger: Any) -> dict[str, Any]:
 
         funders = [_party_org(covenant, party, prefix) for party in sorted(fund.received)] or [
             {"id": f"{prefix}-{fund_ref}", "name": fund.name}]
+        of_fund = [r for r in rows if r["ref"] == fund_ref]
         for allocation, entry in fund.allocations.items():
-            own = [r for r in rows if r["ref"] == fund_ref and allocation in r["summary"]]
+            own = [r for r in of_fund if allocation in r["summary"]]
             disbursed = [r for r in own if r["type"] == "fund.disbursed"]
             allocated_row = next(r for r in own if r["type"] == "fund.allocated")
             grants.append({

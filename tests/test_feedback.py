@@ -289,3 +289,25 @@ def test_the_covenant_chooses_the_statistics_published(p: Partnership, tmp_path:
     assert run(p, "publish", str(tmp_path / "site"), "--log-key", str(p.path.parent / "keys" / "log.key"))[0] == 0
     section = (tmp_path / "site" / "channels.html").read_text().split(f"({c3})")[1]
     assert '<th scope="row">Received</th><td class="num">1</td>' in section and "Overdue now" not in section
+
+
+def test_only_a_channel_recipient_acknowledges(p: Partnership) -> None:
+    ref, _ = submit(p)
+    refused(p, "only a recipient of channel community-voices may do this",
+            lambda: c.on_feedback(p.ledger, p.keys["secretariat"], ref, lambda ctx, f: f.acknowledge()))
+    position = p.forge_next("secretariat", "feedback", ref, "feedback.acknowledged", {})
+    found(p.verify(), position, "only a recipient of channel community-voices may do this")
+
+
+def test_a_person_registers_their_own_age_recipient(p: Partnership) -> None:
+    from ledger.domain.identity import registry_id
+    from tests.test_people import _forge_registry
+
+    recipient = write_identity(p.path.parent / "amara.age")
+    refused(p, "a person registers their own age recipient, or the secretariat does",
+            lambda: p.ledger.register_recipient(p.keys["party"], p.holder["cso-air"], recipient))
+    p.ledger.register_recipient(p.keys["cso-air"], p.holder["cso-air"], recipient)  # her own: accepted
+    other = write_identity(p.path.parent / "mallory.age")
+    position = _forge_registry(p, "party", "key.recipient_registered",
+                               {"person": p.person("cso-air"), "recipient": other}, registry_id(p.ledger.origin))
+    found(p.verify(), position, "a person registers their own age recipient, or the secretariat does")

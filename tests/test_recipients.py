@@ -82,3 +82,10 @@ def test_matching_outstanding_until_the_matcher_pays(p: Partnership) -> None:
     assert load(p.ledger, Fund, fund).matching_status() == {
         "civic-renewal": {"owed": "2000.00", "met": "1500.00", "outstanding": "500.00"}}
     assert p.verify().ok
+
+
+def test_verify_finds_an_organisation_with_a_malformed_identifier(p: Partnership) -> None:
+    position = p.forge_next("secretariat", "organisation", "shady-trust", "organisation.registered",
+                            {"ref": "shady-trust", "name": "Shady Trust", "identifier": "charity 42",
+                             "kind": "charity"})
+    found(p.verify(), position, "identifier must be an org-id.guide identifier")

@@ -141,12 +141,13 @@ class Registry(LedgerAggregate):
         """The roles of the person's active keys."""
         return {role for k in self.active_keys_of(person) for role in k.roles}
 
+    def _people(self) -> dict[str, str]:
+        """Person id -> name, as each person's newest key gives it (one pass over the keys)."""
+        return {info.person: info.holder for info in self.keys.values()}
+
     def names(self) -> dict[str, str]:
         """Person ids and key ids -> the person's name, for showing people instead of ids."""
-        out = {k.key_id: k.holder for k in self.keys.values()}
-        for info in self.keys.values():
-            out[info.person] = self.name_of(info.person)
-        return out
+        return {**{k.key_id: k.holder for k in self.keys.values()}, **self._people()}
 
     def resolve_person(self, text: str) -> str:
         """A person's id from their name (or its unambiguous beginning), their
@@ -156,9 +157,7 @@ class Registry(LedgerAggregate):
         wanted = " ".join(text.split()).casefold()
         if wanted in self.keys:
             return self.keys[wanted].person
-        people: dict[str, str] = {}  # person -> name
-        for info in self.keys.values():
-            people[info.person] = self.name_of(info.person)
+        people = self._people()
         for active_only in (True, False):
             candidates = {p: n for p, n in people.items() if not active_only or self.active_keys_of(p)}
             matches = [p for p, n in candidates.items() if n.casefold() == wanted]
