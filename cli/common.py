@@ -34,8 +34,10 @@ class RefusedExit(click.ClickException):
 class Settings:
     db: str | None
     verbose: bool
-    ledger: Any = None  # set while `ledger apply` runs a batch
+    ledger: Any = None  # set while `ledger apply` runs a batch, and by the server
     default_key: str | None = None
+    signer: Any = None  # the server's stand-in for a key held elsewhere (ledger.remote.RemoteSigner)
+    embedded: bool = False  # run by the server: errors go up as they are, for its HTTP statuses
 
 
 class LedgerGroup(click.Group):
@@ -56,6 +58,9 @@ class LedgerGroup(click.Group):
         except Exception as exc:
             from ledger.errors import LedgerError, explain_store_error
 
+            root = ctx.find_root().obj
+            if isinstance(root, Settings) and root.embedded:
+                raise  # the server maps errors to HTTP statuses itself (server/errors.py)
             verbose = isinstance(ctx.obj, Settings) and ctx.obj.verbose
             if verbose:
                 traceback.print_exc()
@@ -103,7 +108,13 @@ def _log_key() -> Signer | None:
 
 
 def load_key(path: str | None) -> Signer:
-    path = path or settings().default_key
+    current = settings()
+    if current.signer is not None:
+        if path:
+            raise click.UsageError("the server never reads key files: sign on your own machine "
+                                   "(ledger --server URL ... --key FILE)")
+        return current.signer  # type: ignore[no-any-return]
+    path = path or current.default_key
     if not path:
         raise click.UsageError("this command writes: give the signer's key with --key FILE (or LEDGER_KEY)")
     return read_signer(path)

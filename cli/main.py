@@ -17,6 +17,7 @@ from cli import (
     organisation,
     projections,
     sealed,
+    serve,
     tlog,
 )
 from cli import keys as keys_commands
@@ -27,10 +28,13 @@ from cli.common import LedgerGroup, Settings
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="LEDGER_DB", metavar="URL",
               help="SQLite file path or postgresql:// URL (or LEDGER_DB; default ./ledger.db).")
+@click.option("--server", envvar="LEDGER_SERVER", metavar="URL",
+              help="Run the command on a ledger server (or LEDGER_SERVER): queries over HTTP, acts prepared "
+                   "there and signed here with your own key (docs/server.md).")
 @click.option("--verbose", is_flag=True, help="Show tracebacks for unexpected errors.")
 @click.version_option(package_name="covenant-ledger")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, db: str | None, server: str | None, verbose: bool) -> None:
     """A signed, append-only governance ledger.
 
     Every act is an Ed25519-signed, hash-chained record.  Start with
@@ -43,6 +47,7 @@ cli.add_command(keys_commands.keys)
 for command in record_commands.COMMANDS:
     cli.add_command(command)
 cli.add_command(apply.apply)
+cli.add_command(serve.serve)
 cli.add_command(tlog.checkpoint)
 cli.add_command(tlog.prove)
 cli.add_command(tlog.verify_proof)
@@ -56,6 +61,13 @@ for group in (covenant.covenant, committee.committee, committee.meeting, motion.
 
 
 def main() -> None:
+    import sys
+
+    from cli import remote
+
+    code = remote.run_main(sys.argv[1:])  # a command for a --server runs there (it signs here)
+    if code is not None:
+        sys.exit(code)
     cli(prog_name="ledger")
 
 

@@ -152,3 +152,43 @@ def witness_key(key_file: str, name: str) -> None:
     from ledger.note import cosigner_vkey
 
     click.echo(cosigner_vkey(name, load_public(key_file, ask_passphrase)))
+
+
+@witness.command("serve")
+@click.option("--key", "key_path", required=True, metavar="FILE", help="The witness's private key.")
+@click.option("--name", required=True, help="The witness's key name, e.g. witness.clean-air-now.example.")
+@click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False),
+              help="The witness's own state directory (shared with 'witness cosign').")
+@click.option("--trust", "trusted", required=True, multiple=True, metavar="VKEY",
+              help="A log's verifier key (or a file holding it); repeatable, one per log witnessed.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8700, show_default=True, type=click.IntRange(1, 65535))
+def witness_serve(key_path: str, name: str, state_dir: str, trusted: tuple[str, ...], host: str, port: int) -> None:
+    """Run a C2SP tlog-witness: POST /add-checkpoint cosigns consistent checkpoints.
+
+    \b
+    Example:
+      ledger witness serve --key w.key --name witness.example --state w-state --trust "$(cat log.vkey)"
+    """
+    import uvicorn
+
+    from server.witness import WitnessService, create_witness_app
+
+    vkeys = [Path(t).read_text().strip() if Path(t).is_file() else t for t in trusted]
+    service = WitnessService(name, read_signer(key_path), Path(state_dir), vkeys)
+    click.echo(f"witness {name} on http://{host}:{port}/add-checkpoint (Ctrl-C to stop)", err=True)
+    uvicorn.run(create_witness_app(service), host=host, port=port, log_level="warning", server_header=False)
+
+
+@witness.command("request")
+@click.argument("url")
+@click.option("--vkey", required=True, metavar="VKEY", help="The witness's verifier key (or a file holding it).")
+def witness_request(url: str, vkey: str) -> None:
+    """Ask a network witness (tlog-witness) to cosign the latest checkpoint; store its cosignature."""
+    from server.witness import WitnessClient
+
+    text = Path(vkey).read_text().strip() if Path(vkey).is_file() else vkey
+    client = WitnessClient(url, text)
+    cosigned = client.request(open_ledger())
+    size = cosigned.split("\n")[1]
+    click.echo(f"witness {client.name} cosigned the checkpoint of size {size}")

@@ -29,7 +29,7 @@ SIGNING_DOMAIN = b"governance-ledger/v1\n"
 FIELDS = ("v", "ledger", "stream", "seq", "type", "at", "actor", "prev", "data", "sig")
 
 # Limits keep records small enough to verify, export and publish comfortably.
-MAX_RECORD_BYTES = 64 * 1024
+MAX_RECORD_BYTES = 65_535  # an entry bundle prefixes each record with a uint16 length (tlog-tiles)
 MAX_STRING_CHARS = 20_000
 MAX_DEPTH = 16
 

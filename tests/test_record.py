@@ -115,7 +115,7 @@ def test_building_a_record_with_a_float_is_refused() -> None:
 def test_oversized_record_is_refused() -> None:
     data = {f"f{i}": "x" * 19_000 for i in range(4)}
     unsigned = dict(GOLDEN_UNSIGNED, data=data)
-    with pytest.raises(InvalidInputError, match="limit is 65536"):
+    with pytest.raises(InvalidInputError, match="limit is 65535"):
         rec.seal(unsigned, b"\0" * 64)
 
 

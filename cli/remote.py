@@ -1,0 +1,219 @@
+"""``ledger --server URL ...``: the same commands against a ledger server.
+
+Queries go to ``POST /v1/query``.  Acts are prepared by the server (which
+applies every rule and returns the exact bytes to sign), signed here with the
+member's own key (which never leaves this machine), and submitted; when the
+log moved on meanwhile (409) the command is prepared again, a bounded number
+of times.  Files the command names are sent with it.  Only the standard
+library is used for HTTP, and neither SQLAlchemy nor the domain is imported:
+a remote command starts fast.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import click
+
+ATTEMPTS = 5
+TIMEOUT = 60.0
+
+
+class ServerError(Exception):
+    """An error answer from the server (or no answer)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def split_server(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The --server URL given before the command (or LEDGER_SERVER), and the rest."""
+    server = os.environ.get("LEDGER_SERVER") or None
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--server" and i + 1 < len(argv):
+            server = argv[i + 1]
+            i += 2
+            continue
+        if word.startswith("--server="):
+            server = word.split("=", 1)[1]
+            i += 1
+            continue
+        if not word.startswith("-"):
+            rest += argv[i:]
+            break
+        if word != "--verbose":
+            rest.append(word)
+        i += 1
+    return server, rest
+
+
+def handles(argv: list[str]) -> str | None:
+    """"read" or "write" when the server runs this command; None to run it here."""
+    if any(word in ("--help", "-h") for word in argv) or not argv or argv[0].startswith("-"):
+        return None
+    from cli.inprocess import classify
+
+    try:
+        return classify(argv)
+    except click.UsageError:
+        return None
+
+
+def main(server: str, argv: list[str], kind: str) -> int:
+    """Run one command against the server; the exit code (0, 1 refused, 2 usage)."""
+    try:
+        if kind == "read":
+            _read(server, argv)
+        else:
+            _write(server, argv)
+    except ServerError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        return 2 if exc.code in ("usage", "not_a_query", "not_an_act") else 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except Exception as exc:  # one line, as the local CLI does
+        from ledger.errors import LedgerError
+
+        message = str(exc) if isinstance(exc, LedgerError) else f"{type(exc).__name__}: {exc}"
+        click.echo(f"error: {message}", err=True)
+        return 1
+    return 0
+
+
+def _read(server: str, argv: list[str]) -> None:
+    fmt = "json" if "--json" in argv else "text"
+    answer = call(server, "/v1/query", {"argv": argv, "format": fmt})
+    if fmt == "json":
+        click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+    else:
+        click.echo(answer, nl=False)
+
+
+def _write(server: str, argv: list[str]) -> None:
+    from cli.common import read_signer
+    from ledger import record as rec
+    from ledger.remote import sign_messages
+
+    argv, key_path = _take_key(argv)
+    if not key_path:
+        raise click.UsageError("this command writes: give your key with --key FILE (or LEDGER_KEY); it is "
+                               "used here and never sent")
+    signer = read_signer(key_path)
+    argv, files = _files(argv)
+    for attempt in range(1, ATTEMPTS + 1):
+        body: dict[str, Any] = {"argv": argv, "key": signer.key_id, "files": files, "signatures": {}}
+        try:
+            prepared = call(server, "/v1/prepare", body)
+            body["at"] = prepared["at"]
+            # Records chained inside the command need the earlier ones' signatures first.
+            while True:
+                body["signatures"].update(sign_messages(signer, prepared["sign"]))
+                if prepared["complete"]:
+                    break
+                prepared = call(server, "/v1/prepare", body)
+            body["event_hashes"] = [
+                rec.seal_record(item["record"], base64.b64decode(body["signatures"][item["message_sha256"]]))
+                .event_hash for item in prepared["records"]]
+            answer = _submit(server, body)
+        except ServerError as exc:
+            if exc.status == 409 and attempt < ATTEMPTS:
+                time.sleep(0.05 * attempt)
+                continue  # the log moved on: prepare again
+            raise
+        click.echo(answer.get("output", ""), nl=False)
+        return
+
+
+def _submit(server: str, body: dict[str, Any]) -> dict[str, Any]:
+    # A lost answer is retried as is: the server acknowledges records it already has.
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return call(server, "/v1/submit", body)  # type: ignore[no-any-return]
+        except ServerError as exc:
+            if exc.status != 0 or attempt == ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _take_key(argv: list[str]) -> tuple[list[str], str | None]:
+    key = os.environ.get("LEDGER_KEY") or None
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--key" and i + 1 < len(argv):
+            key = argv[i + 1]
+            i += 2
+            continue
+        if argv[i].startswith("--key="):
+            key = argv[i].split("=", 1)[1]
+        else:
+            out.append(argv[i])
+        i += 1
+    return out, key
+
+
+def _files(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Words naming files here are sent with the command, under plain names."""
+    files: dict[str, str] = {}
+    out = []
+    for word in argv:
+        if os.path.isfile(word):
+            name = f"f{len(files) + 1}-" + (re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(word)) or "file")[:80]
+            with open(word, "rb") as handle:
+                files[name] = base64.b64encode(handle.read()).decode("ascii")
+            out.append(name)
+        else:
+            out.append(word)
+    return out, files
+
+
+def call(server: str, path: str, body: Any) -> Any:
+    """POST JSON, return the decoded answer; ServerError (status 0: no answer) otherwise."""
+    data = json.dumps(body).encode("utf-8")
+    request = urllib.request.Request(server.rstrip("/") + path, data=data, method="POST",
+                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:  # the user's server
+            raw = answer.read()
+            kind = answer.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as exc:
+        try:
+            error = json.loads(exc.read())["error"]
+            raise ServerError(exc.code, str(error["code"]), str(error["message"])) from None
+        except (ValueError, KeyError, TypeError):
+            raise ServerError(exc.code, "http", f"the server answered {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ServerError(0, "unreachable", f"cannot reach the server at {server}: {reason}") from None
+    if kind.startswith("application/json"):
+        return json.loads(raw)
+    return raw.decode("utf-8")
+
+
+def run_main(argv: list[str]) -> int | None:
+    """The entry point's hook: the exit code when the command ran on a server, else None."""
+    server, rest = split_server(argv)
+    if not server:
+        return None
+    kind = handles(rest)
+    if kind is None:
+        return None
+    return main(server, rest, kind)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run_main(sys.argv[1:]) or 0)

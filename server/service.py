@@ -1,0 +1,248 @@
+"""What the server does, without HTTP: queries, prepare and submit, the tiled log.
+
+One :class:`LedgerService` per server process holds one open ledger and runs
+one command at a time on it (the ledger object keeps caches that are not
+thread-safe); several processes share a PostgreSQL database, whose write lock
+orders their writes, so servers are stateless and scale out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from cli import inprocess
+from ledger import record as rec
+from ledger.errors import InvalidInputError, NotFoundError, UnauthorisedError
+from ledger.remote import RemoteSigner, command_time, parse_signatures
+from server.errors import HTTPError
+
+MAX_FILES = 8
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+class _Rollback(Exception):
+    """Ends a prepare's transaction after every rule has run: nothing is written."""
+
+
+class LedgerService:
+    """One open ledger and the operations the HTTP layer offers on it."""
+
+    def __init__(self, db: str, log_key: Any = None, witnesses: list[Any] | None = None) -> None:
+        from ledger import Ledger
+        from projections import views
+
+        self.ledger = Ledger(db, log_key=log_key)
+        views.attach(self.ledger)
+        self.lock = threading.Lock()
+        self.witnesses = witnesses or []  # ledger.netwitness.WitnessClient, asked after each write
+        self._clock = self.ledger.clock
+
+    # --- queries ------------------------------------------------------------
+
+    def query(self, argv: list[str], fmt: str = "json") -> Any:
+        """Run a query command; its --json value (or its text, for ``fmt="text"``)."""
+        argv = _strings(argv, "argv")
+        if inprocess.classify(argv) != "read":
+            raise HTTPError(405, "not_a_query", "that command writes: prepare and submit it (POST /v1/prepare)")
+        inprocess.check_arguments(argv, {})
+        if fmt == "json" and "--json" not in argv:
+            argv = [*argv, "--json"]
+        with self.lock:
+            out = inprocess.run(self.ledger, argv)
+        return json.loads(out) if fmt == "json" else out
+
+    # --- writes -------------------------------------------------------------
+
+    def prepare(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Apply every rule to the command and return the records it would write,
+        with the exact bytes to sign; write nothing."""
+        argv, signer, files = self._write_request(body, preparing=True)
+        moment = command_time(body.get("at"))
+        with self.lock, self._uploaded(files) as mapping:
+            argv = [mapping.get(word, word) for word in argv]
+
+            def attempt() -> str:
+                try:
+                    with self.ledger.batch():
+                        output = inprocess.run(self.ledger, argv, signer)
+                        raise _Rollback(output)
+                except _Rollback as done:
+                    return str(done.args[0])
+
+            signer.wanted.clear()
+            self.ledger.clock = lambda: moment
+            try:
+                self.ledger.retrying(attempt)
+            finally:
+                self.ledger.clock = self._clock
+        return {
+            "at": rec.format_time(moment),
+            "key": signer.key_id,
+            "records": [w.to_json() for w in signer.wanted],
+            "sign": [w.to_json() for w in signer.pending if w.digest not in signer.signatures],
+            "complete": signer.complete,
+        }
+
+    def submit(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Run the prepared command again with its signatures; append its records
+        atomically, or refuse (409 when the log moved on).  Idempotent: records
+        already in the log (a retry after a lost answer) are acknowledged again."""
+        argv, signer, files = self._write_request(body, preparing=False)
+        hashes = body.get("event_hashes")
+        if hashes is not None:
+            hashes = _strings(hashes, "event_hashes")
+        if "at" not in body:
+            raise InvalidInputError("a submission carries the at the server returned when preparing")
+        moment = command_time(body.get("at"))
+        with self.lock, self._uploaded(files) as mapping:
+            if hashes and self._all_recorded(hashes):
+                return 200, {"status": "already recorded", "event_hashes": hashes, "size": self.ledger.size()}
+            argv = [mapping.get(word, word) for word in argv]
+            self.ledger.clock = lambda: moment
+            before = self.ledger.size()
+            try:
+                output = self.ledger.retrying(lambda: self._run_batch(argv, signer))
+            finally:
+                self.ledger.clock = self._clock
+            size = self.ledger.size()
+            written = [record.event_hash for _pos, record in self.ledger.read(before, size - before, check=False)]
+        self._ask_witnesses()
+        return 201, {"status": "recorded", "output": output, "event_hashes": written, "size": size}
+
+    def _run_batch(self, argv: list[str], signer: RemoteSigner) -> str:
+        with self.ledger.batch():
+            return inprocess.run(self.ledger, argv, signer)
+
+    def _all_recorded(self, hashes: list[str]) -> bool:
+        try:
+            for digest in hashes:
+                self.ledger.position_of(digest)
+        except NotFoundError:
+            return False
+        return True
+
+    def _write_request(self, body: Any, preparing: bool) -> tuple[list[str], RemoteSigner, dict[str, bytes]]:
+        if not isinstance(body, dict):
+            raise InvalidInputError("the request body must be a JSON object")
+        unknown = set(body) - {"argv", "key", "at", "signatures", "files", "event_hashes"}
+        if unknown:
+            raise InvalidInputError(f"unknown field {sorted(unknown)[0]!r} in the request")
+        argv = _strings(body.get("argv"), "argv")
+        if inprocess.classify(argv) != "write":
+            raise HTTPError(405, "not_an_act", "that command only reads: ask GET /v1/... or POST /v1/query")
+        files = _files(body.get("files"))
+        inprocess.check_arguments(argv, {name: name for name in files})
+        key = body.get("key")
+        if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{64}", key):
+            raise InvalidInputError("key must be the signer's key id (64 lowercase hex digits: 'ledger keys id FILE')")
+        with self.lock:
+            info = self.ledger.registry().keys.get(key)
+        if info is None:
+            raise UnauthorisedError(f"key {key[:12]} is not registered in this ledger")
+        public = base64.b64decode(info.public_key)
+        return argv, RemoteSigner(key, public, parse_signatures(body.get("signatures")), preparing=preparing), files
+
+    @contextmanager
+    def _uploaded(self, files: dict[str, bytes]) -> Iterator[dict[str, str]]:
+        """The command's files in a private temporary folder; names mapped to paths there."""
+        if not files:
+            yield {}
+            return
+        with tempfile.TemporaryDirectory(prefix="ledger-upload-") as folder:
+            mapping = {}
+            for name, content in files.items():
+                path = os.path.join(folder, name)
+                with open(path, "wb") as handle:
+                    handle.write(content)
+                mapping[name] = path
+            yield mapping
+
+    def _ask_witnesses(self) -> None:
+        for witness in self.witnesses:
+            try:
+                with self.lock:
+                    witness.request(self.ledger)
+            except Exception:  # a witness being away must not fail a recorded command
+                continue
+
+    # --- the tiled log ------------------------------------------------------
+
+    def checkpoint(self) -> str:
+        from ledger.tlog import TransparencyLog
+
+        with self.lock:
+            return TransparencyLog(self.ledger).checkpoint().note
+
+    def tile(self, path: str) -> bytes:
+        from ledger import tiles
+        from ledger.tlog import TransparencyLog
+
+        level, index, width = tiles.parse_tile_path(path)
+        with self.lock:
+            size = TransparencyLog(self.ledger).checkpoint().size
+            if level is None:
+                return tiles.entry_bundle(self.ledger, index, width, size)
+            with self.ledger.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
+                return tiles.tile(session, level, index, width, size)
+
+    def document(self, digest: str) -> tuple[str, bytes]:
+        from ledger import documents
+
+        with self.lock:
+            found = documents.get(self.ledger, digest)
+        return found.name, found.content
+
+    def bundle(self) -> bytes:
+        """The whole log as an export bundle up to the latest checkpoint (for 'ledger --server URL verify')."""
+        import io
+
+        from ledger.bundle import write_bundle
+        from ledger.tlog import TransparencyLog
+
+        out = io.BytesIO()
+        with self.lock:
+            size = TransparencyLog(self.ledger).checkpoint().size
+            write_bundle(self.ledger, out, size)
+        return out.getvalue()
+
+    def now(self) -> str:
+        return rec.format_time(datetime.now(UTC))
+
+
+def _strings(value: Any, name: str) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value) or len(value) > 200:
+        raise InvalidInputError(f"{name} must be a non-empty list of strings (the command's words and options)")
+    if any("\0" in v for v in value):
+        raise InvalidInputError(f"{name} may not contain NUL characters")
+    return list(value)
+
+
+def _files(value: Any) -> dict[str, bytes]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > MAX_FILES:
+        raise InvalidInputError(f"files must be an object of at most {MAX_FILES} names to base64 contents")
+    out = {}
+    for name, content in value.items():
+        if not _FILE_NAME.fullmatch(name) or not isinstance(content, str):
+            raise InvalidInputError(f"file name {str(name)[:40]!r} must be a plain name (letters, digits, . _ -)")
+        try:
+            out[name] = base64.b64decode(content, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInputError(f"file {name} is not base64") from None
+    return out
+
+
+def message_digest(message: bytes) -> str:
+    return hashlib.sha256(message).hexdigest()
