@@ -70,7 +70,7 @@ def classify(argv: Sequence[str]) -> str:
 
 def check_arguments(argv: Sequence[str], files: dict[str, str]) -> None:
     """Refuse options that touch the server's own files or keys, and paths that are not uploads."""
-    for word in argv:
+    for word in argv[len(command_path(argv)):]:  # the command's own words are not paths
         name = word.split("=", 1)[0]
         if name in FORBIDDEN_OPTIONS:
             raise click.UsageError(f"{name} is not accepted by the server (keys stay with their holders; "

@@ -348,7 +348,11 @@ def _verification(ledger: Any, directory: Path, end: int, written: list[Path]) -
     with (directory / "bundle.jsonl").open("wb") as out:
         write_bundle(ledger, out, checkpoint.size)
     written.append(directory / "bundle.jsonl")
-    return {"checkpoint": checkpoint.note, "bundle": "bundle.jsonl"}
+    from ledger.tiles import write_tree
+
+    # The same log as a C2SP tlog-tiles tree: any static host then serves a standard tiled log.
+    written += write_tree(ledger, directory / "log", checkpoint.size, checkpoint.note)
+    return {"checkpoint": checkpoint.note, "bundle": "bundle.jsonl", "tiles": "log/"}
 
 
 # --- charts as inline SVG, with a title and description for screen readers -----------

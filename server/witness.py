@@ -123,7 +123,7 @@ class WitnessClient:
 
     def __init__(self, url: str, vkey: str, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/") + "/add-checkpoint"
-        self.name, _kid, self.public = parse_verifier_key(vkey)
+        self.name, _type, self.public = note.parse_vkey(vkey)  # a cosigner's key (type 0x04)
         self.timeout = timeout
         self.known_size = 0
 
