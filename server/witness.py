@@ -113,7 +113,8 @@ def create_witness_app(service: WitnessService) -> Any:
             if len(body) > MAX_REQUEST:
                 return Response("request too large\n", status_code=413, media_type="text/plain")
         status, media, text = service.add_checkpoint(body)
-        return Response(text, status_code=status, media_type=media)
+        # Exactly the spec's type (text/x.tlog.size): Starlette would add a charset to a media_type.
+        return Response(text.encode("utf-8"), status_code=status, headers={"Content-Type": media})
 
     return Starlette(routes=[Route("/add-checkpoint", add_checkpoint, methods=["POST"])])
 
