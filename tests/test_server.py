@@ -143,7 +143,7 @@ def test_prepare_writes_nothing_and_submit_appends_exactly_what_was_prepared(ser
 
 
 def test_when_the_log_moves_on_a_submission_is_refused_and_nothing_is_written(served) -> None:  # type: ignore[no-untyped-def]
-    server, keeper, member = served
+    server, _keeper, member = served
     body, _prepared = _act(server.url, member / "secretariat.key",
                            ["meeting", "schedule", "--committee", "K-1", "--at", "2035-03-01T18:00:00Z"])
     other = remote(server.url, member, "meeting", "schedule", "--committee", "K-1", "--at",

@@ -267,7 +267,7 @@ BODIES = st.fixed_dictionaries({}, optional={"argv": st.lists(WORDS | st.text(ma
 
 @pytest.mark.slow
 def test_fuzzed_requests_never_crash_the_server_or_write(served) -> None:  # type: ignore[no-untyped-def]
-    server, keeper = served
+    server, _keeper = served
     before = http("GET", server.url + "/checkpoint")[2]
     statuses: list[int] = []
 
