@@ -65,9 +65,15 @@ SETUP: dict[str, list[str]] = {
 }
 
 
+# These run servers until stopped; tests/test_server*.py run them as real processes.
+SERVERS = {"serve", "witness serve"}
+
+
 def help_examples() -> list[tuple[str, list[str]]]:
     found = []
     for path, command in _commands(cli):
+        if " ".join(path) in SERVERS:
+            continue
         for words in _examples(command):
             found.append((" ".join(path), words))
     return found

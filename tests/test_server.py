@@ -262,3 +262,23 @@ def _ledger() -> list[str]:
     from tests.serving import LEDGER
 
     return [LEDGER]
+
+
+def test_the_readme_network_section_works_as_written(demo_dir: Path, tmp_path: Path) -> None:
+    import os
+    import re
+
+    from tests.serving import LEDGER
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## Take part over the network", 1)[1].split("\n## ", 1)[0]
+    block = re.findall(r"```sh\n(.+?)\n```", section, re.S)[0]
+    work = tmp_path / "demo"
+    shutil.copytree(demo_dir, work)
+    script = "set -e\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n" + block + "\n"
+    env = {**os.environ, "LEDGER_DB": "ledger.db", "PATH": f"{Path(LEDGER).parent}:{os.environ['PATH']}"}
+    env.pop("LEDGER_SERVER", None)
+    done = subprocess.run(["bash", "-c", script], cwd=work, capture_output=True, text=True, env=env, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "\u2014 witness.example " in done.stdout  # the served checkpoint carries the cosignature
+    assert ledger_cli("--db", "ledger.db", "verify", cwd=work).returncode == 0
