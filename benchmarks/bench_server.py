@@ -159,8 +159,8 @@ def main() -> None:
         finally:
             for server in servers:
                 server.stop()
-        verified = subprocess.run([sys.executable, "-m", "cli.main", "--db", url, "verify", "--state", str(folder / "verifier")], capture_output=True,
-                                  text=True)
+        verified = subprocess.run([sys.executable, "-m", "cli.main", "--db", url, "verify", "--state",
+                                   str(folder / "verifier")], capture_output=True, text=True)
     q = statistics.quantiles(all_latencies, n=100)
     print(f"server-mediated ({args.clients} client processes, 2 servers, PostgreSQL): median {median(ours):.1f} "
           f"commands/s; in-process API: median {median(base):.1f} commands/s; ratio {median(ours) / median(base):.2f} "
