@@ -115,6 +115,7 @@ class Ledger(Application[UUID]):
         self._seen_position: int | None = None  # the log's last position when _registry was current
         self._last_moment: datetime | None = None  # the time of this instance's previous command
         self._batch_depth = 0
+        self._rehearsing = False  # inside Ledger.rehearsal(): every rule runs, nothing stays
         self._tree_peaks: tuple[int, list[bytes]] | None = None  # (last position, peaks) after our last write
         # Read models that want to be updated in each command's own transaction
         # (see projections.views.attach); called with the session after saving.
@@ -371,7 +372,7 @@ class Ledger(Application[UUID]):
                     yield
                 finally:
                     self._batch_depth -= 1
-                if self._pending_checkpoint is not None:
+                if self._pending_checkpoint is not None and not self._rehearsing:
                     self._checkpoint(*self._pending_checkpoint)
         except BaseException:
             self._registry = None
@@ -379,6 +380,34 @@ class Ledger(Application[UUID]):
             raise
         finally:
             self._pending_checkpoint = None
+
+    @contextmanager
+    def rehearsal(self) -> Iterator[None]:
+        """Run commands with every rule, then roll everything back (the server's prepare).
+
+        What this Ledger cached before stays cached, except objects the commands
+        changed in memory (their version moved): those are loaded afresh next time.
+        """
+        registry, seen, moment = self._registry, self._seen_position, self._last_moment
+        objects, objects_at = dict(self._objects), self._objects_at
+        versions = {key: getattr(value, "version", None) for key, value in objects.items()}
+        registry_version = registry.version if registry is not None else None
+        self._rehearsing = True  # no views, snapshots or checkpoints for records that will not stay
+        try:
+            with self.batch():
+                yield
+                raise _Rehearsed
+        except _Rehearsed:
+            pass
+        finally:
+            self._rehearsing = False
+            self._tree_peaks = None  # the rolled-back command may have extended the cached peaks
+            self._seen_position, self._last_moment = seen, moment
+            self._registry = registry if registry is not None and registry.version == registry_version else None
+            self._objects.clear()
+            self._objects.update((key, value) for key, value in objects.items()
+                                 if getattr(value, "version", None) == versions[key])
+            self._objects_at = objects_at
 
     def _run_once(self, signer: Signer, action: Callable[[Context], tuple[T, Sequence[Aggregate]]]) -> T:
         try:
@@ -417,8 +446,11 @@ class Ledger(Application[UUID]):
                               last_position_before=last)
             with sealing(context):
                 self.save(*aggregates)
-            self._keep_snapshots(session, aggregates, context)
-            if self._batch_depth:
+            if not self._rehearsing:
+                self._keep_snapshots(session, aggregates, context)
+            if self._rehearsing:
+                pass
+            elif self._batch_depth:
                 self._pending_checkpoint = (session, context)  # one checkpoint for the whole batch
             else:
                 self._checkpoint(session, context)
@@ -434,7 +466,7 @@ class Ledger(Application[UUID]):
                 from ledger import sealed
 
                 sealed.erase(session, self._erasing)
-            for hook in self.after_save:
+            for hook in () if self._rehearsing else self.after_save:
                 hook(session)
         self._seen_position = context.last_position
         self._last_moment = ctx.at
@@ -543,6 +575,12 @@ class Ledger(Application[UUID]):
             if aggregate_id not in loaded:
                 kept = self._objects.get(aggregate_id) if current else None
                 if kept is not None:
+                    if self._rehearsing:
+                        # A rehearsal changes its objects and then forgets its records: it works on a
+                        # copy, so that the command it rehearses finds the kept object as it was.
+                        import copy
+
+                        kept = copy.deepcopy(kept)
                     loaded[aggregate_id] = kept
                     return kept
                 try:
@@ -742,6 +780,10 @@ class Ledger(Application[UUID]):
         if position is None:
             raise NotFoundError(f"no record has event hash {event_hash}")
         return int(position)
+
+
+class _Rehearsed(Exception):
+    """Ends a rehearsal's transaction: nothing it wrote is kept."""
 
 
 def _authorise(info: KeyInfo, record_type: str) -> None:
