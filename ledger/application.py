@@ -286,6 +286,11 @@ class Ledger(Application[UUID]):
                 return
             start = batch[-1].id + 1
 
+    @property
+    def last_position_written(self) -> int | None:
+        """The log's last position after this Ledger's latest command (None before any)."""
+        return self._seen_position
+
     def holds_ledger(self) -> bool:
         """True when the database has a ledger's tables and at least its genesis record."""
         return self._has_tables() and bool(self.recorder.select_notifications(start=None, limit=1))

@@ -79,6 +79,7 @@ class RemoteSigner:
     signatures: dict[str, bytes] = field(default_factory=dict)
     preparing: bool = True
     wanted: list[Wanted] = field(default_factory=list)
+    signed: list[str] = field(default_factory=list)  # event hashes of the records signed, in order
     _provisional_hashes: set[str] = field(default_factory=set)
 
     def sign(self, message: bytes) -> bytes:
@@ -88,6 +89,7 @@ class RemoteSigner:
             if not verify_signature(self.public_bytes, given, message):
                 raise UnauthorisedError(f"the signature given for record {digest[:12]}… does not verify "
                                         f"with key {self.key_id[:12]}")
+            self.signed.append(rec.seal_record(json.loads(message[len(rec.SIGNING_DOMAIN):]), given).event_hash)
             return given
         if not self.preparing:
             raise MovedOnError("the ledger moved on since this command was prepared (its records would now "

@@ -102,17 +102,16 @@ class LedgerService:
                 return 200, {"status": "already recorded", "event_hashes": hashes, "size": self.ledger.size()}
             argv = [mapping.get(word, word) for word in argv]
             self.ledger.clock = lambda: moment
-            before = self.ledger.size()
             try:
                 output = self.ledger.retrying(lambda: self._run_batch(argv, signer))
             finally:
                 self.ledger.clock = self._clock
-            size = self.ledger.size()
-            written = [record.event_hash for _pos, record in self.ledger.read(before, size - before, check=False)]
+            size = (self.ledger.last_position_written or -1) + 1
         self._ask_witnesses()
-        return 201, {"status": "recorded", "output": output, "event_hashes": written, "size": size}
+        return 201, {"status": "recorded", "output": output, "event_hashes": signer.signed, "size": size}
 
     def _run_batch(self, argv: list[str], signer: RemoteSigner) -> str:
+        signer.signed.clear()  # a retried attempt signs (with the same signatures) again
         with self.ledger.batch():
             return inprocess.run(self.ledger, argv, signer)
 
