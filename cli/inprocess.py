@@ -28,11 +28,11 @@ READS = {
     ("motion", "show"), ("motion", "list"), ("fund", "show"), ("fund", "list"),
     ("milestone", "show"), ("milestone", "list"), ("dispute", "show"), ("dispute", "list"),
     ("organisation", "list"), ("feedback", "list"), ("feedback", "status"),
-    ("projections", "status"),
+    ("projections", "status"), ("consultation", "show"), ("consultation", "list"), ("adjustment", "list"),
 }
 # Acts: every command that writes records signed by one key.
 WRITE_GROUPS = {"covenant", "committee", "meeting", "motion", "fund", "milestone", "dispute", "organisation",
-                "feedback"}
+                "feedback", "consultation", "adjustment"}
 WRITES_KEYS = {("keys", "register"), ("keys", "rotate"), ("keys", "retire"), ("keys", "retire-holder"),
                ("keys", "revoke"), ("keys", "roles"), ("keys", "recipient"), ("sealed", "erase")}
 # Options that would make the server read or write its own files, or take a key.

@@ -7,6 +7,7 @@ import click
 from cli import (
     apply,
     committee,
+    consultation,
     covenant,
     dispute,
     document,
@@ -56,7 +57,7 @@ cli.add_command(projections.projections)
 cli.add_command(projections.audit)
 for group in (covenant.covenant, committee.committee, committee.meeting, motion.motion, fund.fund,
               milestone.milestone, dispute.dispute, organisation.organisation, document.document,
-              feedback.feedback, sealed.sealed):
+              feedback.feedback, sealed.sealed, consultation.consultation, consultation.adjustment):
     cli.add_command(group)
 
 

@@ -47,11 +47,13 @@ def motion() -> None:
 @click.option("--expel", default=None, metavar="PARTY", help="The motion decides to expel PARTY.")
 @click.option("--representatives-of", "representatives_of", default=None, metavar="PARTY",
               help="The motion lets the secretariat name PARTY's representatives (when none of them can sign).")
+@click.option("--adopt", default=None, metavar="CONSULTATION@VERSION",
+              help="The motion decides to adopt a version of a consulted draft (e.g. CX-1@2).")
 @key_option
 def propose(meeting: str, item: int, decision_class: str, text: str, amends: str | None, amount: str | None,
             currency: str | None, fund: str | None, changes_file: str | None, minutes_of: str | None,
             renew_until: str | None, terminate_on: str | None, admit: str | None, expel: str | None,
-            representatives_of: str | None, key_path: str | None) -> None:
+            representatives_of: str | None, adopt: str | None, key_path: str | None) -> None:
     """Propose a motion (sign with the proposing member's own key).
 
     Example: ledger motion propose --meeting MT-4 --item 1 --class funding --text "Fund the pilot"
@@ -72,17 +74,25 @@ def propose(meeting: str, item: int, decision_class: str, text: str, amends: str
             {"kind": "terminate", "date": terminate_on} if terminate_on else None,
             {"kind": "admit", "party": admit} if admit else None,
             {"kind": "expel", "party": expel} if expel else None,
-            {"kind": "representatives", "party": representatives_of} if representatives_of else None]
+            {"kind": "representatives", "party": representatives_of} if representatives_of else None,
+            _adopt_act(adopt) if adopt else None]
     stated = [a for a in acts if a is not None]
     if len(stated) > 1:
         raise click.UsageError("a motion decides one covenant act: give only one of --renew-until, "
-                               "--terminate-on, --admit, --expel, --representatives-of")
+                               "--terminate-on, --admit, --expel, --representatives-of, --adopt")
     act = stated[0] if stated else None
     signer, ledger = signer_and_ledger(key_path)
     ref = commands.propose_motion(ledger, signer, meeting.upper(), item, decision_class, text,
                                   amends.upper() if amends else None, money, changes,
                                   minutes_of.upper() if minutes_of else None, act)
     click.echo(f"proposed {ref}")
+
+
+def _adopt_act(text: str) -> dict[str, object]:
+    consultation, _, version = text.partition("@")
+    if not version.isdigit():
+        raise click.UsageError(f"--adopt takes CONSULTATION@VERSION, e.g. CX-1@2, not {text!r}")
+    return {"kind": "adopt", "consultation": consultation.upper(), "version": int(version)}
 
 
 def _simple(name: str, help_text: str, call: str, done: str) -> click.Command:

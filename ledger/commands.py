@@ -218,7 +218,7 @@ def adopt_minutes(ledger: Ledger, signer: Signer, meeting: str, decision: str, m
 def propose_motion(ledger: Ledger, signer: Signer, meeting: str, item: int, decision_class: str, text: str,
                    amends: str | None = None, amount: dict[str, str] | None = None,
                    changes: list[dict[str, Any]] | None = None, minutes_of: str | None = None,
-                   act: dict[str, str] | None = None) -> str:
+                   act: dict[str, Any] | None = None) -> str:
     def action(ctx: Context) -> tuple[str, list[Any]]:
         found = ctx.find(Meeting, meeting)
         parent = ctx.find(Motion, amends) if amends else None
@@ -581,3 +581,51 @@ def purge_sealed(ledger: Ledger, signer: Signer, now: datetime) -> list[str]:
                                 item.covenant)
             erased.append(digest)
     return erased
+
+
+# --- consultations and adjustment requests ----------------------------------------
+
+def open_consultation(ledger: Ledger, signer: Signer, committee: str, title: str, sections: list[dict[str, str]],
+                      participation: str, opens_at: datetime, closes_at: datetime,
+                      document: str | None = None) -> str:
+    from ledger.domain.consultation import Consultation
+
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        found = Consultation.open(ctx, committee, title, sections, participation, rec.format_time(opens_at),
+                                  rec.format_time(closes_at), document)
+        return found.ref, [found]
+    return ledger.run(signer, action)
+
+
+def on_consultation(ledger: Ledger, signer: Signer, consultation: str, call: Any) -> Any:
+    """Run ``call(ctx, consultation)`` as one command; return what it returns."""
+    from ledger.domain.consultation import Consultation
+
+    def action(ctx: Context) -> tuple[Any, list[Any]]:
+        found = ctx.find(Consultation, consultation)
+        return call(ctx, found), [found]
+    return ledger.run(signer, action)
+
+
+def request_adjustment(ledger: Ledger, signer: Signer, committee: str, subject: str, text: str) -> str:
+    from ledger.domain.committee import Committee
+    from ledger.domain.consultation import Adjustment, answer_due
+
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        covenant = ctx.find(Covenant, ctx.find(Committee, committee).covenant)
+        party = covenant.party_of(ctx.actor.person)
+        if party is None:
+            raise InvalidInputError("only a party's representative may request an adjustment")
+        found = Adjustment.request(ctx, committee, subject, party, text, answer_due(covenant, ctx))
+        return found.ref, [found]
+    return ledger.run(signer, action)
+
+
+def answer_adjustment(ledger: Ledger, signer: Signer, ref: str, decision: str, text: str) -> None:
+    from ledger.domain.consultation import Adjustment
+
+    def action(ctx: Context) -> tuple[None, list[Any]]:
+        found = ctx.find(Adjustment, ref)
+        found.respond(decision, text)
+        return None, [found]
+    ledger.run(signer, action)

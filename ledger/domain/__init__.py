@@ -8,6 +8,7 @@ events (``check`` methods); docs/rules.md describes them.
 from ledger.authz import register_writers
 from ledger.domain import (  # noqa: F401
     committee,
+    consultation,
     covenant,
     dispute,
     feedback,
@@ -59,6 +60,14 @@ register_writers({
     "motion.closed": SEC + MEMBERS,
     "motion.dissent_attached": SEC + MEMBERS,
     "organisation.registered": SEC,
+    "consultation.opened": SEC,
+    "draft.version_published": SEC,
+    "comment.submitted": SEC + MEMBERS + ["auditor", "ombudsperson", "mediator", "witness"],
+    "comment.answered": SEC,
+    "consultation.closed": SEC,
+    "consultation.adopted": SEC,
+    "adjustment.requested": MEMBERS,
+    "adjustment.answered": SEC,
     "sealed.erased": SEC + NEUTRALS,
     "feedback.submitted": SEC + MEMBERS,
     "feedback.acknowledged": SEC + MEMBERS + NEUTRALS,

@@ -519,7 +519,8 @@ class Covenant(LedgerAggregate):
         (``terms.acts``; the amendment class when it names none)."""
         acts = self.terms.get("acts") if isinstance(self.terms, dict) else None
         named = acts.get(kind) if isinstance(acts, dict) else None
-        return str(named or "amendment")
+        # Adopting a consulted policy is an ordinary decision unless the covenant says otherwise.
+        return str(named or ("ordinary" if kind == "adopt" else "amendment"))
 
     def require_act_decision(self, ctx: Context, decision: str, act: dict[str, str] | None) -> Any:
         """A passed decision of the class named for this act, stating it, used for nothing else."""

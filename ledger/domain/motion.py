@@ -48,7 +48,7 @@ class Motion(LedgerAggregate):
         minutes_of: str | None = None  # minutes-class motions: the one meeting whose minutes it adopts
         # A covenant act the motion decides: {"kind": "renew", "date": END}, {"kind": "terminate", "date": DAY},
         # or a membership act {"kind": "admit" | "expel" | "representatives", "party": ID}.
-        act: dict[str, str] | None = None
+        act: dict[str, Any] | None = None
 
         def check(self, aggregate: Any, ctx: Context) -> None:
             meeting = ctx.find(Meeting, self.meeting)
@@ -73,6 +73,14 @@ class Motion(LedgerAggregate):
                         f"covenant {covenant.ref} decides to {self.act['kind']} by the "
                         f"{covenant.act_class(self.act['kind'])} class")
                 require(not self.changes, "a motion decides clause changes or a covenant act, not both")
+                if self.act["kind"] == "adopt":
+                    from ledger.domain.consultation import Consultation
+
+                    consultation = ctx.find(Consultation, str(self.act["consultation"]))
+                    require(consultation.committee == committee.ref,
+                            f"{consultation.ref} is a consultation of another committee")
+                    require(1 <= int(self.act["version"]) <= len(consultation.versions),
+                            f"{consultation.ref} has no version {self.act['version']}")
             elif self.decision_class == "amendment" and self.amends is None:
                 require(bool(self.changes), "an amendment-class motion must state the covenant changes")
             if self.amends is not None:
@@ -86,7 +94,7 @@ class Motion(LedgerAggregate):
 
     def __init__(self, ref: str, meeting: str, item: int, decision_class: str, text: str, proposer: str,
                  amends: str | None, amount: dict[str, str] | None, changes: list[dict[str, Any]] | None,
-                 minutes_of: str | None = None, act: dict[str, str] | None = None) -> None:
+                 minutes_of: str | None = None, act: dict[str, Any] | None = None) -> None:
         self.ref = ref
         self.meeting = meeting
         self.item = item
@@ -116,7 +124,7 @@ class Motion(LedgerAggregate):
     def propose(cls, ctx: Context, meeting: Meeting, item: int, decision_class: str, text: str,
                 amends: str | None = None, amount: dict[str, str] | None = None,
                 changes: list[dict[str, Any]] | None = None, minutes_of: str | None = None,
-                act: dict[str, str] | None = None) -> Motion:
+                act: dict[str, Any] | None = None) -> Motion:
         if amount is not None:
             check_currency(amount.get("currency", ""))
             parse_amount(amount.get("value"), amount["currency"])
@@ -380,8 +388,9 @@ def _check_minutes_of(ctx: Context, minutes_of: str | None, meeting: Meeting, co
 
 DATED_ACTS = ("renew", "terminate")
 PARTY_ACTS = ("admit", "expel", "representatives")
-ACT_SHAPES = ('a covenant act is {"kind": "renew" or "terminate", "date": DATE} or '
-              '{"kind": "admit", "expel" or "representatives", "party": PARTY}')
+ACT_SHAPES = ('a covenant act is {"kind": "renew" or "terminate", "date": DATE}, '
+              '{"kind": "admit", "expel" or "representatives", "party": PARTY} or '
+              '{"kind": "adopt", "consultation": REF, "version": N}')
 
 
 def act_shape_ok(act: Any) -> bool:
@@ -389,12 +398,17 @@ def act_shape_ok(act: Any) -> bool:
         return False
     if act.get("kind") in DATED_ACTS:
         return set(act) == {"kind", "date"}
+    if act.get("kind") == "adopt":
+        return (set(act) == {"kind", "consultation", "version"} and isinstance(act["consultation"], str)
+                and isinstance(act["version"], int) and not isinstance(act["version"], bool))
     return act.get("kind") in PARTY_ACTS and set(act) == {"kind", "party"} and isinstance(act["party"], str)
 
 
-def normal_act(act: dict[str, Any]) -> dict[str, str]:
+def normal_act(act: dict[str, Any]) -> dict[str, Any]:
     """A covenant act as a motion states it; InvalidInputError if malformed."""
     kind = str(act.get("kind"))
+    if kind == "adopt" and isinstance(act.get("consultation"), str) and isinstance(act.get("version"), int):
+        return {"kind": "adopt", "consultation": act["consultation"], "version": act["version"]}
     if kind in DATED_ACTS:
         return {"kind": kind, "date": check_date(act.get("date"), f"{kind} date")}
     if kind in PARTY_ACTS and isinstance(act.get("party"), str) and act["party"]:
