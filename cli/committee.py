@@ -246,6 +246,35 @@ def delegate(ref: str, to_member: str, reason: str, key_path: str | None) -> Non
     click.echo(f"{to_member} chairs {ref.upper()}")
 
 
+@meeting.command("proxy")
+@click.argument("ref")
+@click.option("--to", "holder", required=True, help="The seated member who will vote for you.")
+@click.option("--motion", default=None, help="Only for this motion (default: every vote of the meeting).")
+@key_option
+def proxy(ref: str, holder: str, motion: str | None, key_path: str | None) -> None:
+    """Give your vote at meeting REF to another seated member (with your own key; if the covenant allows).
+
+    Example: ledger meeting proxy MT-4 --to "Mei Lin" --key keys/cso-air.key
+    """
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.give_proxy(ledger, signer, ref.upper(), holder, motion.upper() if motion else None)
+    click.echo(f"{holder} holds your proxy at {ref.upper()}" + (f" for {motion.upper()}" if motion else ""))
+
+
+@meeting.command("revoke-proxy")
+@click.argument("ref")
+@key_option
+def revoke_proxy(ref: str, key_path: str | None) -> None:
+    """Take back the proxy you gave for meeting REF (before the vote; voting in person also overrides it)."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.revoke_proxy(ledger, signer, ref.upper())
+    click.echo(f"revoked your proxy at {ref.upper()}")
+
+
 @meeting.command("minutes")
 @click.argument("ref")
 @click.option("--decision", required=True, help="The passed minutes-class motion.")

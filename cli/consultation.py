@@ -121,7 +121,7 @@ def publish(ref: str, pairs: tuple[str, ...], sections_file: str | None, note: s
 def comment(ref: str, section: str, text: str, replacement: str | None, public: bool, key_path: str | None) -> None:
     """Comment on a section of the current version (with your own key).
 
-    Example: ledger consultation comment CX-1 --section 1 --text "Start at 6." --replacement "Bus lanes are
+    Example: ledger consultation comment CX-2 --section 1 --text "Start at 6." --replacement "Bus lanes are
     enforced from 6 to 10." --key keys/cso-air.key
     """
     from ledger import commands

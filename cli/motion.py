@@ -131,20 +131,59 @@ def withdraw(ref: str, reason: str, key_path: str | None) -> None:
 @click.argument("ref")
 @click.argument("choice", type=click.Choice(["yes", "no", "abstain"]))
 @click.option("--member", default=None, help=MEMBER_HELP)
+@click.option("--proxy-for", "proxy_for", default=None, metavar="MEMBER",
+              help="Cast the vote of MEMBER, whose proxy you hold (with your own key).")
 @key_option
-def vote(ref: str, choice: str, member: str | None, key_path: str | None) -> None:
+def vote(ref: str, choice: str, member: str | None, proxy_for: str | None, key_path: str | None) -> None:
     """Cast a vote on motion REF: yes, no or abstain.
 
     Without --member you vote with your own key; with --member the secretariat
-    records a roll-call vote on that member's behalf.
+    records a roll-call vote on that member's behalf; with --proxy-for you cast
+    the vote of a member who gave you their proxy ('ledger meeting proxy').
 
     Example: ledger motion vote M-7 no --member "Sam Whitfield (Civic Renewal Party)" --key keys/secretariat.key
     """
     from ledger import commands
 
+    if member and proxy_for:
+        raise click.UsageError("give --member (the secretariat's roll call) or --proxy-for (a proxy), not both")
     signer, ledger = signer_and_ledger(key_path)
-    commands.cast_vote(ledger, signer, ref.upper(), choice, member)
-    click.echo(f"voted {choice} on {ref.upper()}" + (f" for {member}" if member else ""))
+    commands.cast_vote(ledger, signer, ref.upper(), choice, member, proxy_for)
+    who = member or proxy_for
+    click.echo(f"voted {choice} on {ref.upper()}" + (f" for {who}" if who else "")
+               + (" (by proxy)" if proxy_for else ""))
+
+
+@motion.command("minority-report")
+@click.argument("ref")
+@click.option("--text", required=True, help="The report.")
+@click.option("--with", "others", multiple=True, metavar="MEMBER",
+              help="Another member who voted no and will sign it (repeatable); each joins with their own key.")
+@key_option
+def minority_report(ref: str, text: str, others: tuple[str, ...], key_path: str | None) -> None:
+    """File a joint minority report on decided motion REF (you voted no; the covenant sets the share needed).
+
+    Example: ledger motion minority-report M-3 --text "Night buses would cost more than the pilot can bear."
+    --key keys/party.key
+    """
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.file_minority_report(ledger, signer, ref.upper(), text, list(others))
+    click.echo(f"filed a minority report on {ref.upper()}" + (f"; awaiting {len(others)} more signature"
+                                                              f"{'s' if len(others) != 1 else ''}" if others else ""))
+
+
+@motion.command("join-report")
+@click.argument("ref")
+@key_option
+def join_report(ref: str, key_path: str | None) -> None:
+    """Sign the minority report on motion REF that names you (with your own key)."""
+    from ledger import commands
+
+    signer, ledger = signer_and_ledger(key_path)
+    commands.join_minority_report(ledger, signer, ref.upper())
+    click.echo(f"signed the minority report on {ref.upper()}")
 
 
 @motion.command("close")

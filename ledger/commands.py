@@ -257,12 +257,36 @@ def open_vote(ledger: Ledger, signer: Signer, motion: str) -> None:
     _on_motion(ledger, signer, motion, lambda ctx, m: m.open_vote(ctx))
 
 
-def cast_vote(ledger: Ledger, signer: Signer, motion: str, choice: str, member: str | None = None) -> None:
-    """Cast the signer's own vote, or (with ``member``) record one on a member's behalf."""
+def cast_vote(ledger: Ledger, signer: Signer, motion: str, choice: str, member: str | None = None,
+              proxy_for: str | None = None) -> None:
+    """Cast the signer's own vote, record one on a member's behalf (``member``, the secretariat),
+    or cast the vote of a member whose proxy the signer holds (``proxy_for``)."""
     def call(ctx: Context, m: Motion) -> None:
+        if proxy_for:
+            m.cast_vote(_key(ctx, proxy_for), choice, on_behalf=False, proxy=ctx.actor.person)
+            return
         voter = _key(ctx, member) if member else ctx.actor.person
         m.cast_vote(voter, choice, on_behalf=voter != ctx.actor.person)
     _on_motion(ledger, signer, motion, call)
+
+
+def give_proxy(ledger: Ledger, signer: Signer, meeting: str, holder: str, motion: str | None = None) -> None:
+    """Give the signer's vote at a meeting (or on one motion) to another seated member."""
+    _on_meeting(ledger, signer, meeting, lambda ctx, m: m.give_proxy(ctx.actor.person, _key(ctx, holder), motion))
+
+
+def revoke_proxy(ledger: Ledger, signer: Signer, meeting: str) -> None:
+    _on_meeting(ledger, signer, meeting, lambda ctx, m: m.revoke_proxy(ctx.actor.person))
+
+
+def file_minority_report(ledger: Ledger, signer: Signer, motion: str, text: str, members: list[str]) -> None:
+    """File a joint minority report on a decision; each other member named joins it with their own key."""
+    _on_motion(ledger, signer, motion,
+               lambda ctx, m: m.file_minority_report(ctx, text, [_key(ctx, who) for who in members]))
+
+
+def join_minority_report(ledger: Ledger, signer: Signer, motion: str) -> None:
+    _on_motion(ledger, signer, motion, lambda ctx, m: m.join_minority_report(ctx.actor.person))
 
 
 def close_motion(ledger: Ledger, signer: Signer, motion: str) -> tuple[str, str]:

@@ -151,17 +151,44 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
         {PEOPLE_BY_STEM[stem]: party for stem, party in FOUNDING_REPRESENTS.items()},
         ROTATION, 1)
 
+    # The workplan is consulted on before the committee decides it: comments, a second
+    # version, an answer to every comment ("you said, we did"), then adoption by M-1.
+    clock.at("2026-02-20T12:00:00Z")
+    cx = c.open_consultation(ledger, sec, committee, "Clean-air pilot workplan", WORKPLAN, "public",
+                             _moment("2026-02-20T12:00:00Z"), _moment("2026-03-04T23:59:00Z"))
+
     # Meeting 1: chaired by the Civic Renewal Party (first in rotation).
     clock.at("2026-02-23T10:00:00Z")
     mt1 = c.schedule_meeting(ledger, sec, committee, _moment("2026-03-10T17:00:00Z"))
     c.publish_agenda(ledger, sec, mt1, [
         {"title": "Adopt the clean-air pilot workplan", "documents": [digest("workplan v3")]},
         {"title": "Fund the school sensors pilot", "documents": [digest("sensors budget")]}])
+    clock.at("2026-02-25T18:00:00Z")
+    c.on_consultation(ledger, s["cso-tenants"], cx, lambda ctx, x: x.comment(
+        ctx, "2", "Start with the schools beside the estates.", WORKPLAN_V2[1]["text"], False))
+    clock.at("2026-02-26T09:30:00Z")  # from the public, taken in by the secretariat
+    c.on_consultation(ledger, sec, cx, lambda ctx, x: x.comment(
+        ctx, "3", "Publish the readings every day, not every month.", None, True))
+    clock.at("2026-02-27T20:15:00Z")
+    c.on_consultation(ledger, s["cso-cycle"], cx, lambda ctx, x: x.comment(
+        ctx, "1", "Close the school streets to all motor traffic.", None, False))
+    clock.at("2026-03-05T10:00:00Z")
+    c.on_consultation(ledger, sec, cx, lambda ctx, x: x.publish_version(
+        WORKPLAN_V2, "Estates' schools first; weekly readings."))
+    c.on_consultation(ledger, sec, cx, lambda ctx, x: x.answer(1, "accepted", None, 2))
+    c.on_consultation(ledger, sec, cx, lambda ctx, x: x.answer(
+        2, "partly_accepted", "Weekly, not daily: the sensors are checked once a week.", 2))
+    c.on_consultation(ledger, sec, cx, lambda ctx, x: x.answer(
+        3, "not_accepted", "Residents' access and deliveries need the streets open at set hours.", None))
+    c.on_consultation(ledger, sec, cx, lambda ctx, x: x.close())
+    echo(f"{cx} consulted on the workplan: 3 comments answered, version 2")
+
     clock.at("2026-03-10T17:00:00Z")
     c.record_attendance(ledger, sec, mt1, [PEOPLE_BY_STEM[stem] for stem in FOUNDING_REPRESENTS])
     c.declare_conflict(ledger, s["institute-first"], mt1, PEOPLE_BY_STEM["institute-first"], [2],
                        "The institute would run the sensor network")
-    m1 = c.propose_motion(ledger, s["cso-air"], mt1, 1, "ordinary", "The committee adopts the pilot workplan v3.")
+    m1 = c.propose_motion(ledger, s["cso-air"], mt1, 1, "ordinary", "The committee adopts the pilot workplan v3.",
+                          act={"kind": "adopt", "consultation": cx, "version": 2})
     c.second_motion(ledger, s["cso-tenants"], m1)
     c.open_vote(ledger, s["party"], m1)
     for stem, choice in (("cso-air", "yes"), ("cso-tenants", "yes"), ("cso-cycle", "yes"),
@@ -169,6 +196,7 @@ def record_partnership(ledger: Ledger, s: dict[str, Signer], echo: Callable[[str
         c.cast_vote(ledger, s[stem], m1, choice)
     result, why = c.close_motion(ledger, s["party"], m1)
     c.attach_dissent(ledger, s["party"], m1, "The workplan underestimates enforcement costs.")
+    c.on_consultation(ledger, sec, cx, lambda ctx, x: x.adopt(2, m1))
     echo(f"{m1} (ordinary): {result}, {why}")
     m2 = c.propose_motion(ledger, s["cso-cycle"], mt1, 2, "funding",
                           "Allocate EUR 40,000.00 from the pilot fund to the school sensors pilot.",
@@ -349,6 +377,9 @@ COVENANT_TERMS = {
         "funding": {"quorum": "2/3", "threshold": "2/3", "base": "cast", "strict": False, "seconded": True},
         "amendment": {"quorum": "2/3", "threshold": "2/3", "base": "present", "strict": False, "seconded": True},
         "minutes": {"quorum": "1/2", "threshold": "1/2", "base": "cast", "strict": True, "seconded": False},
+        # Policy the partners co-produce needs a majority of civil society and of the political parties.
+        "policy": {"quorum": "1/2", "threshold": "1/2", "base": "cast", "strict": True, "seconded": True,
+                   "majority_within": ["civil_society", "political_party"]},
     },
     "dispute_procedure": {"ombudspersons": [PEOPLE_BY_STEM["ombudsperson"]], "mediators": [],
                           "acknowledge_days": 7, "resolve_days": 60},
@@ -359,6 +390,11 @@ COVENANT_TERMS = {
                                       "intake": [PEOPLE_BY_STEM["secretariat"]],
                                       "acknowledge_days": 7, "feedback_days": 90}},
     "funding": {"currency": "EUR"},
+    # A member who cannot attend may give their vote to one other member; represented members count
+    # toward the quorum.  A quarter of the votes against may attach a joint minority report.
+    "proxies": {"allowed": True, "max_per_holder": 1, "quorum": "counts"},
+    "minority_report": {"min_share": "1/4"},
+    "adjustments": {"answer_days": 30},
     # Demo identifiers are made up; a real partnership uses its 360Giving prefix and registered numbers.
     "open_data": {"prefix": "360G-riverside"},
 }
@@ -369,6 +405,18 @@ CURRENT_TERMS = dict(COVENANT_TERMS, parties=[
     dict(party, representatives=[PEOPLE_BY_STEM[stem] for stem, represented in REPRESENTS.items()
                                  if represented == party["id"]])
     for party in COVENANT_TERMS["parties"]])  # type: ignore[attr-defined]
+
+WORKPLAN = [
+    {"number": "1", "text": "School streets close to through traffic at the start and end of the school day."},
+    {"number": "2", "text": "Air sensors are installed at the six schools with the worst readings."},
+    {"number": "3", "text": "Readings are published every month."},
+]
+WORKPLAN_V2 = [
+    WORKPLAN[0],
+    {"number": "2", "text": "Air sensors are installed first at the schools beside the housing estates, then at "
+                            "the others with the worst readings."},
+    {"number": "3", "text": "Readings are published every week."},
+]
 
 AMENDMENT = [
     {"op": "replace", "number": "3",

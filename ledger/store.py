@@ -143,6 +143,11 @@ class RecordMapper(Mapper[UUID]):
         record_type = TYPE_OF_CLASS[type(domain_event)]
         context.authorise(record_type)
         data = {k: v for k, v in vars(domain_event).items() if k not in ENVELOPE}
+        for name in getattr(type(domain_event), "OPTIONAL", ()):
+            # Fields added to a record type later are left out while they hold their default,
+            # so that records which do not use them keep exactly their earlier form.
+            if name in data and data[name] == _defaults(type(domain_event)).get(name):  # type: ignore[arg-type]
+                del data[name]
         stream = str(domain_event.originator_id)
         seq = domain_event.originator_version
         prev = None if seq == 1 else context.heads[stream]

@@ -97,7 +97,7 @@ def test_an_edited_audit_view_is_caught_and_the_records_answer(demo_dir: Path, t
                      "(SELECT max(position) FROM view_audit)", ("0" * 64,))
     edited = CliRunner().invoke(cli, ["--db", db, "audit", "--json", "--limit", "5"])
     assert json.loads(edited.stdout) == json.loads(honest.stdout)
-    assert edited.stderr == ("note: the audit view's row 117 does not match its record: answered from the "
+    assert edited.stderr == ("note: the audit view's row 127 does not match its record: answered from the "
                              "records (run 'ledger projections rebuild')\n")
     with sqlite3.connect(db) as conn:  # ...or removes a row
         conn.execute("DELETE FROM view_audit WHERE position = 40")

@@ -65,7 +65,7 @@ def test_a_truncated_bundle(exported: tuple[Path, str], tmp_path: Path) -> None:
     directory, vkey = exported
     parts = lines(directory / "full.jsonl")
     text = reasons(check(write(tmp_path / "b.jsonl", [*parts[:40], parts[-1]]), vkey))
-    assert "the header says 118 records but the bundle holds 39: it is truncated or padded" in text
+    assert "the header says 128 records but the bundle holds 39: it is truncated or padded" in text
 
 
 def test_a_reordered_bundle(exported: tuple[Path, str], tmp_path: Path) -> None:
@@ -80,14 +80,14 @@ def test_a_removed_record(exported: tuple[Path, str], tmp_path: Path) -> None:
     directory, vkey = exported
     parts = lines(directory / "full.jsonl")
     text = reasons(check(write(tmp_path / "b.jsonl", parts[:50] + parts[51:]), vkey))
-    assert "the bundle holds 117" in text
+    assert "the bundle holds 127" in text
 
 
 def test_an_added_record(exported: tuple[Path, str], tmp_path: Path) -> None:
     directory, vkey = exported
     parts = lines(directory / "full.jsonl")
     text = reasons(check(write(tmp_path / "b.jsonl", [*parts[:-1], parts[-2], parts[-1]]), vkey))
-    assert "the bundle holds 119" in text
+    assert "the bundle holds 129" in text
     assert "repeats or goes back" in text
 
 
@@ -108,7 +108,7 @@ def test_a_checkpoint_from_another_history_signed_with_the_real_log_key(
     assert check(tmp_path / "forked.jsonl", vkey).ok  # on its own, a fork is a valid history...
     # ...but the honest records with the fork's checkpoint are not what it signed:
     text = reasons(check(write(tmp_path / "mixed.jsonl", [honest[0], *honest[1:size + 1], forked[-1]]), vkey))
-    assert "the checkpoint covers 119 records but the bundle holds 118" in text
+    assert "the checkpoint covers 129 records but the bundle holds 128" in text
 
 
 def test_since_catches_a_history_rewritten_behind_an_old_checkpoint(

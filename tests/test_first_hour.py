@@ -168,13 +168,13 @@ def test_export_without_the_log_key_refuses_and_says_what_to_run(demo: Path) -> 
     _add_uncovered_records(demo, 1)  # a meeting and its committee's record
     result = run("export", "--bundle", "b.jsonl", cwd=demo)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == ("error: 2 records are newer than the latest checkpoint (size 118); sign one first: "
+    assert result.stderr == ("error: 2 records are newer than the latest checkpoint (size 128); sign one first: "
                              "ledger checkpoint --log-key FILE (or give --log-key FILE here)\n")
     assert not (demo / "b.jsonl").exists()
     verify = run("verify", cwd=demo)
     assert verify.returncode == 0
     coverage, first_use = verify.stderr.splitlines()
-    assert coverage == ("the latest checkpoint covers 118 records; 2 newer records are not yet in a checkpoint: "
+    assert coverage == ("the latest checkpoint covers 128 records; 2 newer records are not yet in a checkpoint: "
                         "sign one with 'ledger checkpoint --log-key FILE'")
     assert first_use.startswith("first use: trusting log key ledger.example.org/riverside-partnership+")
 
@@ -182,13 +182,13 @@ def test_export_without_the_log_key_refuses_and_says_what_to_run(demo: Path) -> 
 def test_export_with_the_log_key_covers_every_record(demo: Path) -> None:
     _add_uncovered_records(demo, 1)
     result = run("export", "--bundle", "b.jsonl", "--log-key", "keys/log.key", cwd=demo)
-    assert (result.returncode, result.stdout) == (0, "exported 120 records with their checkpoint to b.jsonl\n")
+    assert (result.returncode, result.stdout) == (0, "exported 130 records with their checkpoint to b.jsonl\n")
     lines = (demo / "b.jsonl").read_bytes().splitlines()
-    assert len(lines) == 122
+    assert len(lines) == 132
     assert run("verify", cwd=demo).stderr.startswith("first use: ")  # and nothing uncovered
     assert run("verify", cwd=demo).stderr == ""  # the second run has nothing to add
-    older = run("export", "--bundle", "old.jsonl", "--size", "118", cwd=demo)
-    assert older.stdout == "exported 118 records with their checkpoint to old.jsonl\n"
+    older = run("export", "--bundle", "old.jsonl", "--size", "128", cwd=demo)
+    assert older.stdout == "exported 128 records with their checkpoint to old.jsonl\n"
 
 
 def test_every_bundle_line_is_canonical_json(demo: Path) -> None:

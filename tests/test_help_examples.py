@@ -61,6 +61,9 @@ SETUP: dict[str, list[str]] = {
                        "motion close M-7 --key keys/secretariat.key"],
     "motion close": OPEN_M7,
     "motion vote": OPEN_M7,
+    "consultation comment": ["consultation open --committee K-1 --title 'Bus lanes' --section '1=Bus lanes are "
+                             "enforced from 7 to 10.' --opens-at 2026-11-01 --closes-at 2035-12-01 "
+                             "--key keys/secretariat.key"],
     "meeting agenda": ["meeting schedule --committee K-1 --at 2035-03-01T18:00:00Z --key keys/secretariat.key"],
 }
 

@@ -87,7 +87,7 @@ def test_a_member_votes_from_their_own_machine_with_their_own_key(served) -> Non
 
 @pytest.mark.parametrize("argv", [["motion", "list"], ["motion", "show", "M-3"], ["committee", "show", "K-1"],
                                   ["fund", "show", "F-1"], ["keys", "list"], ["audit", "--ref", "M-3"],
-                                  ["motion", "show", "M-3", "--as-of", "57"], ["dispute", "show", "D-1"]])
+                                  ["motion", "show", "M-3", "--as-of", "67"], ["dispute", "show", "D-1"]])
 def test_queries_answer_the_same_json_as_the_cli(served, argv: list[str]) -> None:  # type: ignore[no-untyped-def]
     server, keeper, _member = served
     local = ledger_cli("--db", "ledger.db", *argv, "--json", cwd=keeper)

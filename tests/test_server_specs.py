@@ -164,13 +164,13 @@ def test_tiles_prove_inclusion_and_consistency_to_a_client_written_from_the_spec
     assert http("GET", f"{server.url}/tile/1/000")[0] == 404  # not full yet: not served
     assert http("GET", f"{server.url}/tile/0/{tile_index(full + 1)}")[0] == 404
 
-    # Inclusion of record 200 and consistency from size 118 (the demo) to now, from tiles alone,
+    # Inclusion of record 200 and consistency from size 128 (the demo) to now, from tiles alone,
     # checked against the ledger's own proofs (prove inclusion / consistency).
     proof = json.loads(ledger_cli("--db", "ledger.db", "prove", "inclusion", "200", cwd=keeper).stdout)
     assert [base64.b64decode(h) for h in proof["hashes"]] == path_of(200, hashes)
-    consistency = json.loads(ledger_cli("--db", "ledger.db", "prove", "consistency", "118", str(size),
+    consistency = json.loads(ledger_cli("--db", "ledger.db", "prove", "consistency", "128", str(size),
                                         cwd=keeper).stdout)
-    assert [base64.b64decode(h) for h in consistency["hashes"]] == subproof(118, hashes, True)
+    assert [base64.b64decode(h) for h in consistency["hashes"]] == subproof(128, hashes, True)
     assert origin == "ledger.example.org/riverside-partnership"
 
     # The published site carries the same tree.

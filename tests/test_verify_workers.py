@@ -138,7 +138,7 @@ def test_the_ledger_program_names_a_forged_signature_found_by_its_workers(tmp_pa
 
 def test_small_ledgers_are_checked_without_workers(tmp_path: Path, open_ledgers: list[Ledger]) -> None:
     ledger = _partnership(str(tmp_path / "small.db"), open_ledgers)
-    assert start_signature_workers(ledger.url, EVENTS_TABLE) is None  # 118 records: not worth a process
+    assert start_signature_workers(ledger.url, EVENTS_TABLE) is None  # 128 records: not worth a process
     assert start_signature_workers(database_url(str(tmp_path / "missing.db")), EVENTS_TABLE, 2) is None
     assert not (tmp_path / "missing.db").exists()  # and looking did not create it
 

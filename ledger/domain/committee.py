@@ -216,6 +216,7 @@ class Meeting(LedgerAggregate):
         self.conflict_reasons: dict[str, str] = {}
         self.minutes: str | None = None
         self.state = "scheduled"  # scheduled | cancelled | closed
+        self.proxy_map: dict[str, dict[str, Any]] = {}  # read through proxies(): older snapshots lack it
 
     @classmethod
     def schedule(cls, ctx: Context, committee: Committee, starts_at: datetime, urgent: bool = False) -> Meeting:
@@ -289,6 +290,70 @@ class Meeting(LedgerAggregate):
 
     def close_meeting(self, note: str) -> None:
         self.trigger_event(self.MeetingClosed, note=check_text(note, "note") if note.strip() else "")
+
+    # --- proxies ------------------------------------------------------------
+
+    def proxies(self) -> dict[str, dict[str, Any]]:
+        """Active proxies: giver -> {"holder", "motion" (None: the whole meeting)}."""
+        return dict(getattr(self, "proxy_map", {}))  # meetings from before proxies have none
+
+    def carried_by(self, holder: str) -> int:
+        return sum(1 for given in self.proxies().values() if given["holder"] == holder)
+
+    class ProxyGiven(LedgerAggregate.Event):
+        TYPE = "meeting.proxy_given"
+        giver: str
+        holder: str
+        motion: str | None  # one motion of this meeting, or None for every vote of the meeting
+
+        def check(self, meeting: Meeting, ctx: Context) -> None:
+            committee = ctx.find(Committee, meeting.committee)
+            rules = proxy_rules(ctx.find(Covenant, committee.covenant))
+            require(rules["allowed"], f"covenant {committee.covenant} does not allow proxies")
+            require(meeting.state == "scheduled", f"{meeting.ref} is {meeting.state}")
+            require(ctx.actor.person == self.giver, "a member gives their proxy with their own key")
+            require(self.giver in committee.seats, f"{ctx.name(self.giver)} holds no seat on {committee.ref}")
+            require(self.holder in committee.seats, f"{ctx.name(self.holder)} holds no seat on {committee.ref}")
+            require(self.giver != self.holder, "a proxy goes to another member")
+            require(self.giver not in meeting.proxies(),
+                    f"{ctx.name(self.giver)} has already given a proxy for {meeting.ref}: revoke it first")
+            require(self.holder not in meeting.proxies(), f"{ctx.name(self.holder)} has given their own vote away "
+                                                          f"for {meeting.ref} and cannot carry another's")
+            require(meeting.carried_by(self.holder) < rules["max_per_holder"],
+                    f"{ctx.name(self.holder)} already carries {meeting.carried_by(self.holder)} "
+                    f"prox{'y' if meeting.carried_by(self.holder) == 1 else 'ies'} at {meeting.ref} "
+                    f"(the covenant allows {rules['max_per_holder']})")
+            if self.motion is not None:
+                from ledger.domain.motion import Motion
+
+                motion = ctx.find(Motion, self.motion)
+                require(motion.meeting == meeting.ref, f"{motion.ref} is not a motion of {meeting.ref}")
+                require(motion.status != "closed", f"{motion.ref} is already decided")
+
+        def apply(self, meeting: Meeting) -> None:
+            given = dict(getattr(meeting, "proxy_map", {}))
+            given[self.giver] = {"holder": self.holder, "motion": self.motion}
+            meeting.proxy_map = given
+
+    def give_proxy(self, giver: str, holder: str, motion: str | None) -> None:
+        self.trigger_event(self.ProxyGiven, giver=giver, holder=holder, motion=motion)
+
+    class ProxyRevoked(LedgerAggregate.Event):
+        TYPE = "meeting.proxy_revoked"
+        giver: str
+
+        def check(self, meeting: Meeting, ctx: Context) -> None:
+            require(ctx.actor.person == self.giver, "a member revokes their own proxy")
+            require(self.giver in meeting.proxies(), f"{ctx.name(self.giver)} has no proxy to revoke at {meeting.ref}")
+            require(meeting.state == "scheduled", f"{meeting.ref} is {meeting.state}")
+
+        def apply(self, meeting: Meeting) -> None:
+            given = dict(getattr(meeting, "proxy_map", {}))
+            given.pop(self.giver, None)
+            meeting.proxy_map = given
+
+    def revoke_proxy(self, giver: str) -> None:
+        self.trigger_event(self.ProxyRevoked, giver=giver)
 
     class ChairDelegated(LedgerAggregate.Event):
         TYPE = "meeting.chair_delegated"
@@ -452,6 +517,15 @@ def validate_agenda(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 __all__ = ["Committee", "Meeting", "RuleError", "composition_problem"]
+
+
+def proxy_rules(covenant: Covenant) -> dict[str, Any]:
+    """The covenant's proxy rules (``terms.proxies``): allowed (default no), how many one
+    member may carry (default 1), and whether represented members count toward the quorum."""
+    given = covenant.terms.get("proxies") if isinstance(covenant.terms, dict) else None
+    given = given if isinstance(given, dict) else {}
+    return {"allowed": given.get("allowed") is True, "max_per_holder": int(given.get("max_per_holder", 1)),
+            "quorum": given.get("quorum", "does_not_count")}
 
 
 def _meeting_rules(ctx: Context, committee: Committee) -> dict[str, Any]:

@@ -177,6 +177,23 @@ def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
     erasers = terms.get("erasers")
     if erasers is not None and (not isinstance(erasers, list) or not all(isinstance(x, str) for x in erasers)):
         raise InvalidInputError("erasers is a list of the people who may erase sealed content")
+    proxies = terms.get("proxies")
+    if proxies is not None:
+        if not isinstance(proxies, dict) or not isinstance(proxies.get("allowed"), bool):
+            raise InvalidInputError('proxies is {"allowed": true|false, "max_per_holder": N, '
+                                    '"quorum": "counts"|"does_not_count"}')
+        carried = proxies.get("max_per_holder", 1)
+        if not isinstance(carried, int) or isinstance(carried, bool) or not 1 <= carried <= 10:
+            raise InvalidInputError("proxies max_per_holder must be a whole number from 1 to 10")
+        if proxies.get("quorum", "does_not_count") not in ("counts", "does_not_count"):
+            raise InvalidInputError("proxies quorum is counts or does_not_count")
+    report = terms.get("minority_report")
+    if report is not None:
+        from ledger.money import parse_fraction
+
+        if not isinstance(report, dict):
+            raise InvalidInputError('minority_report is {"min_share": "1/4"}')
+        parse_fraction(report.get("min_share"), "minority_report min_share")
     funding = terms.get("funding") or {}
     if "currency" in funding:
         check_currency(funding["currency"])

@@ -30,6 +30,10 @@ class Rule:
     base: str
     strict: bool
     seconded: bool
+    # Minority protections: a majority of the votes cast within each of these kinds of party,
+    # and a minimum number of yes votes from some kinds (docs/rules.md, "double majority").
+    majority_within: tuple[str, ...] = ()
+    min_yes: tuple[tuple[str, int], ...] = ()
 
 
 def parse_rule(data: Any, decision_class: str = "") -> Rule:
@@ -37,7 +41,7 @@ def parse_rule(data: Any, decision_class: str = "") -> Rule:
     where = f" for class {decision_class!r}" if decision_class else ""
     if not isinstance(data, dict):
         raise InvalidInputError(f"decision rule{where} must be an object")
-    unknown = set(data) - {"quorum", "threshold", "base", "strict", "seconded"}
+    unknown = set(data) - {"quorum", "threshold", "base", "strict", "seconded", "majority_within", "min_yes"}
     if unknown:
         raise InvalidInputError(f"decision rule{where} has unknown field {sorted(unknown)[0]!r}")
     quorum = parse_fraction(data.get("quorum", "0/1"), f"quorum{where}")
@@ -53,7 +57,17 @@ def parse_rule(data: Any, decision_class: str = "") -> Rule:
     strict, seconded = data.get("strict", False), data.get("seconded", False)
     if not isinstance(strict, bool) or not isinstance(seconded, bool):
         raise InvalidInputError(f"strict and seconded{where} must be true or false")
-    return Rule(quorum, threshold, base, strict, seconded)
+    from ledger.domain.covenant import PARTY_KINDS
+
+    within = data.get("majority_within", [])
+    if not isinstance(within, list) or not all(k in PARTY_KINDS for k in within) or len(set(within)) != len(within):
+        raise InvalidInputError(f"majority_within{where} lists kinds of party: {', '.join(PARTY_KINDS)}")
+    minimum = data.get("min_yes", {})
+    if not isinstance(minimum, dict) or not all(
+            k in PARTY_KINDS and isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 100
+            for k, n in minimum.items()):
+        raise InvalidInputError(f"min_yes{where} maps kinds of party to a whole number of yes votes (1 to 100)")
+    return Rule(quorum, threshold, base, strict, seconded, tuple(within), tuple(sorted(minimum.items())))
 
 
 @dataclass(frozen=True)
@@ -102,3 +116,24 @@ def decide(rule: Rule, tally: Tally) -> tuple[str, str]:
 
 def _frac(value: Fraction) -> str:
     return f"{value.numerator}/{value.denominator}"
+
+
+def decide_parts(rule: Rule, votes: dict[str, str], kinds: dict[str, str]) -> tuple[bool, str]:
+    """The minority protections of a rule: (all met, one line per part) -- ("", True) when the rule has none.
+
+    ``majority_within``: within each kind of party, more yes than no among its members' votes.
+    ``min_yes``: at least N yes votes from members of that kind of party.
+    """
+    parts, ok = [], True
+    for kind in rule.majority_within:
+        mine = [choice for member, choice in votes.items() if kinds.get(member) == kind]
+        yes, no = mine.count("yes"), mine.count("no")
+        met = yes > no
+        ok = ok and met
+        parts.append(f"{kind.replace('_', ' ')}: {yes} yes, {no} no, majority {'reached' if met else 'not reached'}")
+    for kind, needed in rule.min_yes:
+        yes = sum(1 for member, choice in votes.items() if kinds.get(member) == kind and choice == "yes")
+        met = yes >= needed
+        ok = ok and met
+        parts.append(f"{kind.replace('_', ' ')}: {yes} yes of {needed} needed, {'met' if met else 'not met'}")
+    return ok, "; ".join(parts)

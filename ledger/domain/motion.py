@@ -20,7 +20,7 @@ from typing import Any
 from ledger.domain.base import Context, LedgerAggregate, require
 from ledger.domain.committee import Committee, Meeting
 from ledger.domain.covenant import Covenant, check_date, check_text, validate_changes
-from ledger.domain.decisions import CHOICES, count, decide, parse_rule
+from ledger.domain.decisions import CHOICES, count, decide, decide_parts, parse_rule
 from ledger.errors import InvalidInputError
 from ledger.money import check_currency, parse_amount
 from ledger.record import format_time
@@ -119,6 +119,8 @@ class Motion(LedgerAggregate):
         self.covenant = ""
         self.committee = ""
         self.decided_at: str | None = None
+        self.proxy_votes: dict[str, str] = {}  # member -> the proxy holder who cast their vote
+        self.minority_report: dict[str, Any] | None = None
 
     @classmethod
     def propose(cls, ctx: Context, meeting: Meeting, item: int, decision_class: str, text: str,
@@ -220,6 +222,7 @@ class Motion(LedgerAggregate):
 
     class VoteOpened(LedgerAggregate.Event):
         TYPE = "motion.vote_opened"
+        OPTIONAL = ("represented", "kinds")  # left out of the record while empty
         rule: dict[str, Any]
         seated: list[str]
         present: list[str]
@@ -229,6 +232,11 @@ class Motion(LedgerAggregate):
         # The composition rule the committee was in breach of when the vote opened (None: none):
         # decisions taken in breach are marked so.
         breach: str | None = None
+        # Members absent but represented by a present proxy holder, counted toward the quorum
+        # when the covenant says so (terms.proxies.quorum = "counts"); empty otherwise.
+        represented: list[str] = dataclasses.field(default_factory=list)
+        # Each seated member's kind of party, when the rule counts majorities within kinds of party.
+        kinds: dict[str, str] = dataclasses.field(default_factory=dict)
 
         def check(self, motion: Motion, ctx: Context) -> None:
             meeting, committee, covenant = motion.place(ctx)
@@ -249,12 +257,20 @@ class Motion(LedgerAggregate):
             require(self.covenant == covenant.ref and self.committee == committee.ref, "wrong covenant or committee")
             require(self.breach == committee.breach,
                     f"the composition recorded differs from the committee's ({committee.breach or 'not in breach'})")
+            require(self.represented == represented_members(motion, meeting, committee, covenant),
+                    "the members recorded as represented by proxy are not those the proxies and the covenant give")
+            require(self.kinds == party_kinds(rule, committee, covenant),
+                    "the kinds of party recorded for the seated members are not the covenant's")
             _require_chair_or_secretariat(ctx, meeting, committee)
 
         def apply(self, motion: Motion) -> None:
             motion.status = "voting"
             motion.snapshot = {"rule": self.rule, "seated": self.seated, "present": self.present,
                                "recused": self.recused}
+            if self.represented:
+                motion.snapshot["represented"] = list(self.represented)
+            if self.kinds:
+                motion.snapshot["kinds"] = dict(self.kinds)
             if self.breach is not None:
                 motion.snapshot["in_breach_of_composition"] = self.breach
             motion.covenant = self.covenant
@@ -262,26 +278,43 @@ class Motion(LedgerAggregate):
 
     def open_vote(self, ctx: Context) -> None:
         meeting, committee, covenant = self.place(ctx)
-        self.trigger_event(self.VoteOpened, rule=covenant.rule(self.decision_class), seated=sorted(committee.seats),
+        rule = covenant.rule(self.decision_class)
+        self.trigger_event(self.VoteOpened, rule=rule, seated=sorted(committee.seats),
                            present=sorted(meeting.present), recused=sorted(meeting.recused(self.item)),
-                           covenant=covenant.ref, committee=committee.ref, breach=committee.breach)
+                           covenant=covenant.ref, committee=committee.ref, breach=committee.breach,
+                           represented=represented_members(self, meeting, committee, covenant),
+                           kinds=party_kinds(rule, committee, covenant))
 
     class VoteCast(LedgerAggregate.Event):
         TYPE = "motion.vote_cast"
+        OPTIONAL = ("proxy",)  # left out of the record unless cast by proxy
         member: str
         choice: str
         on_behalf: bool
+        proxy: str | None = None  # cast by the holder of the member's proxy: the holder (the signer)
 
         def check(self, motion: Motion, ctx: Context) -> None:
             require(motion.status == "voting", f"{motion.ref} is {motion.status}, not open for votes")
-            ctx.find(Meeting, motion.meeting).require_in_session(ctx)
+            meeting = ctx.find(Meeting, motion.meeting)
+            meeting.require_in_session(ctx)
             require(self.choice in CHOICES, f"a vote is one of {', '.join(CHOICES)}")
             snap = motion.snapshot
             require(self.member in snap["seated"], f"{ctx.name(self.member)} holds no seat on this committee")
-            require(self.member in snap["present"], f"{ctx.name(self.member)} was not recorded present")
-            late = ctx.find(Meeting, motion.meeting).recused(motion.item)
+            late = meeting.recused(motion.item)
             require(self.member not in snap["recused"] and self.member not in late,
                     f"{ctx.name(self.member)} declared a conflict on item {motion.item} and is recused")
+            if self.proxy is not None:
+                given = meeting.proxies().get(self.member)
+                require(self.proxy == ctx.actor.person, "a proxy vote is signed by the proxy holder")
+                require(given is not None and given["holder"] == ctx.actor.person
+                        and given["motion"] in (None, motion.ref),
+                        f"{ctx.name(ctx.actor.person)} holds no proxy from {ctx.name(self.member)} for {motion.ref}")
+                require(ctx.actor.person in snap["present"], "a proxy holder votes only when present")
+                require(not self.on_behalf, "a proxy vote is the holder's own act")
+                require(self.member not in motion.own_votes,
+                        f"{ctx.name(self.member)} voted in person; their own vote stands")
+                return
+            require(self.member in snap["present"], f"{ctx.name(self.member)} was not recorded present")
             if self.on_behalf:
                 require("secretariat" in ctx.actor.roles, "only the secretariat records votes on a member's behalf")
                 require(self.member not in motion.own_votes,
@@ -291,13 +324,19 @@ class Motion(LedgerAggregate):
 
         def apply(self, motion: Motion) -> None:
             motion.votes[self.member] = self.choice
-            if not self.on_behalf:
-                motion.own_votes.add(self.member)
+            by_proxy = dict(getattr(motion, "proxy_votes", {}))
+            if self.proxy is not None:
+                by_proxy[self.member] = self.proxy
+            else:
+                by_proxy.pop(self.member, None)  # the member's own vote overrides the proxy's
+                if not self.on_behalf:
+                    motion.own_votes.add(self.member)
+            motion.proxy_votes = by_proxy
 
-    def cast_vote(self, member: str, choice: str, on_behalf: bool) -> None:
+    def cast_vote(self, member: str, choice: str, on_behalf: bool, proxy: str | None = None) -> None:
         if choice not in CHOICES:
             raise InvalidInputError(f"a vote is one of {', '.join(CHOICES)}, not {choice!r}")
-        self.trigger_event(self.VoteCast, member=member, choice=choice, on_behalf=on_behalf)
+        self.trigger_event(self.VoteCast, member=member, choice=choice, on_behalf=on_behalf, proxy=proxy)
 
     def late_recusals(self, ctx: Context) -> list[str]:
         """Voters who declared a conflict on this item after the vote opened: their votes
@@ -308,8 +347,15 @@ class Motion(LedgerAggregate):
     def computed_decision(self, excluded: list[str] | None = None) -> tuple[dict[str, int], str, str]:
         snap = self.snapshot
         counted = {m: choice for m, choice in self.votes.items() if m not in (excluded or [])}
-        tally = count(counted, len(snap["seated"]), len(snap["present"]))
-        result, explanation = decide(parse_rule(snap["rule"]), tally)
+        present = len(snap["present"]) + len(snap.get("represented", []))
+        tally = count(counted, len(snap["seated"]), present)
+        rule = parse_rule(snap["rule"])
+        result, explanation = decide(rule, tally)
+        parts_ok, parts = decide_parts(rule, counted, snap.get("kinds", {}))
+        if parts:
+            explanation += "; " + parts
+            if result == "pass" and not parts_ok:
+                result = "fail"
         return tally.to_json(), result, explanation
 
     class Closed(LedgerAggregate.Event):
@@ -368,6 +414,63 @@ class Motion(LedgerAggregate):
         self.trigger_event(self.DissentAttached, member=member, statement=check_text(statement, "statement"))
 
 
+    # --- a joint minority report --------------------------------------------
+
+    class MinorityReportFiled(LedgerAggregate.Event):
+        TYPE = "motion.minority_report_filed"
+        text: str
+        members: list[str]  # the members who voted no and sign it; the filer first
+
+        def check(self, motion: Motion, ctx: Context) -> None:
+            from ledger.money import parse_fraction
+
+            require(motion.status == "closed", f"{motion.ref} is not decided yet")
+            require(getattr(motion, "minority_report", None) is None, f"{motion.ref} already has a minority report")
+            terms = ctx.find(Covenant, motion.covenant).terms
+            rules = terms.get("minority_report") if isinstance(terms, dict) else None
+            require(isinstance(rules, dict), f"covenant {motion.covenant} does not provide for minority reports")
+            assert isinstance(rules, dict)
+            require(bool(self.members) and len(set(self.members)) == len(self.members),
+                    "a minority report names its signatories once each")
+            require(ctx.actor.person == self.members[0], "the first signatory files the report with their own key")
+            counted = {m: c for m, c in motion.votes.items() if m not in getattr(motion, "excluded", [])}
+            for member in self.members:
+                require(counted.get(member) == "no", f"{ctx.name(member)} did not vote no on {motion.ref}")
+            no = sum(1 for choice in counted.values() if choice == "no")
+            share = parse_fraction(rules.get("min_share"), "minority_report min_share")
+            require(bool(counted) and no >= share * len(counted),
+                    f"{no} of {len(counted)} voting members voted no; a minority report needs at least "
+                    f"{share.numerator}/{share.denominator}")
+
+        def apply(self, motion: Motion) -> None:
+            motion.minority_report = {"text": self.text, "members": list(self.members),
+                                      "signed": [self.members[0]]}
+
+    def file_minority_report(self, ctx: Context, text: str, others: list[str]) -> None:
+        members = [ctx.actor.person, *[m for m in others if m != ctx.actor.person]]
+        self.trigger_event(self.MinorityReportFiled, text=check_text(text, "minority report"), members=members)
+
+    class MinorityReportJoined(LedgerAggregate.Event):
+        TYPE = "motion.minority_report_joined"
+        member: str
+
+        def check(self, motion: Motion, ctx: Context) -> None:
+            report = getattr(motion, "minority_report", None)
+            require(report is not None, f"{motion.ref} has no minority report")
+            assert report is not None
+            require(self.member in report["members"], f"{ctx.name(self.member)} is not named in the report")
+            require(self.member not in report["signed"], f"{ctx.name(self.member)} has already signed it")
+            require(ctx.actor.person == self.member, "each signatory signs with their own key")
+
+        def apply(self, motion: Motion) -> None:
+            report = dict(motion.minority_report or {})
+            report["signed"] = [*report["signed"], self.member]
+            motion.minority_report = report
+
+    def join_minority_report(self, member: str) -> None:
+        self.trigger_event(self.MinorityReportJoined, member=member)
+
+
 def _require_chair_or_secretariat(ctx: Context, meeting: Meeting, committee: Committee) -> None:
     require(ctx.actor.person in meeting.chair_keys(committee) or "secretariat" in ctx.actor.roles,
             f"only the chair of {meeting.ref} ({(meeting.chair_delegate and 'delegate') or meeting.chair_party}) "
@@ -414,3 +517,24 @@ def normal_act(act: dict[str, Any]) -> dict[str, Any]:
     if kind in PARTY_ACTS and isinstance(act.get("party"), str) and act["party"]:
         return {"kind": kind, "party": act["party"]}
     raise InvalidInputError(ACT_SHAPES)
+
+
+def represented_members(motion: Motion, meeting: Meeting, committee: Committee, covenant: Covenant) -> list[str]:
+    """Absent seated members whose proxy holder is present, when the covenant counts them toward
+    the quorum (terms.proxies.quorum = "counts"); else none."""
+    from ledger.domain.committee import proxy_rules
+
+    if proxy_rules(covenant)["quorum"] != "counts":
+        return []
+    return sorted(giver for giver, given in meeting.proxies().items()
+                  if giver in committee.seats and giver not in meeting.present
+                  and given["holder"] in meeting.present and given["motion"] in (None, motion.ref))
+
+
+def party_kinds(rule: dict[str, Any], committee: Committee, covenant: Covenant) -> dict[str, str]:
+    """Each seated member's kind of party, frozen when the vote opens, for rules that count
+    majorities (or minimum yes votes) within kinds of party; empty for other rules."""
+    if not (rule.get("majority_within") or rule.get("min_yes")):
+        return {}
+    return {member: covenant.kind_of(party) for member, party in sorted(committee.seats.items())
+            if party in covenant.parties}
