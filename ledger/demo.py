@@ -354,7 +354,8 @@ COVENANT_TERMS = {
         {"id": "clean-air-now", "name": "Clean Air Now", "kind": "civil_society",
          "representatives": [PEOPLE_BY_STEM["cso-air"]], "identifier": "GB-CHC-1234567"},
         {"id": "tenants-union", "name": "Riverside Tenants' Union", "kind": "civil_society",
-         "representatives": [PEOPLE_BY_STEM["cso-tenants"]], "identifier": "GB-COH-01234567"},
+         "representatives": [PEOPLE_BY_STEM["cso-tenants"]], "identifier": "GB-COH-01234567",
+         "constituencies": ["social-housing-tenants"]},
         {"id": "cycle-forward", "name": "Cycle Forward", "kind": "civil_society",
          "representatives": [PEOPLE_BY_STEM["cso-cycle"]]},
         {"id": "urban-health", "name": "Urban Health Institute", "kind": "research_institute",
@@ -383,7 +384,9 @@ COVENANT_TERMS = {
     },
     "dispute_procedure": {"ombudspersons": [PEOPLE_BY_STEM["ombudsperson"]], "mediators": [],
                           "acknowledge_days": 7, "resolve_days": 60},
-    "composition": {"min_civil_society_seats": 3, "max_share": "1/3", "max_vacancy_days": 90},
+    # A seat is reserved for the people of the estates, whoever else sits.
+    "composition": {"min_civil_society_seats": 3, "max_share": "1/3", "max_vacancy_days": 90,
+                    "reserved": [{"constituency": "social-housing-tenants", "seats": 1}]},
     "meetings": {"agenda_notice_days": 7, "urgent_allowed": True},
     # A confidential channel: residents' voices, taken in by the secretariat, sealed to the ombudsperson.
     "channels": {"community-voices": {"recipients": [PEOPLE_BY_STEM["ombudsperson"]],

@@ -39,7 +39,7 @@ MARKER = ".ledger-site"  # names the origin of a site that `ledger publish` wrot
 def page_count(ledger: Any, as_of: int | None = None) -> int:
     """How many pages :func:`publish` writes (for a progress bar)."""
     end = ledger.size() - 1 if as_of is None else as_of
-    return 9 + len(refs(ledger, Motion, end)) + max(1, -(-(end + 1) // AUDIT_PAGE))
+    return 10 + len(refs(ledger, Motion, end)) + max(1, -(-(end + 1) // AUDIT_PAGE))
 
 
 def publish(ledger: Any, directory: Path, as_of: int | None = None,
@@ -116,6 +116,13 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
              m=described[motion.ref])
     page("money.html", "site_money.html.j2", "Money",
          funds=[_fund(ledger, load(ledger, Fund, r, end)) for r in refs(ledger, Fund, end)])
+    from ledger.domain.consultation import Adjustment, Consultation
+
+    page("consultations.html", "site_consultations.html.j2", "Consultations",
+         consultations=[_consultation(load(ledger, Consultation, r, end), holders)
+                        for r in refs(ledger, Consultation, end)],
+         adjustments=[_adjustment(load(ledger, Adjustment, r, end), moment.date())
+                      for r in refs(ledger, Adjustment, end)])
     page("milestones.html", "site_milestones.html.j2", "Milestones",
          milestones=[_milestone(load(ledger, Milestone, r, end), moment.date()) for r in refs(ledger, Milestone, end)])
     page("channels.html", "site_channels.html.j2", "Confidential voices",
@@ -266,8 +273,10 @@ def _motion(ledger: Any, m: Motion, holders: dict[str, str]) -> dict[str, Any]:
     first = records[0] if records else None
     for row in records:
         if row.type == "motion.vote_cast":
+            proxy = row.data.get("proxy")
             votes.append({"member": holders.get(row.data["member"], row.data["member"][:12]),
-                          "choice": row.data["choice"], "on_behalf": row.data["on_behalf"]})
+                          "choice": row.data["choice"], "on_behalf": row.data["on_behalf"],
+                          "proxy": holders.get(proxy, proxy[:12]) if proxy else None})
     explanation = next((r.data["explanation"] for r in records if r.type == "motion.closed"), "")
     reasons = load(ledger, Meeting, m.meeting).conflict_reasons if m.excluded else {}
     excluded = {holders.get(k, k[:12]): reasons.get(k, "") for k in m.excluded}
@@ -280,7 +289,43 @@ def _motion(ledger: Any, m: Motion, holders: dict[str, str]) -> dict[str, Any]:
             "seated": len(snap.get("seated", [])), "present": len(snap.get("present", [])),
             "recused": [holders.get(r, r[:12]) for r in snap.get("recused", [])], "votes": votes,
             "dissents": [{"member": holders.get(d["member"], d["member"][:12]), "statement": d["statement"]}
-                         for d in m.dissents], "event_hash": first.event_hash if first else ""}
+                         for d in m.dissents], "event_hash": first.event_hash if first else "",
+            "represented": [holders.get(r, r[:12]) for r in snap.get("represented", [])],
+            "minority_report": _minority_report(getattr(m, "minority_report", None), holders)}
+
+
+def _minority_report(report: dict[str, Any] | None, holders: dict[str, str]) -> dict[str, Any] | None:
+    if not report:
+        return None
+    return {"text": report["text"], "signed": [holders.get(p, p[:12]) for p in report["signed"]],
+            "awaiting": [holders.get(p, p[:12]) for p in report["members"] if p not in report["signed"]]}
+
+
+def _consultation(x: Any, holders: dict[str, str]) -> dict[str, Any]:
+    """A consultation as its page shows it: sections, each version's changes, "you said, we did"."""
+    sections = []
+    for section in x.versions[-1]:
+        notes = []
+        for note in (n for n in x.comments if n["section"] == section["number"]):
+            said = note["answer"] or {}
+            notes.append({"number": note["number"], "text": note["text"], "replacement": note["replacement"],
+                          "author": holders.get(note["author"], "a member of the public") if note["author"]
+                          else "a member of the public", "version": note["version"],
+                          "answer": (said.get("answer") or "awaited").replace("_", " "),
+                          "reason": said.get("reason"), "in_version": said.get("version")})
+        sections.append({"number": section["number"], "text": section["text"], "comments": notes})
+    return {"ref": x.ref, "title": x.title, "committee": x.committee, "status": x.status,
+            "participation": x.participation, "opens_at": x.opens_at[:16].replace("T", " "),
+            "closes_at": x.closes_at[:16].replace("T", " "), "versions": len(x.versions),
+            "changes": [{"version": v, "changes": x.diff(v - 1, v)} for v in range(2, len(x.versions) + 1)],
+            "sections": sections, "statistics": x.statistics or x.computed_statistics(), "adopted": x.adopted}
+
+
+def _adjustment(a: Any, today: date) -> dict[str, Any]:
+    state = a.answer["decision"].replace("_", " ") if a.answer else (
+        "overdue" if today.isoformat() > a.due else "awaiting an answer")
+    return {"ref": a.ref, "subject": a.subject, "party": a.party, "text": a.text, "due": a.due, "state": state,
+            "answer": a.answer["text"] if a.answer else None}
 
 
 def _stream_rows(ledger: Any, stream: str) -> list[Any]:

@@ -33,11 +33,11 @@ def p(tmp_path: Path) -> Partnership:
 
 
 def on(p: Partnership, who: str, call: Any) -> Any:
-    return c.on_consultation(p.ledger, p.keys[who], "CX-1", call)
+    return c.on_consultation(p.ledger, p.keys[who], "CX-2", call)
 
 
 def cx(p: Partnership) -> Consultation:
-    return load(p.ledger, Consultation, "CX-1")
+    return load(p.ledger, Consultation, "CX-2")
 
 
 def later(p: Partnership, hours: int = 2) -> None:
@@ -60,7 +60,7 @@ def test_a_consultation_runs_from_draft_to_adopted_policy(p: Partnership) -> Non
     later(p)
     on(p, "secretariat", lambda ctx, x: x.close())
     motion = decide(p, "Adopt the clean air plan, version 2.", "ordinary",
-                    act={"kind": "adopt", "consultation": "CX-1", "version": 2})
+                    act={"kind": "adopt", "consultation": "CX-2", "version": 2})
     on(p, "secretariat", lambda ctx, x: x.adopt(2, motion))
     done = cx(p)
     assert done.status == "adopted" and done.adopted == {"version": 2, "decision": motion}
@@ -104,7 +104,7 @@ def test_adoption_needs_a_passed_decision_stating_that_version(p: Partnership) -
     later(p)
     on(p, "secretariat", lambda ctx, x: x.close())
     p.ledger.clock = lambda: datetime.now(UTC)
-    motion = decide(p, "Adopt the plan.", "ordinary", act={"kind": "adopt", "consultation": "CX-1", "version": 1})
+    motion = decide(p, "Adopt the plan.", "ordinary", act={"kind": "adopt", "consultation": "CX-2", "version": 1})
     refused(p, "has no version 2", lambda: on(p, "secretariat", lambda ctx, x: x.adopt(2, motion)))
     other = decide(p, "Something else.", "ordinary")
     refused(p, "did not decide to adopt version 1", lambda: on(p, "secretariat", lambda ctx, x: x.adopt(1, other)))
@@ -113,14 +113,14 @@ def test_adoption_needs_a_passed_decision_stating_that_version(p: Partnership) -
 
 
 def test_adjustment_requests_come_from_a_partys_representative_and_have_a_due_date(p: Partnership) -> None:
-    ref = c.request_adjustment(p.ledger, p.keys["cso-tenants"], "K-1", "CX-1", "Review the hours in May.")
+    ref = c.request_adjustment(p.ledger, p.keys["cso-tenants"], "K-1", "CX-2", "Review the hours in May.")
     from ledger.domain.consultation import Adjustment
 
     request = load(p.ledger, Adjustment, ref)
     assert request.party == "tenants-union"
     assert request.due == (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
     refused(p, "only a party's representative", lambda: c.request_adjustment(
-        p.ledger, p.keys["auditor"], "K-1", "CX-1", "x"), InvalidInputError)
+        p.ledger, p.keys["auditor"], "K-1", "CX-2", "x"), InvalidInputError)
     c.answer_adjustment(p.ledger, p.keys["secretariat"], ref, "granted", "Reviewed in May.")
     refused(p, "already answered", lambda: c.answer_adjustment(p.ledger, p.keys["secretariat"], ref, "refused", "x"))
 
@@ -129,7 +129,7 @@ def test_adjustment_requests_come_from_a_partys_representative_and_have_a_due_da
 
 
 def test_verify_finds_a_comment_from_someone_not_invited(p: Partnership) -> None:
-    position = p.forge_next("auditor", "consultation", "CX-1", "comment.submitted", {
+    position = p.forge_next("auditor", "consultation", "CX-2", "comment.submitted", {
         "number": 1, "section": "1", "text": "x", "replacement": None, "author": p.person("auditor"),
         "version": 1})
     found(p.verify(), position, "is open to the partners' members")
@@ -138,14 +138,14 @@ def test_verify_finds_a_comment_from_someone_not_invited(p: Partnership) -> None
 def test_verify_finds_an_accepted_answer_the_text_does_not_show(p: Partnership) -> None:
     comment(p, "cso-air")
     on(p, "secretariat", lambda ctx, x: x.publish_version([SECTIONS[0], {"number": "2", "text": "Other."}], None))
-    position = p.forge_next("secretariat", "consultation", "CX-1", "comment.answered",
+    position = p.forge_next("secretariat", "consultation", "CX-2", "comment.answered",
                             {"comment": 1, "answer": "accepted", "reason": None, "version": 2})
     found(p.verify(), position, "the change does not show")
 
 
 def test_verify_finds_a_close_with_comments_unanswered(p: Partnership) -> None:
     comment(p, "cso-air")
-    position = p.forge_next("secretariat", "consultation", "CX-1", "consultation.closed",
+    position = p.forge_next("secretariat", "consultation", "CX-2", "consultation.closed",
                             {"statistics": {"comments": 1, "from_the_public": 0, "accepted": 0,
                                             "partly_accepted": 0, "not_accepted": 0}})
     report = p.verify()
@@ -157,13 +157,13 @@ def test_verify_finds_an_adoption_no_decision_stated(p: Partnership) -> None:
     on(p, "secretariat", lambda ctx, x: x.close())
     p.ledger.clock = lambda: datetime.now(UTC) + timedelta(hours=3)
     other = decide(p, "Something else.", "ordinary")
-    position = p.forge_next("secretariat", "consultation", "CX-1", "consultation.adopted",
+    position = p.forge_next("secretariat", "consultation", "CX-2", "consultation.adopted",
                             {"version": 1, "decision": other})
     found(p.verify(), position, "did not decide to adopt version 1")
 
 
 def test_verify_finds_an_adjustment_requested_in_another_partys_name(p: Partnership) -> None:
     position = p.forge_next("cso-air", "adjustment", "AR-1", "adjustment.requested", {
-        "ref": "AR-1", "committee": "K-1", "subject": "CX-1", "party": "tenants-union", "text": "x",
+        "ref": "AR-1", "committee": "K-1", "subject": "CX-2", "party": "tenants-union", "text": "x",
         "due": (datetime.now(UTC) + timedelta(days=30)).date().isoformat()})
     found(p.verify(), position, "in the party's name")

@@ -209,3 +209,31 @@ def test_verify_finds_a_minority_report_filed_by_a_yes_voter(tmp_path: Path) -> 
     position = p.forge_next("cso-air", "motion", ref, "motion.minority_report_filed",
                             {"text": "x", "members": [p.person("cso-air")]})
     found(p.verify(), position, "did not vote no")
+
+
+# --- reserved seats ------------------------------------------------------------------------
+
+SEATS = {"party": "civic-renewal", "cso-air": "clean-air-now", "cso-cycle": "cycle-forward",
+         "institute": "urban-health"}
+
+
+def test_a_committee_without_the_reserved_seat_is_refused_and_a_departure_is_a_breach(tmp_path: Path) -> None:
+    p = Partnership(tmp_path / "demo")
+    refused(p, "the social-housing-tenants constituency holds 0 seats; the covenant reserves 1",
+            lambda: c.establish_committee(p.ledger, p.keys["secretariat"], "C-1", "Streets Committee",
+                                          {p.holder[s]: party for s, party in SEATS.items()},
+                                          ["civic-renewal"], 1))
+    c.vacate_seat(p.ledger, p.keys["secretariat"], "K-1", p.holder["cso-tenants"], "stood down")
+    from ledger.domain.committee import Committee
+
+    assert load(p.ledger, Committee, "K-1").breach == ("the social-housing-tenants constituency holds 0 seats; "
+                                                      "the covenant reserves 1")
+
+
+def test_verify_finds_a_committee_established_without_the_reserved_seat(tmp_path: Path) -> None:
+    p = Partnership(tmp_path / "demo")
+    position = p.forge_next("secretariat", "committee", "K-2", "committee.established", {
+        "ref": "K-2", "covenant": "C-1", "name": "Streets Committee",
+        "seats": {p.person(s): party for s, party in SEATS.items()},
+        "rotation": {"order": ["civic-renewal"], "every": 1}})
+    found(p.verify(), position, "social-housing-tenants constituency holds 0 seats")

@@ -31,6 +31,14 @@ DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
 def composition_problem(covenant: Covenant, seats: dict[str, str]) -> str | None:
     """Why a seat allocation breaks the covenant's composition rules, or None."""
     rules = covenant.terms.get("composition") or {}
+    for reserved in rules.get("reserved", []):
+        # Seats reserved for a named constituency: held by parties that speak for it.
+        group, wanted = reserved["constituency"], int(reserved["seats"])
+        held = sum(1 for party in seats.values()
+                   if group in (covenant.parties.get(party, {}).get("constituencies") or []))
+        if held < wanted:
+            return (f"the {group} constituency holds {held} seat{'' if held == 1 else 's'}; the covenant reserves "
+                    f"{wanted}")
     minimum = int(rules.get("min_civil_society_seats", 0))
     civil = sum(1 for party in seats.values() if covenant.kind_of(party) == "civil_society")
     if civil < minimum:

@@ -67,6 +67,9 @@ def check_party(party: Any) -> dict[str, Any]:
         raise InvalidInputError(f"party {party['id']} needs at least one representative key")
     if party.get("identifier") is not None:
         check_identifier(party["identifier"], f"party {party['id']} identifier")
+    groups = party.get("constituencies", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) and SLUG_RE.match(g) for g in groups):
+        raise InvalidInputError(f"party {party['id']} constituencies are slugs such as disabled-people")
     return party
 
 
@@ -156,6 +159,12 @@ def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
         parse_fraction(composition["max_share"], "composition max_share")
     if not isinstance(composition.get("min_civil_society_seats", 0), int):
         raise InvalidInputError("composition min_civil_society_seats must be a whole number")
+    reserved = composition.get("reserved", [])
+    if not isinstance(reserved, list) or not all(
+            isinstance(r, dict) and set(r) == {"constituency", "seats"} and isinstance(r["constituency"], str)
+            and SLUG_RE.match(r["constituency"]) and isinstance(r["seats"], int) and not isinstance(r["seats"], bool)
+            and 1 <= r["seats"] <= 20 for r in reserved):
+        raise InvalidInputError('composition reserved is a list of {"constituency": SLUG, "seats": N}')
     vacancy = composition.get("max_vacancy_days", 1)
     if not isinstance(vacancy, int) or isinstance(vacancy, bool) or not 1 <= vacancy <= 3650:
         raise InvalidInputError("composition max_vacancy_days must be a whole number of days from 1 to 3650")
