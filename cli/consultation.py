@@ -117,8 +117,12 @@ def publish(ref: str, pairs: tuple[str, ...], sections_file: str | None, note: s
 @click.option("--text", required=True, help="The comment.")
 @click.option("--replacement", default=None, help="Replacement text proposed for the section.")
 @click.option("--public", is_flag=True, help="A comment from the public, recorded by the secretariat.")
+@click.option("--confidential", "channel", default=None, metavar="CHANNEL",
+              help="Seal the comment to the recipients of this covenant channel (e.g. community-voices): "
+                   "it counts, but only they can read it.")
 @key_option
-def comment(ref: str, section: str, text: str, replacement: str | None, public: bool, key_path: str | None) -> None:
+def comment(ref: str, section: str, text: str, replacement: str | None, public: bool, channel: str | None,
+            key_path: str | None) -> None:
     """Comment on a section of the current version (with your own key).
 
     Example: ledger consultation comment CX-2 --section 1 --text "Start at 6." --replacement "Bus lanes are
@@ -127,6 +131,12 @@ def comment(ref: str, section: str, text: str, replacement: str | None, public: 
     from ledger import commands
 
     signer, ledger = signer_and_ledger(key_path)
+    if channel:
+        if replacement:
+            raise click.UsageError("a confidential comment proposes no replacement text in the clear")
+        number = commands.comment_confidentially(ledger, signer, ref.upper(), section, text, channel, public)
+        click.echo(f"comment {number} on {ref.upper()} recorded, sealed to the recipients of {channel}")
+        return
     number = commands.on_consultation(ledger, signer, ref.upper(),
                                       lambda ctx, found: found.comment(ctx, section, text, replacement, public))
     click.echo(f"comment {number} on {ref.upper()} recorded")
@@ -225,7 +235,9 @@ def show(ref: str, as_of: str | None, as_json: bool) -> None:
         click.echo(f"\n{section['number']}. {section['text']}")
         for note in section["comments"]:
             who = names.get(note["author"], note["author"]) if note["author"] else "a member of the public"
-            click.echo(f"  comment {note['number']} by {who} (on version {note['version']}): {note['text']}")
+            said_text = "[confidential: sealed to the channel's recipients]" if note.get("confidential") \
+                else note["text"]
+            click.echo(f"  comment {note['number']} by {who} (on version {note['version']}): {said_text}")
             if note["replacement"]:
                 click.echo(f"    proposed: {note['replacement']}")
             said = note["answer"]

@@ -653,3 +653,24 @@ def answer_adjustment(ledger: Ledger, signer: Signer, ref: str, decision: str, t
         found.respond(decision, text)
         return None, [found]
     ledger.run(signer, action)
+
+
+def comment_confidentially(ledger: Ledger, signer: Signer, consultation: str, section: str, text: str,
+                           channel: str, public: bool = False) -> int:
+    """A comment whose text is sealed (age) to the recipients of a covenant channel: the record
+    commits to it and counts it; only the recipients can read it."""
+    from ledger import sealed
+    from ledger.domain.committee import Committee
+    from ledger.domain.consultation import Consultation
+    from ledger.domain.feedback import channel_of, channel_recipients
+
+    def action(ctx: Context) -> tuple[int, list[Any]]:
+        found = ctx.find(Consultation, consultation)
+        covenant = ctx.find(Covenant, ctx.find(Committee, found.committee).covenant)
+        recipients = channel_recipients(ctx, channel_of(covenant, channel))
+        if not recipients:
+            raise InvalidInputError(f"no recipient of channel {channel} has registered an age recipient")
+        box = sealed.seal(text.encode("utf-8"), recipients)
+        ledger.stage_sealed(box)
+        return found.comment(ctx, section, "", None, public, channel, box.payload()), [found]
+    return ledger.run(signer, action)

@@ -125,6 +125,14 @@ def popolo(ledger: Any) -> dict[str, Any]:
         }
         if motion.snapshot.get("in_breach_of_composition"):
             event["ledger:in_breach_of_composition"] = motion.snapshot["in_breach_of_composition"]
+        if motion.snapshot.get("represented"):
+            event["ledger:represented_by_proxy"] = [f"person:{p}" for p in motion.snapshot["represented"]]
+        report = getattr(motion, "minority_report", None)
+        if report:
+            event["ledger:minority_report"] = {"text": report["text"],
+                                               "signed_by": [f"person:{p}" for p in report["signed"]],
+                                               "awaiting": [f"person:{p}" for p in report["members"]
+                                                            if p not in report["signed"]]}
         vote_events.append(event)
     return {"organizations": organizations, "persons": persons, "memberships": memberships,
             "motions": motions, "vote_events": vote_events}
@@ -193,8 +201,11 @@ def _key_records(ledger: Any, rows: list[dict[str, Any]]) -> dict[str, str]:
 def _vote(ledger: Any, row: dict[str, Any]) -> dict[str, Any]:
     """A Popolo vote from the audit row of a motion.vote_cast record (one read)."""
     data = ledger.record_at(row["position"]).data
-    return {"id": f"vote:{row['position']}", "voter_id": f"person:{data['member']}", "option": data["choice"],
+    vote = {"id": f"vote:{row['position']}", "voter_id": f"person:{data['member']}", "option": data["choice"],
             "ledger:event_hash": row["event_hash"]}
+    if data.get("proxy"):
+        vote["ledger:cast_by_proxy"] = f"person:{data['proxy']}"
+    return vote
 
 
 def threesixtygiving(ledger: Any) -> dict[str, Any]:

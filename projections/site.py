@@ -308,7 +308,8 @@ def _consultation(x: Any, holders: dict[str, str]) -> dict[str, Any]:
         notes = []
         for note in (n for n in x.comments if n["section"] == section["number"]):
             said = note["answer"] or {}
-            notes.append({"number": note["number"], "text": note["text"], "replacement": note["replacement"],
+            text = "[confidential: sealed to the channel's recipients]" if note.get("confidential") else note["text"]
+            notes.append({"number": note["number"], "text": text, "replacement": note["replacement"],
                           "author": holders.get(note["author"], "a member of the public") if note["author"]
                           else "a member of the public", "version": note["version"],
                           "answer": (said.get("answer") or "awaited").replace("_", " "),

@@ -64,8 +64,8 @@ def test_a_consultation_runs_from_draft_to_adopted_policy(p: Partnership) -> Non
     on(p, "secretariat", lambda ctx, x: x.adopt(2, motion))
     done = cx(p)
     assert done.status == "adopted" and done.adopted == {"version": 2, "decision": motion}
-    assert done.statistics == {"comments": 2, "from_the_public": 0, "accepted": 1, "partly_accepted": 0,
-                               "not_accepted": 1}
+    assert done.statistics == {"comments": 2, "from_the_public": 0, "confidential": 0, "accepted": 1,
+                               "partly_accepted": 0, "not_accepted": 1}
     assert done.diff(1, 2) == [{"section": "1", "change": "replaced", "was": SECTIONS[0]["text"],
                                 "text": "Bus lanes are enforced from 6 to 10."}]
     assert p.verify().ok
@@ -146,7 +146,7 @@ def test_verify_finds_an_accepted_answer_the_text_does_not_show(p: Partnership) 
 def test_verify_finds_a_close_with_comments_unanswered(p: Partnership) -> None:
     comment(p, "cso-air")
     position = p.forge_next("secretariat", "consultation", "CX-2", "consultation.closed",
-                            {"statistics": {"comments": 1, "from_the_public": 0, "accepted": 0,
+                            {"statistics": {"comments": 1, "from_the_public": 0, "confidential": 0, "accepted": 0,
                                             "partly_accepted": 0, "not_accepted": 0}})
     report = p.verify()
     assert any(f.position == position for f in report.findings), [f.line() for f in report.findings]
@@ -167,3 +167,23 @@ def test_verify_finds_an_adjustment_requested_in_another_partys_name(p: Partners
         "ref": "AR-1", "committee": "K-1", "subject": "CX-2", "party": "tenants-union", "text": "x",
         "due": (datetime.now(UTC) + timedelta(days=30)).date().isoformat()})
     found(p.verify(), position, "in the party's name")
+
+
+def test_a_confidential_comment_is_sealed_to_the_channel_and_counted_without_content(p: Partnership) -> None:
+    number = c.comment_confidentially(p.ledger, p.keys["cso-tenants"], "CX-2", "1",
+                                      "My neighbour cannot reach the bus stop.", "community-voices")
+    record = p.ledger.record_at(p.ledger.size() - 1)
+    assert record.data["text"] == "" and record.data["channel"] == "community-voices"
+    assert b"neighbour" not in record.raw and "sha256" in record.data["sealed"]["sealed"]
+    assert cx(p).computed_statistics()["confidential"] == 1 and number == 1
+    refused(p, "unknown channel|no channel|has no channel", lambda: c.comment_confidentially(
+        p.ledger, p.keys["cso-tenants"], "CX-2", "1", "x", "nowhere"), Exception)
+
+
+def test_verify_finds_a_confidential_comment_with_its_text_in_the_clear(p: Partnership) -> None:
+    c.comment_confidentially(p.ledger, p.keys["cso-tenants"], "CX-2", "1", "Sealed words.", "community-voices")
+    sealed = p.ledger.record_at(p.ledger.size() - 1).data["sealed"]
+    position = p.forge_next("cso-tenants", "consultation", "CX-2", "comment.submitted", {
+        "number": 2, "section": "1", "text": "Sealed words.", "replacement": None, "author": p.person("cso-tenants"),
+        "version": 1, "channel": "community-voices", "sealed": sealed})
+    found(p.verify(), position, "carries no text in the clear")

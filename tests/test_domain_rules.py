@@ -294,8 +294,8 @@ def test_the_amendment_changed_the_covenant_and_both_versions_are_kept(p: Partne
 
 def test_a_new_committee_must_meet_the_composition_rules(p: Partnership) -> None:
     seats = {p.holder[s]: party for s, party in (("party", "civic-renewal"), ("cso-air", "clean-air-now"),
-                                                  ("institute", "urban-health"))}
-    refused(p, "civil society holds 1 seat; the covenant requires at least 3",
+                                                  ("cso-tenants", "tenants-union"), ("institute", "urban-health"))}
+    refused(p, "civil society holds 2 seats; the covenant requires at least 3",
             lambda: c.establish_committee(p.ledger, p.keys["secretariat"], "C-1", "Small", seats,
                                           ["civic-renewal"], 1))
 

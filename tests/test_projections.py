@@ -132,7 +132,7 @@ def run_json(db: Path, *args: str) -> object:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("position", [45, 60, 90])  # M-2 (the newest object queried) exists from ~35
+@pytest.mark.parametrize("position", [55, 70, 100])  # M-2 (the newest object queried) exists from ~45
 @pytest.mark.parametrize("command", [["motion", "list"], ["motion", "show", "M-2"], ["fund", "show", "F-1"],
                                      ["covenant", "show", "C-1"], ["committee", "show", "K-1"]])
 def test_every_query_as_of_equals_the_truncated_ledger(demo: Path, tmp_path: Path, position: int,

@@ -167,12 +167,17 @@ class Consultation(LedgerAggregate):
 
     class CommentSubmitted(LedgerAggregate.Event):
         TYPE = "comment.submitted"
+        OPTIONAL = ("channel", "sealed")  # left out of the record for comments in the open
         number: int
         section: str
         text: str
         replacement: str | None
         author: str | None  # the person commenting; None for a comment from the public
         version: int  # the version commented on
+        # A confidential comment: its text sealed (age) to the recipients of this covenant channel;
+        # ``text`` is then empty, and the comment counts in the statistics without content.
+        channel: str | None = None
+        sealed: dict[str, Any] | None = None
 
         def check(self, consultation: Consultation, ctx: Context) -> None:
             at = format_time(ctx.at)
@@ -191,18 +196,32 @@ class Consultation(LedgerAggregate):
                 if consultation.participation == "members":
                     require(bool({"member", "chair"} & set(ctx.actor.roles)),
                             f"{consultation.ref} is open to the partners' members")
+            if self.channel is not None or self.sealed is not None:
+                from ledger.domain.committee import Committee
+                from ledger.domain.feedback import _check_sealed_to_channel, channel_of
+
+                require(self.channel is not None and self.sealed is not None,
+                        "a confidential comment names its channel and carries its sealed text")
+                require(self.text == "" and self.replacement is None,
+                        "a confidential comment carries no text in the clear")
+                covenant = ctx.find(Covenant, ctx.find(Committee, consultation.committee).covenant)
+                assert self.sealed is not None and self.channel is not None
+                _check_sealed_to_channel(ctx, self.sealed, channel_of(covenant, self.channel))
 
         def apply(self, consultation: Consultation) -> None:
             consultation.comments.append({"number": self.number, "section": self.section, "text": self.text,
                                           "replacement": self.replacement, "author": self.author,
-                                          "version": self.version, "answer": None})
+                                          "version": self.version, "answer": None,
+                                          "confidential": self.sealed is not None})
 
-    def comment(self, ctx: Context, section: str, text: str, replacement: str | None, public: bool) -> int:
+    def comment(self, ctx: Context, section: str, text: str, replacement: str | None, public: bool,
+                channel: str | None = None, sealed: dict[str, Any] | None = None) -> int:
         number = len(self.comments) + 1
         self.trigger_event(self.CommentSubmitted, number=number, section=str(section),
-                           text=check_text(text, "comment"),
+                           text="" if sealed is not None else check_text(text, "comment"),
                            replacement=check_text(replacement, "replacement") if replacement else None,
-                           author=None if public else ctx.actor.person, version=len(self.versions))
+                           author=None if public else ctx.actor.person, version=len(self.versions),
+                           channel=channel, sealed=sealed)
         return number
 
     class CommentAnswered(LedgerAggregate.Event):
@@ -248,6 +267,7 @@ class Consultation(LedgerAggregate):
     def computed_statistics(self) -> dict[str, int]:
         answers = [c["answer"]["answer"] for c in self.comments if c["answer"]]
         return {"comments": len(self.comments), "from_the_public": sum(c["author"] is None for c in self.comments),
+                "confidential": sum(bool(c.get("confidential")) for c in self.comments),
                 **{a: answers.count(a) for a in ANSWERS}}
 
     class Closed(LedgerAggregate.Event):
