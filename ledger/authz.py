@@ -19,7 +19,8 @@ ROLES = frozenset(
 GENESIS = "ledger.genesis"
 
 WRITERS: dict[str, frozenset[str]] = {
-    "key.registered": frozenset({"secretariat"}),
+    # The secretariat registers anyone; a person may add a device key of their own (the record's rule).
+    "key.registered": ROLES,
     # Any key may rotate itself; the record's own rule limits rotating others' keys to the secretariat.
     "key.rotated": ROLES,
     # A person registers their own age recipient (or the secretariat does): the record's rule.

@@ -244,6 +244,13 @@ class Registry(LedgerAggregate):
             require(self.key_id not in registry.keys, f"key {self.key_id[:12]} is already registered")
             if self.person is not None:
                 require(registry.is_person(self.person), f"{self.person[:12]} is not a person in this ledger")
+            if ctx.actor is not None and "secretariat" not in ctx.actor.roles:
+                # A person enrols another device of their own (a browser, a new laptop) with a key
+                # they already hold; everyone else is registered by the secretariat.
+                require(self.person == ctx.actor.person,
+                        "only the secretariat registers keys for others; a person adds their own devices")
+                require(set(self.roles) <= set(ctx.actor.roles),
+                        "a device key has at most the roles of the key that enrols it")
 
         def apply(self, registry: Registry) -> None:
             registry._add(
