@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -32,6 +33,15 @@ from server.errors import HTTPError, status_of
 from server.service import LedgerService
 
 MAX_BODY = 1024 * 1024
+WEBAPP = Path(__file__).with_name("webapp")
+# The members' page runs only its own script and talks only to this server.
+APP_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+                               "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache",
+}
+APP_FILES = {"": ("index.html", "text/html; charset=utf-8"), "index.html": ("index.html", "text/html; charset=utf-8"),
+             "app.js": ("app.js", "text/javascript; charset=utf-8"), "app.css": ("app.css", "text/css; charset=utf-8")}
 IMMUTABLE = "public, max-age=31536000, immutable"
 log = logging.getLogger("ledger.server")
 
@@ -149,6 +159,16 @@ def create_app(service: LedgerService, write_rate: int = 120, origin_prefix: str
         data = await run_in_threadpool(service.bundle)
         return Response(data, media_type="application/x-ndjson", headers={"Cache-Control": "no-cache"})
 
+    async def webapp(request: Request) -> Response:
+        found = APP_FILES.get(request.path_params.get("name", ""))
+        if found is None:
+            raise HTTPError(404, "not_found", "no such file of the members' page")
+        name, media = found
+        return Response((WEBAPP / name).read_bytes(), headers={**APP_HEADERS, "Content-Type": media})
+
+    async def to_app(request: Request) -> Response:
+        return Response(status_code=308, headers={"Location": "/app/"})
+
     async def openapi(request: Request) -> Response:
         from server.openapi import document as spec
 
@@ -167,6 +187,9 @@ def create_app(service: LedgerService, write_rate: int = 120, origin_prefix: str
         Route(f"{origin_prefix}/checkpoint", guarded(checkpoint), methods=["GET"]),
         Route(f"{origin_prefix}/tile/{{path:path}}", guarded(tile), methods=["GET"]),
         Route("/openapi.json", guarded(openapi), methods=["GET"]),
+        Route("/app", to_app, methods=["GET"]),
+        Route("/app/", guarded(webapp), methods=["GET"]),
+        Route("/app/{name}", guarded(webapp), methods=["GET"]),
         Route("/v1/query", guarded(query_post), methods=["POST"]),
         Route("/v1/prepare", guarded(prepare), methods=["POST"]),
         Route("/v1/submit", guarded(submit), methods=["POST"]),
