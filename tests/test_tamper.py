@@ -161,13 +161,13 @@ def test_a_record_re_signed_by_an_unauthorised_key_is_named(
     sqlite_path: Path, tampered: Callable[[], Report], people: People
 ) -> None:
     # Replace the record at position 4 with the same content, validly signed by
-    # the member, whose role may not register keys.
+    # the member, who may register only keys of their own (a device), not someone else's.
     original = json.loads(rows(sqlite_path)[4][4])
     raw = forge(people.member, ledger=ORIGIN, stream=original["stream"], seq=original["seq"],
                 type=original["type"], prev=original["prev"], data=original["data"], at=original["at"])
     _update(sqlite_path, "UPDATE ledger_events SET state = ? WHERE id = 5", raw)
     report = tampered()
-    assert named(report, 4, 5, "with roles member may not write key.registered"), lines(report)
+    assert named(report, 4, 5, "only the secretariat registers keys for others"), lines(report)
 
 
 def test_a_key_used_after_retirement_is_named(
