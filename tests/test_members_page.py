@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from cli.main import cli
 from ledger import Ledger
 from tests.serving import Process, http, ledger_cli, serve_ledger
-from tests.test_site_browser import AXE, FLAGS, _at_width, chromium  # noqa: F401  (the fixture)
+from tests.test_site_browser import AXE, _at_width, chromium, make_driver  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -39,34 +39,9 @@ def served(demo_dir: Path, tmp_path: Path) -> Iterator[tuple[Process, Path]]:
     server.stop()
 
 
-def new_driver(chromium: str, profile: Path) -> Any:  # noqa: F811
-    import os
-
-    driver_path = shutil.which("chromedriver")
-    if not driver_path:
-        if os.environ.get("CI"):
-            pytest.fail("chromedriver is required in CI (.ci/run installs Debian's chromium-driver package)")
-        pytest.skip("no chromedriver on this machine (apt-get install chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in FLAGS:
-        if flag.startswith("--host-resolver-rules"):
-            flag += ", EXCLUDE 127.0.0.1"  # the ledger server on the loopback; nothing else resolves
-        if not flag.startswith(("--enable-logging", "--v=")):
-            options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    browser = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    browser.set_script_timeout(60)
-    browser.implicitly_wait(0)
-    return browser
-
-
 @pytest.fixture
 def browser(chromium: str, tmp_path: Path) -> Iterator[Any]:  # noqa: F811
-    driver = new_driver(chromium, tmp_path / "profile")
+    driver = make_driver(chromium, tmp_path / "profile", loopback=True)
     yield driver
     driver.quit()
 

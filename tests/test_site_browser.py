@@ -101,9 +101,9 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 WIDTHS = (1280, 390)  # a laptop, and a phone held upright
 
 
-@pytest.fixture(scope="module")
-def driver(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Debian's Chromium driven by Debian's chromedriver (no driver or browser download)."""
+def make_driver(chromium: str, profile: Path, loopback: bool = False) -> Any:
+    """Debian's Chromium driven by Debian's chromedriver (no driver or browser download).
+    Nothing resolves but, with ``loopback``, 127.0.0.1 (a ledger server under test)."""
     driver_path = shutil.which("chromedriver")
     if not driver_path:
         if os.environ.get("CI"):
@@ -115,11 +115,19 @@ def driver(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in FLAGS:
+        if loopback and flag.startswith("--host-resolver-rules"):
+            flag += ", EXCLUDE 127.0.0.1"
         if not flag.startswith(("--enable-logging", "--v=")):
             options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('selenium-profile')}")
+    options.add_argument(f"--user-data-dir={profile}")
     browser = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     browser.set_script_timeout(120)
+    return browser
+
+
+@pytest.fixture(scope="module")
+def driver(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    browser = make_driver(chromium, tmp_path_factory.mktemp("selenium-profile"))
     yield browser
     browser.quit()
 

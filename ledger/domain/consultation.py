@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from ledger.domain.base import Context, LedgerAggregate, require
-from ledger.domain.covenant import CLAUSE_RE, Covenant, check_text
+from ledger.domain.covenant import CLAUSE_RE, Covenant, check_text, numbered_diff
 from ledger.errors import InvalidInputError
 from ledger.record import format_time, parse_time
 from ledger.types import register_aggregate
@@ -146,22 +146,13 @@ class Consultation(LedgerAggregate):
                            note=check_text(note, "note") if note else None)
         return version
 
-    def diff(self, old: int, new: int) -> list[dict[str, str]]:
+    def diff(self, old: int, new: int) -> list[dict[str, Any]]:
         """Section-level differences between two versions (1-based)."""
         for wanted in (old, new):
             if not 1 <= wanted <= len(self.versions):
                 raise InvalidInputError(f"{self.ref} has versions 1 to {len(self.versions)}")
-        before = {s["number"]: s["text"] for s in self.versions[old - 1]}
-        after = {s["number"]: s["text"] for s in self.versions[new - 1]}
-        out = []
-        for number in sorted(set(before) | set(after), key=lambda n: tuple(int(p) for p in n.split("."))):
-            if number not in before:
-                out.append({"section": number, "change": "inserted", "text": after[number]})
-            elif number not in after:
-                out.append({"section": number, "change": "removed", "was": before[number]})
-            elif before[number] != after[number]:
-                out.append({"section": number, "change": "replaced", "was": before[number], "text": after[number]})
-        return out
+        return numbered_diff({s["number"]: s["text"] for s in self.versions[old - 1]},
+                             {s["number"]: s["text"] for s in self.versions[new - 1]}, "section", "removed")
 
     # --- comments -------------------------------------------------------------
 

@@ -567,16 +567,21 @@ class Covenant(LedgerAggregate):
         for wanted in (old, new):
             if not 1 <= wanted <= len(self.versions):
                 raise InvalidInputError(f"covenant {self.ref} has versions 1 to {len(self.versions)}")
-        before, after = self.versions[old - 1], self.versions[new - 1]
-        out: list[dict[str, Any]] = []
-        for number in sorted(set(before) | set(after), key=_clause_key):
-            if number not in before:
-                out.append({"clause": number, "change": "inserted", "text": after[number]})
-            elif number not in after:
-                out.append({"clause": number, "change": "repealed", "was": before[number]})
-            elif before[number] != after[number]:
-                out.append({"clause": number, "change": "replaced", "was": before[number], "text": after[number]})
-        return out
+        return numbered_diff(self.versions[old - 1], self.versions[new - 1], "clause", "repealed")
+
+
+def numbered_diff(before: dict[str, str], after: dict[str, str], label: str, removed: str) -> list[dict[str, Any]]:
+    """Differences between two versions of a numbered text (clauses, a draft's sections):
+    ``{label: number, "change": "inserted" | removed | "replaced", "was", "text"}`` in number order."""
+    out: list[dict[str, Any]] = []
+    for number in sorted(set(before) | set(after), key=_clause_key):
+        if number not in before:
+            out.append({label: number, "change": "inserted", "text": after[number]})
+        elif number not in after:
+            out.append({label: number, "change": removed, "was": before[number]})
+        elif before[number] != after[number]:
+            out.append({label: number, "change": "replaced", "was": before[number], "text": after[number]})
+    return out
 
 
 def _clause_key(number: str) -> tuple[int, ...]:
