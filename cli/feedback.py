@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -45,8 +46,17 @@ def _text(text: str | None, text_file: str | None) -> str:
 @click.option("--text-file", default=None, type=click.Path(dir_okay=False), help="...or a UTF-8 file holding it.")
 @click.option("--follow-up", "follow_up", default=None, metavar="CODE",
               help="Add to the thread of an earlier submission: its receipt code.")
+@click.option("--sealed-file", "sealed_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Already sealed on the submitter's device: the age file (with --recipient, --lookup and "
+                   "--reply-to; the members' page sends these).")
+@click.option("--recipient", "recipients", multiple=True, metavar="AGE1...",
+              help="With --sealed-file: an age recipient it is sealed to (repeatable).")
+@click.option("--lookup", default=None, metavar="HEX", help="With --sealed-file: the receipt code's lookup value.")
+@click.option("--reply-to", "reply_to", default=None, metavar="AGE1...",
+              help="With --sealed-file: the receipt code's reply recipient.")
 @key_option
 def submit(covenant: str, channel: str, text: str | None, text_file: str | None, follow_up: str | None,
+           sealed_file: str | None, recipients: tuple[str, ...], lookup: str | None, reply_to: str | None,
            key_path: str | None) -> None:
     """Seal feedback to the channel's recipients and record it (signed by the intake key).
 
@@ -58,12 +68,47 @@ def submit(covenant: str, channel: str, text: str | None, text_file: str | None,
     """
     from ledger import commands
 
+    if sealed_file is not None:
+        if text or text_file or follow_up or not (recipients and lookup and reply_to):
+            raise click.UsageError("--sealed-file goes with --recipient, --lookup and --reply-to, and no text")
+        signer, ledger = signer_and_ledger(key_path)
+        ref = commands.submit_sealed_feedback(ledger, signer, covenant.upper(), channel,
+                                              Path(sealed_file).read_bytes(), list(recipients), lookup, reply_to)
+        click.echo(f"recorded {ref}, sealed to the channel's recipients")
+        return
     content = _text(text, text_file)
     signer, ledger = signer_and_ledger(key_path)
     ref, code = commands.submit_feedback(ledger, signer, covenant.upper(), channel, content, follow_up)
     click.echo(f"recorded {ref}, sealed to the channel's recipients")
     click.echo(f"receipt code: {code}")
     click.echo("keep the receipt code: it is the only way to follow up and read replies", err=True)
+
+
+@feedback.command("channels")
+@click.option("--covenant", default="C-1", show_default=True, help="The covenant naming the channels.")
+@json_option
+def channels(covenant: str, as_json: bool) -> None:
+    """The covenant's confidential channels: their recipients' age keys, and who may submit."""
+    from ledger.domain.covenant import Covenant
+    from projections.describe import load
+
+    ledger = open_ledger()
+    found = load(ledger, Covenant, covenant)
+    registry = ledger.registry()
+    rows = []
+    for name, spec in sorted((found.terms.get("channels") or {}).items()):
+        rows.append({"channel": name, "covenant": found.ref,
+                     "recipients": sorted({r for person in spec.get("recipients", [])
+                                           for r in registry.recipients_of(person)}),
+                     "members_submit": bool(spec.get("members_submit")),
+                     "acknowledge_days": spec.get("acknowledge_days", 7),
+                     "feedback_days": spec.get("feedback_days", 90)})
+    if as_json:
+        emit_json({"channels": rows, "origin": ledger.origin})
+        return
+    click.echo(table([[r["channel"], str(len(r["recipients"])), "yes" if r["members_submit"] else "no",
+                       str(r["acknowledge_days"]), str(r["feedback_days"])] for r in rows],
+                     ["CHANNEL", "RECIPIENT KEYS", "MEMBERS SUBMIT", "ACKNOWLEDGE DAYS", "FEEDBACK DAYS"]))
 
 
 @feedback.command("list")

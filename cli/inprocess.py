@@ -29,6 +29,7 @@ READS = {
     ("milestone", "show"), ("milestone", "list"), ("dispute", "show"), ("dispute", "list"),
     ("organisation", "list"), ("feedback", "list"), ("feedback", "status"),
     ("projections", "status"), ("consultation", "show"), ("consultation", "list"), ("adjustment", "list"),
+    ("feedback", "channels"),
 }
 # Acts: every command that writes records signed by one key.
 WRITE_GROUPS = {"covenant", "committee", "meeting", "motion", "fund", "milestone", "dispute", "organisation",
@@ -62,7 +63,7 @@ def classify(argv: Sequence[str]) -> str:
     if path in READS:
         return "read"
     if path in WRITES_KEYS or (len(path) == 2 and path[0] in WRITE_GROUPS and path not in READS
-                               and path[1] not in {"read", "replay", "report", "get", "digest"}):
+                               and path[1] not in {"read", "replay", "report", "get", "digest", "channels"}):
         return "write"
     shown = " ".join(path or argv[:1]) or "(nothing)"
     raise click.UsageError(f"'ledger {shown}' is not a command the server runs (see docs/server.md)")

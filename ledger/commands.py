@@ -674,3 +674,32 @@ def comment_confidentially(ledger: Ledger, signer: Signer, consultation: str, se
         ledger.stage_sealed(box)
         return found.comment(ctx, section, "", None, public, channel, box.payload()), [found]
     return ledger.run(signer, action)
+
+
+def submit_sealed_feedback(ledger: Ledger, signer: Signer, covenant: str, channel: str, age_file: bytes,
+                           recipients: list[str], lookup: str, reply_to: str) -> str:
+    """Record a submission sealed elsewhere (on the submitter's device): the age file, the
+    recipients it was sealed to, and the receipt code's lookup value and reply recipient, all
+    derived there (ledger/receipts.py); the ledger never sees the text or the code."""
+    import hashlib
+    import re
+
+    from ledger import sealed
+    from ledger.domain.feedback import Feedback
+
+    if not age_file.startswith(b"age-encryption.org/v1\n"):
+        raise InvalidInputError("the sealed file is not an age v1 file")
+    if len(age_file) > sealed.MAX_SEALED + 64 * 1024:
+        raise InvalidInputError(f"sealed content is limited to {sealed.MAX_SEALED // 1024} KiB")
+    if not re.fullmatch(r"[0-9a-f]{64}", lookup):
+        raise InvalidInputError("the receipt lookup is 64 lowercase hex digits")
+    sealed.check_recipient(reply_to)
+    keys = sorted({sealed.check_recipient(r) for r in recipients})
+    box = sealed.Sealed(hashlib.sha256(age_file).hexdigest(), len(age_file), tuple(keys), age_file)
+
+    def action(ctx: Context) -> tuple[str, list[Any]]:
+        found = ctx.find(Covenant, covenant)
+        ledger.stage_sealed(box)
+        item = Feedback.submit(ctx, found.ref, channel, box.payload(), lookup, reply_to, None)
+        return item.ref, [item]
+    return ledger.run(signer, action)

@@ -391,7 +391,7 @@ COVENANT_TERMS = {
     # A confidential channel: residents' voices, taken in by the secretariat, sealed to the ombudsperson.
     "channels": {"community-voices": {"recipients": [PEOPLE_BY_STEM["ombudsperson"]],
                                       "intake": [PEOPLE_BY_STEM["secretariat"]],
-                                      "acknowledge_days": 7, "feedback_days": 90}},
+                                      "acknowledge_days": 7, "feedback_days": 90, "members_submit": True}},
     "funding": {"currency": "EUR"},
     # A member who cannot attend may give their vote to one other member; represented members count
     # toward the quorum.  A quarter of the votes against may attach a joint minority report.

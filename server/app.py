@@ -41,7 +41,8 @@ APP_HEADERS = {
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache",
 }
 APP_FILES = {"": ("index.html", "text/html; charset=utf-8"), "index.html": ("index.html", "text/html; charset=utf-8"),
-             "app.js": ("app.js", "text/javascript; charset=utf-8"), "app.css": ("app.css", "text/css; charset=utf-8")}
+             "app.js": ("app.js", "text/javascript; charset=utf-8"), "app.css": ("app.css", "text/css; charset=utf-8"),
+             "age.js": ("age.js", "text/javascript; charset=utf-8")}
 IMMUTABLE = "public, max-age=31536000, immutable"
 log = logging.getLogger("ledger.server")
 

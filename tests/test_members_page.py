@@ -240,3 +240,32 @@ def test_the_page_is_served_with_a_strict_content_security_policy(served: tuple[
     policy = headers["content-security-policy"]
     assert "script-src 'self'" in policy and "default-src 'none'" in policy and "connect-src 'self'" in policy
     assert b"http" not in body.replace(b"http-equiv", b"")  # no third-party resources
+
+
+def test_a_member_seals_a_confidential_submission_in_the_browser(served: tuple[Process, Path], browser: Any) -> None:
+    server, keeper = served
+    key_id = enrol(browser, server.url, keeper, "Amara Okafor", "member", "keys/cso-air.key")
+    secret = "The new bus lane blocks the ramp to our block."
+    wait_for(browser, "document.getElementById('fb-community-voices')")
+    browser.find_element("id", "fb-community-voices").send_keys(secret)
+    shown = click_and_sign(browser, "form:has(#fb-community-voices) button")
+    assert shown == ("Send to the confidential channel community-voices: sealed on this device to 1 recipient key; "
+                     "the text is not in the record")
+    assert status(browser).startswith("Done: recorded FB-"), status(browser)
+    receipt = browser.find_element("id", "receipt").text
+    code = receipt.split("Your receipt code: ", 1)[1].split(".", 1)[0]
+    ledger = Ledger(str(keeper / "ledger.db"))
+    record = ledger.record_at(ledger.size() - 1)
+    ledger.close()
+    assert record.type == "feedback.submitted" and record.actor == key_id
+    assert secret.encode() not in record.raw and b"bus lane" not in (keeper / "ledger.db").read_bytes()
+    ref = record.data["ref"]
+    # The ombudsperson opens it with the standard age identity; the code finds it (scrypt and
+    # bech32 in the browser agree with the ledger's own derivation).
+    opened = ledger_cli("--db", "ledger.db", "feedback", "read", ref, "--identity", "keys/ombudsperson.age",
+                        cwd=keeper)
+    assert opened.returncode == 0 and secret in opened.stdout, opened.stdout + opened.stderr
+    found = ledger_cli("--db", "ledger.db", "feedback", "status", "--receipt", code, "--channel", "community-voices",
+                       "--json", cwd=keeper)
+    assert found.returncode == 0, found.stderr
+    assert ref in found.stdout

@@ -92,6 +92,8 @@ def check_channels(channels: object) -> None:
         stats = channel.get("statistics", list(CHANNEL_STATISTICS))
         if not isinstance(stats, list) or not set(stats) <= set(CHANNEL_STATISTICS):
             raise InvalidInputError(f"channel {name} statistics are some of {', '.join(CHANNEL_STATISTICS)}")
+        if not isinstance(channel.get("members_submit", False), bool):
+            raise InvalidInputError(f"channel {name} members_submit is true or false")
         retention = channel.get("retention_days", 1)
         if not isinstance(retention, int) or isinstance(retention, bool) or not 1 <= retention <= 36500:
             raise InvalidInputError(f"channel {name} retention_days must be a whole number of days")

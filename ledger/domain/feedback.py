@@ -3,7 +3,8 @@
 A covenant names its channels (``terms.channels``): who receives what is said
 (``recipients``, people with registered age recipients), who may take it in
 (``intake``: the intake officer's key signs the submission, so the submitter's
-own key never appears), and the deadlines (acknowledge within
+own key never appears; with ``members_submit`` a member may also submit with
+their own key, sealing on their own device), and the deadlines (acknowledge within
 ``acknowledge_days``, default 7; feedback within ``feedback_days`` of the
 acknowledgement, default 90, as the EU Whistleblowing Directive asks).
 
@@ -73,7 +74,10 @@ class Feedback(LedgerAggregate):
         def check(self, aggregate: Any, ctx: Context) -> None:
             covenant = ctx.find(Covenant, self.covenant)
             channel = channel_of(covenant, self.channel)
-            require(ctx.actor.person in channel.get("intake", []),
+            # The intake signs what it takes in; a channel open to members (members_submit) also
+            # takes a member's own submission, sealed on their device (the members' page).
+            member = bool(channel.get("members_submit")) and bool({"member", "chair"} & set(ctx.actor.roles))
+            require(ctx.actor.person in channel.get("intake", []) or member,
                     f"only the intake of channel {self.channel} signs submissions to it")
             _check_sealed_to_channel(ctx, self.content, channel)
             require(len(self.receipt_lookup) == 64, "receipt_lookup is 32 bytes in hex")

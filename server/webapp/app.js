@@ -35,7 +35,12 @@ function say(text, error) {
 }
 
 const hex = (bytes) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
-const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
+function b64(bytes) {
+  const all = new Uint8Array(bytes);
+  let text = "";
+  for (let i = 0; i < all.length; i += 0x8000) text += String.fromCharCode(...all.subarray(i, i + 0x8000));
+  return btoa(text);
+}
 const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 // RFC 8785 for the values records hold (strings, integers, booleans, null, arrays, objects):
@@ -174,6 +179,8 @@ async function render(work) {
   for (const m of open) list.append(await motionView(m.ref));
   for (const m of decided) list.append(await motionView(m.ref));
   work.append(list);
+  const confidential = await confidentialView();
+  if (confidential) work.append(confidential);
   const consultations = (await query("consultation", "list")).consultations.filter((x) => x.status === "open");
   if (consultations.length) {
     const part = el("section", { "aria-labelledby": "h-cx" }, el("h2", { id: "h-cx" }, "Open consultations"));
@@ -279,6 +286,55 @@ async function consultationView(ref) {
       "Send my comment", () => ["consultation", "comment", ref, "--section", section.value, "--text", text.value]));
 }
 
+// --- confidential channels: sealed here, to the channel's recipients -----------------------
+
+async function confidentialView() {
+  const { channels, origin } = await query("feedback", "channels");
+  const open = channels.filter((c) => c.members_submit && c.recipients.length);
+  if (!open.length || !window.ageKit) return null;
+  const part = el("section", { "aria-labelledby": "h-voices" }, el("h2", { id: "h-voices" }, "Confidential channels"),
+    el("p", {}, "What you write is sealed on this device to the channel's recipients: the ledger and the server keep only the sealed file. You get a receipt code, shown once, to follow up."));
+  for (const channel of open) {
+    const id = `fb-${channel.channel}`;
+    const text = el("textarea", { id, rows: "4" });
+    part.append(el("form", { onsubmit: (e) => { e.preventDefault(); sealAndSend(channel, origin, text.value).catch(fail); } },
+      el("fieldset", {}, el("legend", {}, `Channel ${channel.channel}`), labelled(id, "What you want to say", text),
+        el("button", { type: "submit" }, `Seal and send to ${channel.channel}`))));
+  }
+  return part;
+}
+
+function receiptCode() {
+  // 25 random decimal digits in groups of five (ledger/receipts.py), drawn without bias.
+  const digits = [];
+  while (digits.length < 25) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(32))) if (byte < 250 && digits.length < 25) digits.push(byte % 10);
+  }
+  return digits.join("").match(/.{5}/g).join(" ");
+}
+
+async function sealAndSend(channel, origin, text) {
+  if (!text.trim()) throw new Error("write something to send");
+  say("Sealing on this device…");
+  const code = receiptCode();
+  const digits = new TextEncoder().encode(code.replace(/ /g, ""));
+  const derive = (label) => ageKit.scryptAsync(digits,
+    new TextEncoder().encode(`covenant-ledger receipt ${label}\n${origin}\n${channel.channel}`), { N: 32768, r: 8, p: 1, dkLen: 32 });
+  const lookup = hex(await derive("lookup"));
+  const identity = ageKit.bech32.encode("age-secret-key-", ageKit.bech32.toWords(await derive("reply")), false).toUpperCase();
+  const replyTo = await ageKit.identityToRecipient(identity);
+  const encrypter = new ageKit.Encrypter();
+  for (const recipient of channel.recipients) encrypter.addRecipient(recipient);
+  const sealed = await encrypter.encrypt(text);
+  const argv = ["feedback", "submit", "--covenant", channel.covenant, "--channel", channel.channel, "--sealed-file", "sealed.age",
+    ...channel.recipients.flatMap((r) => ["--recipient", r]), "--lookup", lookup, "--reply-to", replyTo];
+  await act(argv, { "sealed.age": b64(sealed) }, () => {
+    const receipt = document.getElementById("receipt");
+    receipt.textContent = `Your receipt code: ${code}. Keep it: it is the only way to follow up and read replies, and it is shown only now.`;
+    receipt.hidden = false;
+  });
+}
+
 function labelled(id, text, input) {
   return el("div", {}, el("label", { for: id }, text), input);
 }
@@ -321,6 +377,10 @@ function describe(record) {
     case "meeting.scheduled": return `Schedule meeting ${d.ref} at ${d.starts_at.slice(0, 16).replace("T", " ")} UTC` + (d.urgent ? " (urgent)" : "");
     case "committee.meeting_scheduled": return `Note the meeting in committee ${where}`;
     case "comment.submitted": return `Comment on section ${d.section} of ${where}: "${d.text}"`;
+    case "feedback.submitted": {
+      const keys = d.content.sealed.recipients.length;
+      return `Send to the confidential channel ${d.channel}: sealed on this device to ${keys} recipient key${keys === 1 ? "" : "s"}; the text is not in the record`;
+    }
     default: return `${record.type} on ${where}: ${canonical(d)}`;
   }
 }
@@ -352,11 +412,12 @@ async function signItem(item) {
   return b64(signature);
 }
 
-async function act(argv) {
+async function act(argv, files, after) {
   try {
     for (let attempt = 1; attempt <= 5; attempt++) {
       say("Preparing…");
       const body = { argv, key: state.key.keyId, signatures: {} };
+      if (files) body.files = files;
       let prepared = await api("/v1/prepare", body);
       body.at = prepared.at;
       if (!(await approve(prepared.records))) { say("Nothing was signed."); return; }
@@ -371,6 +432,7 @@ async function act(argv) {
         await checkRecorded(done.event_hashes, approved);
         await start();
         say(`Done: ${(done.output || "").trim()}`);
+        if (after) after();
         return;
       } catch (error) {
         if (error.status === 409 && attempt < 5) continue;  // the log moved on: prepare again
