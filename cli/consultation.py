@@ -203,7 +203,8 @@ def consultation_view(found: Any) -> dict[str, Any]:
     for section in found.versions[-1]:
         notes = [c for c in found.comments if c["section"] == section["number"]]
         sections.append({"number": section["number"], "text": section["text"], "comments": notes})
-    return {"ref": found.ref, "title": found.title, "committee": found.committee, "status": found.status,
+    return {"ref": found.ref, "stream": str(found.id), "title": found.title, "committee": found.committee,
+            "status": found.status,
             "participation": found.participation, "opens_at": found.opens_at, "closes_at": found.closes_at,
             "current_version": len(found.versions), "versions": versions, "sections": sections,
             "statistics": found.statistics or found.computed_statistics(), "adopted": found.adopted}

@@ -158,6 +158,7 @@ def test_a_page_shown_one_thing_and_asked_to_sign_another_signs_nothing(served: 
 def test_the_secretariat_runs_a_meeting_from_the_page(served: tuple[Process, Path], browser: Any) -> None:
     server, keeper = served
     enrol(browser, server.url, keeper, "Dana Reyes", "secretariat", "keys/secretariat.key")
+    assert axe_violations(browser) == []  # the secretariat's forms too
     import time
 
     # An urgent meeting starting in 20 seconds: its agenda goes out first, then it is held.
@@ -215,12 +216,7 @@ def test_the_page_is_accessible_and_fits_a_phone(served: tuple[Process, Path], b
     enrol(browser, server.url, keeper, "Amara Okafor", "member", "keys/cso-air.key")
     wait_for(browser, "document.querySelector('[data-vote=\"M-7:yes\"]')")
     assert browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth") <= 0
-    browser.execute_script(AXE.read_text(encoding="utf-8"))
-    found = browser.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {resultTypes: ['violations']})"
-        ".then(r => done(r.violations.map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].target])))"
-        ".catch(e => done([['axe-error', String(e), 0, []]]));")
+    found = axe_violations(browser)
     assert found == [], json.dumps(found, indent=1)
     # Without a mouse: the vote buttons are reached with the keyboard.
     from selenium.webdriver.common.keys import Keys
@@ -231,6 +227,15 @@ def test_the_page_is_accessible_and_fits_a_phone(served: tuple[Process, Path], b
         if browser.execute_script("return document.activeElement.dataset.vote === 'M-7:yes'"):
             break
     assert browser.execute_script("return document.activeElement.dataset.vote") == "M-7:yes"
+
+
+def axe_violations(browser: Any) -> list[Any]:
+    browser.execute_script(AXE.read_text(encoding="utf-8"))
+    return list(browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']})"
+        ".then(r => done(r.violations.map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].target])))"
+        ".catch(e => done([['axe-error', String(e), 0, []]]));"))
 
 
 def test_the_page_is_served_with_a_strict_content_security_policy(served: tuple[Process, Path]) -> None:
@@ -269,3 +274,38 @@ def test_a_member_seals_a_confidential_submission_in_the_browser(served: tuple[P
                        "--json", cwd=keeper)
     assert found.returncode == 0, found.stderr
     assert ref in found.stdout
+
+
+def test_a_member_seconds_declares_gives_a_proxy_and_comments_from_the_page(served: tuple[Process, Path],
+                                                                            browser: Any) -> None:
+    server, keeper = served
+    for step in (["meeting", "attend", "MT-4", "--member", "Amara Okafor", "--member", "Mei Lin", "--member",
+                  "Sam Whitfield", "--key", "keys/secretariat.key"],
+                 ["motion", "propose", "--meeting", "MT-4", "--item", "1", "--text", "Enforce bus lanes.", "--key",
+                  "keys/cso-cycle.key"],
+                 ["consultation", "open", "--committee", "K-1", "--title", "Bus lane hours", "--section",
+                  "1=Bus lanes are enforced from 7 to 10.", "--opens-at", "2026-11-01", "--closes-at", "2035-12-01",
+                  "--key", "keys/secretariat.key"]):
+        done = ledger_cli("--server", server.url, *step, cwd=keeper)
+        assert done.returncode == 0, (step, done.stderr)
+    enrol(browser, server.url, keeper, "Amara Okafor", "member", "keys/cso-air.key")
+    wait_for(browser, "[...document.querySelectorAll('button')].some(b => b.textContent === 'Second M-7')")
+    browser.execute_script("[...document.querySelectorAll('button')].find(b => b.textContent === "
+                           "'Second M-7').id = 'second-m7'")
+    assert click_and_sign(browser, "#second-m7") == "Second M-7"
+    wait_for(browser, "document.getElementById('reason-MT-4')")
+    browser.execute_script("document.getElementById('citem-MT-4').value = '2'")
+    browser.find_element("id", "reason-MT-4").send_keys("I chair the bus users' forum")
+    assert click_and_sign(browser, "form:has(#reason-MT-4) button") == (
+        "Declare a conflict on item(s) 2 at MT-4: \"I chair the bus users' forum\"")
+    wait_for(browser, "document.getElementById('proxy-MT-4')")
+    browser.execute_script("arguments[0].value = 'Mei Lin (Cycle Forward)'", browser.find_element("id", "proxy-MT-4"))
+    assert click_and_sign(browser, "form:has(#proxy-MT-4) button") == (
+        "Give your vote at MT-4 to Mei Lin (Cycle Forward)")
+    wait_for(browser, "document.getElementById('cx-CX-2')")
+    browser.find_element("id", "cx-CX-2").send_keys("Start at 6, when the early shifts go in.")
+    assert click_and_sign(browser, "form:has(#cx-CX-2) button") == (
+        "Comment on section 1 of CX-2: \"Start at 6, when the early shifts go in.\"")
+    assert status(browser).startswith("Done: comment 1 on CX-2 recorded"), status(browser)
+    verified = ledger_cli("--db", "ledger.db", "verify", cwd=keeper)
+    assert verified.returncode == 0 and verified.stdout.rstrip().endswith(": OK"), verified.stdout

@@ -278,6 +278,7 @@ async function motionView(ref) {
 
 async function consultationView(ref) {
   const x = await query("consultation", "show", ref);
+  state.streams[x.stream] = x.ref;
   const section = el("select", { id: `sec-${ref}` }, x.sections.map((s) => el("option", { value: s.number }, `Section ${s.number}`)));
   const text = el("textarea", { id: `cx-${ref}`, rows: "3" });
   return el("article", { "aria-labelledby": `h-${ref}` }, el("h3", { id: `h-${ref}` }, `${ref}: ${x.title}`),
