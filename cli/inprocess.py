@@ -34,7 +34,7 @@ READS = {
 # Acts: every command that writes records signed by one key.
 WRITE_GROUPS = {"covenant", "committee", "meeting", "motion", "fund", "milestone", "dispute", "organisation",
                 "feedback", "consultation", "adjustment"}
-WRITES_KEYS = {("keys", "register"), ("keys", "rotate"), ("keys", "retire"), ("keys", "retire-holder"),
+WRITES_KEYS = {("apply",), ("keys", "register"), ("keys", "rotate"), ("keys", "retire"), ("keys", "retire-holder"),
                ("keys", "revoke"), ("keys", "roles"), ("keys", "recipient"), ("sealed", "erase")}
 # Options that would make the server read or write its own files, or take a key.
 FORBIDDEN_OPTIONS = {"--key", "--db", "--identity", "--out", "--log-key", "--state", "--bundle"}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import os
 import re
@@ -18,7 +17,6 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from cli import inprocess
@@ -76,6 +74,8 @@ class LedgerService:
             self.ledger.clock = lambda: moment
             try:
                 self.ledger.retrying(attempt)
+            except Exception as exc:
+                raise _named(exc, mapping) from None
             finally:
                 self.ledger.clock = self._clock
         return {
@@ -104,8 +104,11 @@ class LedgerService:
             self.ledger.clock = lambda: moment
             try:
                 output = self.ledger.retrying(lambda: self._run_batch(argv, signer))
+            except Exception as exc:
+                raise _named(exc, mapping) from None
             finally:
                 self.ledger.clock = self._clock
+            output = _unmapped(output, mapping)
             size = (self.ledger.last_position_written or -1) + 1
         self._ask_witnesses()
         return 201, {"status": "recorded", "output": output, "event_hashes": signer.signed, "size": size}
@@ -207,8 +210,23 @@ class LedgerService:
             write_bundle(self.ledger, out, size)
         return out.getvalue()
 
-    def now(self) -> str:
-        return rec.format_time(datetime.now(UTC))
+
+def _unmapped(text: str, mapping: dict[str, str]) -> str:
+    """Uploaded files by the names the client gave, never the server's temporary paths."""
+    for name, path in mapping.items():
+        text = text.replace(path, name)
+    return text
+
+
+def _named(exc: Exception, mapping: dict[str, str]) -> Exception:
+    """The same error, its message naming uploaded files as the client named them."""
+    if not mapping:
+        return exc
+    if hasattr(exc, "message") and isinstance(exc.message, str):  # click's errors
+        exc.message = _unmapped(exc.message, mapping)
+    elif exc.args and isinstance(exc.args[0], str):
+        exc.args = (_unmapped(exc.args[0], mapping), *exc.args[1:])
+    return exc
 
 
 def _strings(value: Any, name: str) -> list[str]:
@@ -234,6 +252,3 @@ def _files(value: Any) -> dict[str, bytes]:
             raise InvalidInputError(f"file {name} is not base64") from None
     return out
 
-
-def message_digest(message: bytes) -> str:
-    return hashlib.sha256(message).hexdigest()

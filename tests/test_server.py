@@ -282,3 +282,20 @@ def test_the_readme_network_section_works_as_written(demo_dir: Path, tmp_path: P
     assert done.returncode == 0, done.stdout + done.stderr
     assert "\u2014 witness.example " in done.stdout  # the served checkpoint carries the cosignature
     assert ledger_cli("--db", "ledger.db", "verify", cwd=work).returncode == 0
+
+
+def test_a_meeting_file_is_applied_through_the_server_all_or_nothing(served) -> None:  # type: ignore[no-untyped-def]
+    server, _keeper, member = served
+    (member / "meeting.ledger").write_text(
+        'meeting attend MT-4 --member "Amara Okafor" --member "Mei Lin" --member "Sam Whitfield"\n'
+        "meeting close MT-4\n")
+    done = remote(server.url, member, "apply", "meeting.ledger", "--key", "secretariat.key")
+    assert (done.returncode, done.stdout) == (0, "applied 2 entries from f1-meeting.ledger in one transaction\n")
+    before = http("GET", server.url + "/checkpoint")[2]
+    (member / "two-keys.ledger").write_text("meeting schedule --committee K-1 --at 2035-03-01T18:00:00Z\n"
+                                           "motion second M-1 --key cso-cycle.key\n")
+    refused = remote(server.url, member, "apply", "two-keys.ledger", "--key", "secretariat.key")
+    assert refused.returncode == 1  # as locally: a refused line refuses the file
+    assert refused.stderr == ("error: f1-two-keys.ledger, line 2: the server never reads key files: sign on your "
+                              "own machine (ledger --server URL ... --key FILE)\n")
+    assert http("GET", server.url + "/checkpoint")[2] == before  # the first line was not written either
