@@ -50,6 +50,7 @@ class LedgerService:
         if inprocess.classify(argv) != "read":
             raise HTTPError(405, "not_a_query", "that command writes: prepare and submit it (POST /v1/prepare)")
         inprocess.check_arguments(argv, {})
+        _require_page(argv)
         if fmt == "json" and "--json" not in argv:
             argv = [*argv, "--json"]
         with self.lock:
@@ -209,6 +210,19 @@ class LedgerService:
             size = TransparencyLog(self.ledger).checkpoint().size
             write_bundle(self.ledger, out, size)
         return out.getvalue()
+
+
+MAX_PAGE = 10_000
+
+
+def _require_page(argv: list[str]) -> None:
+    """The log and the audit trail are served a page at a time: at most MAX_PAGE rows."""
+    for i, word in enumerate(argv):
+        value = argv[i + 1] if word == "--limit" and i + 1 < len(argv) else (
+            word.split("=", 1)[1] if word.startswith("--limit=") else None)
+        if value is not None and value.isdigit() and int(value) > MAX_PAGE:
+            raise HTTPError(400, "usage", f"at most {MAX_PAGE:,} rows a page: page with --from (log) or "
+                                          "--until/--as-of (audit)")
 
 
 def _unmapped(text: str, mapping: dict[str, str]) -> str:

@@ -299,3 +299,12 @@ def test_a_meeting_file_is_applied_through_the_server_all_or_nothing(served) -> 
     assert refused.stderr == ("error: f1-two-keys.ledger, line 2: the server never reads key files: sign on your "
                               "own machine (ledger --server URL ... --key FILE)\n")
     assert http("GET", server.url + "/checkpoint")[2] == before  # the first line was not written either
+
+
+def test_the_log_is_served_a_page_at_a_time(served) -> None:  # type: ignore[no-untyped-def]
+    server, _keeper, _member = served
+    status, page = get_json(server.url + "/v1/log?from=100&limit=5")
+    assert status == 200 and [r["position"] for r in page["records"]] == [100, 101, 102, 103, 104]
+    status, answer = get_json(server.url + "/v1/audit?limit=1000000")
+    assert (status, answer["error"]["code"]) == (400, "usage")
+    assert answer["error"]["message"].startswith("at most 10,000 rows a page")
