@@ -36,6 +36,9 @@ WRITE_GROUPS = {"covenant", "committee", "meeting", "motion", "fund", "milestone
                 "feedback", "consultation", "adjustment"}
 WRITES_KEYS = {("apply",), ("keys", "register"), ("keys", "rotate"), ("keys", "retire"), ("keys", "retire-holder"),
                ("keys", "revoke"), ("keys", "roles"), ("keys", "recipient"), ("sealed", "erase")}
+# Commands of those groups that open sealed content with a private identity or write a file
+# here: they run where the identity and the file are, never on a server.
+LOCAL_ONLY = {("dispute", "report"), ("dispute", "replay"), ("feedback", "read")}
 # Options that would make the server read or write its own files, or take a key.
 FORBIDDEN_OPTIONS = {"--key", "--db", "--identity", "--out", "--log-key", "--state", "--bundle"}
 
@@ -63,7 +66,7 @@ def classify(argv: Sequence[str]) -> str:
     if path in READS:
         return "read"
     if path in WRITES_KEYS or (len(path) == 2 and path[0] in WRITE_GROUPS and path not in READS
-                               and path[1] not in {"read", "replay", "report", "get", "digest", "channels"}):
+                               and path not in LOCAL_ONLY):
         return "write"
     shown = " ".join(path or argv[:1]) or "(nothing)"
     raise click.UsageError(f"'ledger {shown}' is not a command the server runs (see docs/server.md)")

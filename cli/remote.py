@@ -166,19 +166,62 @@ def _take_key(argv: list[str]) -> tuple[list[str], str | None]:
     return out, key
 
 
+FILE_OPTIONS = {"--evidence", "--document"}  # options taking a document: a digest, or a file
+
+
 def _files(argv: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Words naming files here are sent with the command, under plain names."""
+    """Files the command takes (file arguments and options, documents given as files, an
+    agenda item's documents) are sent with it under plain names; other words stay words,
+    even when a file happens to have the same name."""
+    wanted = _file_values(argv)
     files: dict[str, str] = {}
+    names: dict[str, str] = {}
+
+    def upload(path: str) -> str:
+        if path not in names:
+            name = f"f{len(files) + 1}-" + (re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(path)) or "file")[:80]
+            with open(path, "rb") as handle:
+                files[name] = base64.b64encode(handle.read()).decode("ascii")
+            names[path] = name
+        return names[path]
+
     out = []
     for word in argv:
-        if os.path.isfile(word):
-            name = f"f{len(files) + 1}-" + (re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(word)) or "file")[:80]
-            with open(word, "rb") as handle:
-                files[name] = base64.b64encode(handle.read()).decode("ascii")
-            out.append(name)
+        if word in wanted:
+            out.append(upload(word))
+        elif "@" in word and any(part.strip() in wanted for part in word.partition("@")[2].split(",")):
+            title, _, documents = word.partition("@")
+            parts = [upload(d.strip()) if d.strip() in wanted else d for d in documents.split(",")]
+            out.append(title + "@" + ",".join(parts))
         else:
             out.append(word)
     return out, files
+
+
+def _file_values(argv: list[str]) -> set[str]:
+    """The values of the command's file-taking parameters that name files here."""
+    from cli.inprocess import command_path
+    from cli.main import cli
+
+    path = command_path(argv)
+    command: Any = cli
+    for word in path:
+        command = command.commands[word]
+    try:
+        ctx = command.make_context(path[-1] if path else "ledger", list(argv[len(path):]), resilient_parsing=True)
+    except click.ClickException:
+        return set()  # the server reports the usage error
+    wanted: set[str] = set()
+    for param in command.params:
+        value = ctx.params.get(param.name)
+        if value is None:
+            continue
+        values = [str(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+        if isinstance(param.type, click.Path) or set(getattr(param, "opts", [])) & FILE_OPTIONS:
+            wanted |= {v for v in values if os.path.isfile(v)}
+        if path == ("meeting", "agenda") and param.name == "items":
+            wanted |= {d.strip() for v in values for d in v.partition("@")[2].split(",") if os.path.isfile(d.strip())}
+    return wanted
 
 
 def call(server: str, path: str, body: Any) -> Any:

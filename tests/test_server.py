@@ -308,3 +308,23 @@ def test_the_log_is_served_a_page_at_a_time(served) -> None:  # type: ignore[no-
     status, answer = get_json(server.url + "/v1/audit?limit=1000000")
     assert (status, answer["error"]["code"]) == (400, "usage")
     assert answer["error"]["message"].startswith("at most 10,000 rows a page")
+
+
+def test_files_a_command_takes_are_sent_with_it_and_other_words_stay_words(served) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    server, keeper, member = served
+    (member / "sensor-report.pdf").write_bytes(b"%PDF-1.4 readings at six schools")
+    (member / "Readings").write_text("a file that happens to share the narrative's name")
+    done = remote(server.url, member, "milestone", "report", "MS-1", "--value", "40", "--date", "2026-11-20",
+                  "--evidence", "sensor-report.pdf", "--keep-document", "--narrative", "Readings",
+                  "--key", "secretariat.key")
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(remote(server.url, member, "milestone", "show", "MS-1", "--json").stdout)
+    report = shown["reports"][-1]
+    assert report["narrative"] == "Readings"  # a word, not the file of that name
+    digest = hashlib.sha256(b"%PDF-1.4 readings at six schools").hexdigest()
+    assert report["evidence"] == digest
+    kept = ledger_cli("--db", "ledger.db", "document", "get", digest, "--out", "copy.pdf", cwd=keeper)
+    assert kept.returncode == 0, kept.stderr
+    assert (keeper / "copy.pdf").read_bytes() == b"%PDF-1.4 readings at six schools"
