@@ -118,6 +118,8 @@ def _write(server: str, argv: list[str]) -> None:
         try:
             prepared = call(server, "/v1/prepare", body)
             body["at"] = prepared["at"]
+            # What the server sealed or drew goes back with the signatures (ledger/determinism.py).
+            body["sealed"], body["codes"] = prepared.get("sealed", []), prepared.get("codes", [])
             # Records chained inside the command need the earlier ones' signatures first.
             while True:
                 body["signatures"].update(sign_messages(signer, prepared["sign"]))

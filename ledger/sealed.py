@@ -59,7 +59,19 @@ def seal(text: bytes, recipients: list[str]) -> Sealed:
     if len(text) > MAX_SEALED:
         raise InvalidInputError(f"sealed content is limited to {MAX_SEALED // 1024} KiB")
     keys = sorted({check_recipient(r) for r in recipients})
-    age_file = pyrage.encrypt(text, [pyrage.x25519.Recipient.from_str(r) for r in keys])
+    from ledger import determinism
+
+    recorded = determinism.current()
+    given = recorded.take_sealed() if recorded is not None else None
+    if given is not None:
+        # The same command run again with its signatures: the file its prepared run made.
+        if not given.startswith(b"age-encryption.org/v1\n") or len(given) > MAX_SEALED + 64 * 1024:
+            raise InvalidInputError("the sealed file given back is not an age v1 file")
+        age_file = given
+    else:
+        age_file = pyrage.encrypt(text, [pyrage.x25519.Recipient.from_str(r) for r in keys])
+    if recorded is not None:
+        recorded.made_sealed.append(age_file)
     return Sealed(hashlib.sha256(age_file).hexdigest(), len(age_file), tuple(keys), age_file)
 
 

@@ -7,6 +7,7 @@ Routes (docs/server.md has the details):
 - ``POST /v1/query``: the same with ``{"argv": [...], "format": "json"|"text"}``;
 - ``POST /v1/prepare`` and ``POST /v1/submit``: an act, signed by its holder;
 - ``GET /v1/documents/<digest>``, ``GET /v1/bundle``: kept documents, the log as a bundle;
+- ``GET /v1/sealed/<digest>``: a kept age file, as ciphertext;
 - ``GET /openapi.json``.
 
 Limits: request bodies of at most ``MAX_BODY`` bytes, strict JSON, a per-client
@@ -156,6 +157,12 @@ def create_app(service: LedgerService, write_rate: int = 120, origin_prefix: str
                         headers={"Cache-Control": IMMUTABLE, "Content-Disposition": f'attachment; filename="{safe}"',
                                  "X-Content-Type-Options": "nosniff"})
 
+    async def sealed_file(request: Request) -> Response:
+        data = await run_in_threadpool(service.sealed_file, request.path_params["digest"])
+        return Response(data, media_type="application/octet-stream",
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+                                 "Content-Disposition": 'attachment; filename="sealed.age"'})
+
     async def bundle(request: Request) -> Response:
         data = await run_in_threadpool(service.bundle)
         return Response(data, media_type="application/x-ndjson", headers={"Cache-Control": "no-cache"})
@@ -196,6 +203,7 @@ def create_app(service: LedgerService, write_rate: int = 120, origin_prefix: str
         Route("/v1/submit", guarded(submit), methods=["POST"]),
         Route("/v1/documents/{digest}", guarded(document), methods=["GET"]),
         Route("/v1/bundle", guarded(bundle), methods=["GET"]),
+        Route("/v1/sealed/{digest}", guarded(sealed_file), methods=["GET"]),
         Route("/v1/{path:path}", guarded(query_get), methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed, 500: crashed,

@@ -35,6 +35,10 @@ WRITE_BODY = {
                        "description": "Message SHA-256 (hex) to base64 Ed25519 signature."},
         "files": {"type": "object", "additionalProperties": {"type": "string"}, "maxProperties": 8,
                   "description": "Files the command names, by plain name, base64."},
+        "sealed": {"type": "array", "items": {"type": "string"}, "maxItems": 8,
+                   "description": "The age files the prepared run sealed (base64), given back as prepared."},
+        "codes": {"type": "array", "items": {"type": "string"}, "maxItems": 8,
+                  "description": "The receipt codes the prepared run drew, given back as prepared."},
         "event_hashes": {"type": "array", "items": {"type": "string"},
                          "description": "Submit: the signed records' hashes (a retry of a recorded command "
                                         "is acknowledged again instead of applied twice)."},
@@ -45,6 +49,8 @@ PREPARED = {
     "type": "object", "required": ["at", "key", "records", "sign", "complete"],
     "properties": {
         "at": {"type": "string"}, "key": {"type": "string"}, "complete": {"type": "boolean"},
+        "sealed": {"type": "array", "items": {"type": "string"}},
+        "codes": {"type": "array", "items": {"type": "string"}},
         "records": {"type": "array", "items": {"$ref": "#/components/schemas/Wanted"}},
         "sign": {"type": "array", "items": {"$ref": "#/components/schemas/Wanted"}},
     },
@@ -96,6 +102,10 @@ def document() -> dict[str, Any]:
                                                "parameters": [{"name": "digest", "in": "path", "required": True,
                                                                "schema": {"type": "string"}}],
                                                "responses": {"200": _binary("the document"), **_errors(404)}}},
+            "/v1/sealed/{digest}": {"get": {"summary": "A kept sealed (age) file, as ciphertext only",
+                                            "parameters": [{"name": "digest", "in": "path", "required": True,
+                                                            "schema": {"type": "string"}}],
+                                            "responses": {"200": _binary("the age file"), **_errors(400, 404)}}},
             "/v1/bundle": {"get": {"summary": "The log up to the latest checkpoint as an export bundle "
                                               "(docs/format.md §10)",
                                    "responses": {"200": {"description": "bundle", "content": {

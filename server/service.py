@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from cli import inprocess
+from ledger import determinism
 from ledger import record as rec
 from ledger.errors import InvalidInputError, NotFoundError, UnauthorisedError
 from ledger.remote import RemoteSigner, command_time, parse_signatures
@@ -64,11 +65,13 @@ class LedgerService:
         with the exact bytes to sign; write nothing."""
         argv, signer, files = self._write_request(body, preparing=True)
         moment = command_time(body.get("at"))
+        recorded = _recorded(body)
         with self.lock, self._uploaded(files) as mapping:
             argv = [mapping.get(word, word) for word in argv]
 
             def attempt() -> str:
-                with self.ledger.rehearsal():
+                recorded.reset()
+                with determinism.reusing(recorded), self.ledger.rehearsal():
                     return inprocess.run(self.ledger, argv, signer)
 
             signer.wanted.clear()
@@ -85,6 +88,10 @@ class LedgerService:
             "records": [w.to_json() for w in signer.wanted],
             "sign": [w.to_json() for w in signer.pending if w.digest not in signer.signatures],
             "complete": signer.complete,
+            # What this run sealed and drew: give them back with the signatures, so that the
+            # command run again makes the same records (ledger/determinism.py).
+            "sealed": [base64.b64encode(item).decode("ascii") for item in recorded.made_sealed],
+            "codes": list(recorded.made_codes),
         }
 
     def submit(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -98,13 +105,14 @@ class LedgerService:
         if "at" not in body:
             raise InvalidInputError("a submission carries the at the server returned when preparing")
         moment = command_time(body.get("at"))
+        recorded = _recorded(body)
         with self.lock, self._uploaded(files) as mapping:
             if hashes and self._all_recorded(hashes):
                 return 200, {"status": "already recorded", "event_hashes": hashes, "size": self.ledger.size()}
             argv = [mapping.get(word, word) for word in argv]
             self.ledger.clock = lambda: moment
             try:
-                output = self.ledger.retrying(lambda: self._run_batch(argv, signer))
+                output = self.ledger.retrying(lambda: self._run_batch(argv, signer, recorded))
             except Exception as exc:
                 raise _named(exc, mapping) from None
             finally:
@@ -114,9 +122,10 @@ class LedgerService:
         self._ask_witnesses()
         return 201, {"status": "recorded", "output": output, "event_hashes": signer.signed, "size": size}
 
-    def _run_batch(self, argv: list[str], signer: RemoteSigner) -> str:
+    def _run_batch(self, argv: list[str], signer: RemoteSigner, recorded: determinism.Recorded) -> str:
         signer.signed.clear()  # a retried attempt signs (with the same signatures) again
-        with self.ledger.batch():
+        recorded.reset()
+        with determinism.reusing(recorded), self.ledger.batch():
             return inprocess.run(self.ledger, argv, signer)
 
     def _all_recorded(self, hashes: list[str]) -> bool:
@@ -130,7 +139,7 @@ class LedgerService:
     def _write_request(self, body: Any, preparing: bool) -> tuple[list[str], RemoteSigner, dict[str, bytes]]:
         if not isinstance(body, dict):
             raise InvalidInputError("the request body must be a JSON object")
-        unknown = set(body) - {"argv", "key", "at", "signatures", "files", "event_hashes"}
+        unknown = set(body) - {"argv", "key", "at", "signatures", "files", "event_hashes", "sealed", "codes"}
         if unknown:
             raise InvalidInputError(f"unknown field {sorted(unknown)[0]!r} in the request")
         argv = _strings(body.get("argv"), "argv")
@@ -198,6 +207,13 @@ class LedgerService:
             found = documents.get(self.ledger, digest)
         return found.name, found.content
 
+    def sealed_file(self, digest: str) -> bytes:
+        """A kept age file: ciphertext only (opening it takes a recipient's identity, never here)."""
+        from ledger import sealed
+
+        with self.lock:
+            return sealed.get(self.ledger, digest)
+
     def bundle(self) -> bytes:
         """The whole log as an export bundle up to the latest checkpoint (for 'ledger --server URL verify')."""
         import io
@@ -241,6 +257,20 @@ def _named(exc: Exception, mapping: dict[str, str]) -> Exception:
     elif exc.args and isinstance(exc.args[0], str):
         exc.args = (_unmapped(exc.args[0], mapping), *exc.args[1:])
     return exc
+
+
+def _recorded(body: dict[str, Any]) -> determinism.Recorded:
+    """The sealed files and receipt codes a prepared run made, as the client gives them back."""
+    sealed, codes = body.get("sealed") or [], body.get("codes") or []
+    if not isinstance(sealed, list) or len(sealed) > MAX_FILES or not all(isinstance(x, str) for x in sealed):
+        raise InvalidInputError(f"sealed is a list of at most {MAX_FILES} base64 age files")
+    if not isinstance(codes, list) or len(codes) > MAX_FILES or not all(isinstance(x, str) for x in codes):
+        raise InvalidInputError(f"codes is a list of at most {MAX_FILES} receipt codes")
+    try:
+        files = [base64.b64decode(x, validate=True) for x in sealed]
+    except (binascii.Error, ValueError):
+        raise InvalidInputError("a sealed file given back is not base64") from None
+    return determinism.Recorded(sealed=files, codes=list(codes))
 
 
 def _strings(value: Any, name: str) -> list[str]:

@@ -328,3 +328,45 @@ def test_files_a_command_takes_are_sent_with_it_and_other_words_stay_words(serve
     kept = ledger_cli("--db", "ledger.db", "document", "get", digest, "--out", "copy.pdf", cwd=keeper)
     assert kept.returncode == 0, kept.stderr
     assert (keeper / "copy.pdf").read_bytes() == b"%PDF-1.4 readings at six schools"
+
+
+def test_sealed_content_is_served_only_as_ciphertext(served) -> None:  # type: ignore[no-untyped-def]
+    import pyrage
+
+    from ledger.sealed import read_identity
+
+    server, keeper, member = served
+    secret = "The new bus lane blocks the ramp to our block."
+    done = remote(server.url, member, "feedback", "submit", "--channel", "community-voices", "--text", secret,
+                  "--key", "secretariat.key")
+    assert done.returncode == 0, done.stderr
+    status, listed = post_json(server.url + "/v1/query", {"argv": ["feedback", "list"]})
+    assert status == 200 and secret not in json.dumps(listed)
+    ledger = Ledger(str(keeper / "ledger.db"))
+    digest = ledger.record_at(ledger.size() - 1).data["content"]["sealed"]["sha256"]
+    ledger.close()
+    status, _headers, body = http("GET", f"{server.url}/v1/sealed/{digest}")
+    assert status == 200 and body.startswith(b"age-encryption.org/v1\n") and secret.encode() not in body
+    identity = read_identity(keeper / "keys" / "ombudsperson.age")
+    assert pyrage.decrypt(body, [identity]).decode() == secret
+    assert http("GET", f"{server.url}/v1/sealed/{'0' * 64}")[0] == 404
+
+
+def test_commands_that_seal_and_draw_codes_run_through_the_server(served) -> None:  # type: ignore[no-untyped-def]
+    server, keeper, member = served
+    shutil.copy(keeper / "keys" / "cso-tenants.key", member / "cso-tenants.key")
+    for step in (["consultation", "open", "--committee", "K-1", "--title", "Bus lane hours", "--section",
+                  "1=Bus lanes are enforced from 7 to 10.", "--opens-at", "2026-11-01", "--closes-at", "2035-12-01",
+                  "--key", "secretariat.key"],
+                 ["consultation", "comment", "CX-2", "--section", "1", "--text", "My neighbour cannot get out.",
+                  "--confidential", "community-voices", "--key", "cso-tenants.key"]):
+        done = remote(server.url, member, *step)
+        assert done.returncode == 0, (step, done.stderr)
+    submitted = remote(server.url, member, "feedback", "submit", "--channel", "community-voices", "--text",
+                       "Sealed words.", "--key", "secretariat.key")
+    assert submitted.returncode == 0, submitted.stderr
+    code = submitted.stdout.split("receipt code: ", 1)[1].strip()
+    found = remote(server.url, member, "feedback", "status", "--receipt", code, "--channel", "community-voices",
+                   "--json")
+    assert found.returncode == 0 and '"ref": "FB-' in found.stdout, found.stdout + found.stderr
+    assert b"My neighbour" not in (keeper / "ledger.db").read_bytes()

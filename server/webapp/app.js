@@ -421,6 +421,8 @@ async function act(argv, files, after) {
       if (files) body.files = files;
       let prepared = await api("/v1/prepare", body);
       body.at = prepared.at;
+      body.sealed = prepared.sealed || [];
+      body.codes = prepared.codes || [];
       if (!(await approve(prepared.records))) { say("Nothing was signed."); return; }
       const approved = prepared.records.map((r) => canonical(r.record));
       for (;;) {
