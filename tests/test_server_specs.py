@@ -340,3 +340,28 @@ def test_two_server_processes_serve_one_postgresql_ledger(demo_dir: Path, tmp_pa
         two.stop()
     verified = ledger_cli("--db", pg_server, "verify", cwd=keeper)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_the_server_asks_its_witness_after_each_write(demo_dir: Path, tmp_path: Path) -> None:
+    keeper = tmp_path / "keeper"
+    shutil.copytree(demo_dir, keeper)
+    assert ledger_cli("keys", "new", "w", "--dir", str(tmp_path), cwd=tmp_path).returncode == 0
+    vkey = ledger_cli("--db", "ledger.db", "checkpoint", "--vkey", cwd=keeper).stdout.strip()
+    wvkey = ledger_cli("witness", "key", str(tmp_path / "w.key"), "--name", "witness.example/w2",
+                       cwd=tmp_path).stdout.strip()
+    port = free_port()
+    witness = Process([LEDGER, "witness", "serve", "--key", str(tmp_path / "w.key"), "--name", "witness.example/w2",
+                       "--state", str(tmp_path / "wstate"), "--trust", vkey, "--port", str(port)], tmp_path, port)
+    server = serve_ledger("ledger.db", keeper, keeper / "keys" / "log.key", "--witness", witness.url,
+                          "--witness-key", wvkey)
+    try:
+        done = ledger_cli("--server", server.url, "meeting", "schedule", "--committee", "K-1", "--at",
+                          "2035-03-01T18:00:00Z", "--key", "keys/secretariat.key", cwd=keeper)
+        assert done.returncode == 0, done.stderr
+        checkpoint = http("GET", server.url + "/checkpoint")[2].decode()
+    finally:
+        server.stop()
+        witness.stop()
+    body, lines = read_note(checkpoint)
+    assert int(body.splitlines()[1]) == 130  # the demo's 128 and the two new records
+    assert any(name == "witness.example/w2" for name, _blob in lines), checkpoint
