@@ -63,6 +63,8 @@ def handles(argv: list[str]) -> str | None:
     """"read" or "write" when the server runs this command; None to run it here."""
     if any(word in ("--help", "-h") for word in argv) or not argv or argv[0].startswith("-"):
         return None
+    if argv[0] == "verify" and "--bundle" not in argv:
+        return "verify"  # over the network: the server's bundle, verified here
     from cli.inprocess import classify
 
     try:
@@ -76,6 +78,8 @@ def main(server: str, argv: list[str], kind: str) -> int:
     try:
         if kind == "read":
             _read(server, argv)
+        elif kind == "verify":
+            return _verify(server, argv)
         else:
             _write(server, argv)
     except ServerError as exc:
@@ -100,6 +104,40 @@ def _read(server: str, argv: list[str]) -> None:
         click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
     else:
         click.echo(answer, nl=False)
+
+
+def _verify(server: str, argv: list[str]) -> int:
+    """Fetch the log up to the server's latest checkpoint as a bundle and verify it here:
+    the server is not trusted, only the log key (--trust, or what this verifier remembers)."""
+    import tempfile
+
+    from cli.main import cli
+
+    request = urllib.request.Request(server.rstrip("/") + "/v1/bundle", headers={"Accept": "application/x-ndjson"})
+    with tempfile.TemporaryDirectory(prefix="ledger-verify-") as folder:
+        path = os.path.join(folder, "bundle.jsonl")
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as answer, open(path, "wb") as out:
+                while chunk := answer.read(1 << 20):
+                    out.write(chunk)
+        except urllib.error.HTTPError as exc:
+            try:
+                reason = str(json.loads(exc.read())["error"]["message"])
+            except (ValueError, KeyError, TypeError):
+                reason = f"it answered {exc.code}"
+            # Failing closed: a log the server cannot even bundle is not verified.
+            raise ServerError(exc.code, "http", f"the server gives no bundle to verify: {reason}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise ServerError(0, "unreachable", f"cannot reach the server at {server}: "
+                                                f"{getattr(exc, 'reason', exc)}") from None
+        try:
+            cli.main(args=[*argv, "--bundle", path], prog_name="ledger", standalone_mode=False)
+        except click.exceptions.Exit as done:
+            return int(done.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            return exc.exit_code
+    return 0
 
 
 def _write(server: str, argv: list[str]) -> None:

@@ -370,3 +370,25 @@ def test_commands_that_seal_and_draw_codes_run_through_the_server(served) -> Non
                    "--json")
     assert found.returncode == 0 and '"ref": "FB-' in found.stdout, found.stdout + found.stderr
     assert b"My neighbour" not in (keeper / "ledger.db").read_bytes()
+
+
+def test_an_auditor_verifies_the_served_log_without_trusting_the_server(served) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from tests.helpers import drop_guards
+
+    server, keeper, member = served
+    vkey = ledger_cli("--db", "ledger.db", "checkpoint", "--vkey", cwd=keeper).stdout
+    (member / "log.vkey").write_text(vkey)
+    ok = remote(server.url, member, "verify", "--trust", "log.vkey", "--state", "audit-state")
+    assert ok.returncode == 0 and ok.stdout.rstrip().endswith(": OK"), ok.stdout + ok.stderr
+    # The keeper edits a vote in the database the server reads: the auditor's verify fails.
+    drop_guards(keeper / "ledger.db")
+    with sqlite3.connect(keeper / "ledger.db") as conn:
+        conn.execute("UPDATE ledger_events SET state = replace(state, '\"choice\":\"no\"', '\"choice\":\"yes\"') "
+                     "WHERE topic = 'motion.vote_cast' AND instr(state, '\"choice\":\"no\"') > 0")
+    caught = remote(server.url, member, "verify", "--state", "audit-state")
+    assert caught.returncode == 1, caught.stdout + caught.stderr  # fails closed, whichever way it is caught
+    assert "OK" not in caught.stdout
+    assert caught.stdout.rstrip().endswith("FAILED") or caught.stderr.startswith(
+        "error: the server gives no bundle to verify: "), caught.stdout + caught.stderr
