@@ -167,7 +167,10 @@ async function render(work) {
       el("h2", { id: `h-${committee.ref}` }, `${committee.name} (${committee.ref})`),
       el("p", { class: "muted" }, "Seats: " + Object.keys(committee.seats).map(name).join(", ")));
     if (secretariat()) section.append(scheduleForm(committee));
-    for (const m of meetings.filter((x) => x.committee === committee.ref && x.state === "scheduled")) {
+    // Upcoming and current meetings: not closed, starting within a day ago or later, or with an open motion.
+    const current = new Set(motions.filter((m) => ["proposed", "seconded", "voting"].includes(m.status)).map((m) => m.meeting));
+    const recent = (x) => Date.parse(x.starts_at) > Date.now() - 86400000 || current.has(x.ref);
+    for (const m of meetings.filter((x) => x.committee === committee.ref && x.state === "scheduled" && recent(x))) {
       section.append(await meetingView(m.ref, committee));
     }
     work.append(section);
