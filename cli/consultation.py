@@ -192,24 +192,6 @@ def adopt(ref: str, version: int, decision: str, key_path: str | None) -> None:
     click.echo(f"adopted version {version} of {ref.upper()} under {decision.upper()}")
 
 
-def consultation_view(found: Any) -> dict[str, Any]:
-    """What `consultation show` prints: the draft, each version's diff, per section the comments and answers."""
-    versions = []
-    for number in range(1, len(found.versions) + 1):
-        entry: dict[str, Any] = {"version": number}
-        entry["changes"] = found.diff(number - 1, number) if number > 1 else []
-        versions.append(entry)
-    sections = []
-    for section in found.versions[-1]:
-        notes = [c for c in found.comments if c["section"] == section["number"]]
-        sections.append({"number": section["number"], "text": section["text"], "comments": notes})
-    return {"ref": found.ref, "stream": str(found.id), "title": found.title, "committee": found.committee,
-            "status": found.status,
-            "participation": found.participation, "opens_at": found.opens_at, "closes_at": found.closes_at,
-            "current_version": len(found.versions), "versions": versions, "sections": sections,
-            "statistics": found.statistics or found.computed_statistics(), "adopted": found.adopted}
-
-
 @consultation.command("show")
 @click.argument("ref")
 @as_of_option
@@ -217,6 +199,7 @@ def consultation_view(found: Any) -> dict[str, Any]:
 def show(ref: str, as_of: str | None, as_json: bool) -> None:
     """Show the draft, each version's changes, and per section the comments and answers."""
     from ledger.domain.consultation import Consultation
+    from projections.consultations import consultation_view
     from projections.describe import load
 
     ledger = open_ledger()
@@ -315,15 +298,15 @@ def answer_request(ref: str, decision: str, text: str, key_path: str | None) -> 
 def list_adjustments(as_of: str | None, as_json: bool) -> None:
     """Every adjustment request; unanswered ones past their due date are overdue."""
     from ledger.domain.consultation import Adjustment
+    from projections.consultations import adjustment_state
     from projections.describe import load, refs
 
     ledger = open_ledger()
     position, moment = as_of_point(ledger, as_of)
-    today = moment.date().isoformat()
     rows = []
     for ref in refs(ledger, Adjustment, position):
         found = load(ledger, Adjustment, ref, position)
-        state = (found.answer["decision"] if found.answer else ("overdue" if today > found.due else "awaiting"))
+        state = adjustment_state(found, moment.date())
         rows.append({"ref": ref, "committee": found.committee, "subject": found.subject, "party": found.party,
                      "text": found.text, "due": found.due, "state": state, "answer": found.answer})
     if as_json:

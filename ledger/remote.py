@@ -97,13 +97,10 @@ class RemoteSigner:
         unsigned = json.loads(message[len(rec.SIGNING_DOMAIN):])
         # Provisional when it names (as prev, or cites in its data) a record of this
         # command whose signature is not known yet; everything after it waits too.
-        final = self._all_final() and not any(h.encode() in message for h in self._provisional_hashes)
+        final = self.complete and not any(h.encode() in message for h in self._provisional_hashes)
         self.wanted.append(Wanted(message, unsigned, final))
         self._provisional_hashes.add(rec.seal_record(unsigned, _PLACEHOLDER).event_hash)
         return _PLACEHOLDER
-
-    def _all_final(self) -> bool:
-        return all(w.final for w in self.wanted)
 
     @property
     def pending(self) -> list[Wanted]:

@@ -302,30 +302,32 @@ def _minority_report(report: dict[str, Any] | None, holders: dict[str, str]) -> 
 
 
 def _consultation(x: Any, holders: dict[str, str]) -> dict[str, Any]:
-    """A consultation as its page shows it: sections, each version's changes, "you said, we did"."""
-    sections = []
-    for section in x.versions[-1]:
-        notes = []
-        for note in (n for n in x.comments if n["section"] == section["number"]):
-            said = note["answer"] or {}
-            text = "[confidential: sealed to the channel's recipients]" if note.get("confidential") else note["text"]
-            notes.append({"number": note["number"], "text": text, "replacement": note["replacement"],
-                          "author": holders.get(note["author"], "a member of the public") if note["author"]
-                          else "a member of the public", "version": note["version"],
-                          "answer": (said.get("answer") or "awaited").replace("_", " "),
-                          "reason": said.get("reason"), "in_version": said.get("version")})
-        sections.append({"number": section["number"], "text": section["text"], "comments": notes})
-    return {"ref": x.ref, "title": x.title, "committee": x.committee, "status": x.status,
-            "participation": x.participation, "opens_at": x.opens_at[:16].replace("T", " "),
-            "closes_at": x.closes_at[:16].replace("T", " "), "versions": len(x.versions),
-            "changes": [{"version": v, "changes": x.diff(v - 1, v)} for v in range(2, len(x.versions) + 1)],
-            "sections": sections, "statistics": x.statistics or x.computed_statistics(), "adopted": x.adopted}
+    """A consultation as its page shows it: the CLI's view, in people's words."""
+    from projections.consultations import consultation_view
+
+    view = consultation_view(x)
+    for section in view["sections"]:
+        section["comments"] = [_comment(note, holders) for note in section["comments"]]
+    return dict(view, opens_at=x.opens_at[:16].replace("T", " "), closes_at=x.closes_at[:16].replace("T", " "),
+                versions=len(x.versions), changes=view["versions"][1:])
+
+
+def _comment(note: dict[str, Any], holders: dict[str, str]) -> dict[str, Any]:
+    said = note["answer"] or {}
+    public = "a member of the public"
+    return {"number": note["number"], "replacement": note["replacement"], "version": note["version"],
+            "text": "[confidential: sealed to the channel's recipients]" if note.get("confidential") else note["text"],
+            "author": holders.get(note["author"], public) if note["author"] else public,
+            "answer": (said.get("answer") or "awaited").replace("_", " "), "reason": said.get("reason"),
+            "in_version": said.get("version")}
 
 
 def _adjustment(a: Any, today: date) -> dict[str, Any]:
-    state = a.answer["decision"].replace("_", " ") if a.answer else (
-        "overdue" if today.isoformat() > a.due else "awaiting an answer")
-    return {"ref": a.ref, "subject": a.subject, "party": a.party, "text": a.text, "due": a.due, "state": state,
+    from projections.consultations import adjustment_state
+
+    state = adjustment_state(a, today)
+    return {"ref": a.ref, "subject": a.subject, "party": a.party, "text": a.text, "due": a.due,
+            "state": "awaiting an answer" if state == "awaiting" else state.replace("_", " "),
             "answer": a.answer["text"] if a.answer else None}
 
 

@@ -187,3 +187,44 @@ def test_verify_finds_a_confidential_comment_with_its_text_in_the_clear(p: Partn
         "number": 2, "section": "1", "text": "Sealed words.", "replacement": None, "author": p.person("cso-tenants"),
         "version": 1, "channel": "community-voices", "sealed": sealed})
     found(p.verify(), position, "carries no text in the clear")
+
+
+def test_a_version_that_changes_nothing_is_refused_and_found(p: Partnership) -> None:
+    refused(p, "this version changes nothing", lambda: on(p, "secretariat", lambda ctx, x: x.publish_version(
+        SECTIONS, None)))
+    position = p.forge_next("secretariat", "consultation", "CX-2", "draft.version_published",
+                            {"version": 2, "sections": SECTIONS, "note": None})
+    found(p.verify(), position, "this version changes nothing")
+
+
+def test_verify_finds_a_comment_after_the_close_and_a_close_before_it(p: Partnership) -> None:
+    c.open_consultation(p.ledger, p.keys["secretariat"], "K-1", "Past plan", SECTIONS, "members",
+                        NOW - timedelta(days=2), NOW - timedelta(days=1))
+    late = p.forge_next("cso-air", "consultation", "CX-3", "comment.submitted", {
+        "number": 1, "section": "1", "text": "x", "replacement": None, "author": p.person("cso-air"), "version": 1})
+    early = p.forge_next("secretariat", "consultation", "CX-2", "consultation.closed", {"statistics": {
+        "comments": 0, "from_the_public": 0, "confidential": 0, "accepted": 0, "partly_accepted": 0,
+        "not_accepted": 0}})
+    report = p.verify()
+    found(report, late, "takes comments from")
+    found(report, early, "takes comments until")
+
+
+def test_verify_finds_a_refusal_without_a_reason(p: Partnership) -> None:
+    comment(p, "cso-air")
+    position = p.forge_next("secretariat", "consultation", "CX-2", "comment.answered",
+                            {"comment": 1, "answer": "not_accepted", "reason": None, "version": None})
+    found(p.verify(), position, "needs a reason")
+
+
+def test_verify_finds_an_adjustment_answered_twice_or_due_on_another_day(p: Partnership) -> None:
+    ref = c.request_adjustment(p.ledger, p.keys["cso-tenants"], "K-1", "CX-1", "Review the hours in May.")
+    c.answer_adjustment(p.ledger, p.keys["secretariat"], ref, "granted", "Reviewed in May.")
+    twice = p.forge_next("secretariat", "adjustment", ref, "adjustment.answered",
+                         {"decision": "refused", "text": "No."})
+    early = p.forge_next("cso-tenants", "adjustment", "AR-2", "adjustment.requested", {
+        "ref": "AR-2", "committee": "K-1", "subject": "CX-1", "party": "tenants-union", "text": "x",
+        "due": (datetime.now(UTC) + timedelta(days=1)).date().isoformat()})
+    report = p.verify()
+    found(report, twice, "already answered")
+    found(report, early, "the answer's due date is the covenant's")

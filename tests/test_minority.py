@@ -237,3 +237,27 @@ def test_verify_finds_a_committee_established_without_the_reserved_seat(tmp_path
         "seats": {p.person(s): party for s, party in SEATS.items()},
         "rotation": {"order": ["civic-renewal"], "every": 1}})
     found(p.verify(), position, "social-housing-tenants constituency holds 0 seats")
+
+
+def test_verify_finds_a_holder_carrying_more_proxies_than_allowed(absent: Partnership) -> None:
+    p = absent
+    c.give_proxy(p.ledger, p.keys["cso-cycle"], "MT-4", p.holder["cso-air"])
+    position = p.forge_next("cso-tenants", "meeting", "MT-4", "meeting.proxy_given", {
+        "giver": p.person("cso-tenants"), "holder": p.person("cso-air"), "motion": None})
+    found(p.verify(), position, "already carries 1 proxy")
+
+
+def test_verify_finds_a_minority_report_too_small_or_joined_by_someone_unnamed(tmp_path: Path) -> None:
+    p = in_session(tmp_path)
+    lone = motion(p)
+    vote_all(p, lone, {"cso-air": "yes", "cso-tenants": "yes", "cso-cycle": "yes", "institute": "yes",
+                       "party": "no"})
+    small = p.forge_next("party", "motion", lone, "motion.minority_report_filed",
+                         {"text": "x", "members": [p.person("party")]})
+    ref = decided_against_two(p)
+    c.file_minority_report(p.ledger, p.keys["party"], ref, "Costs are underestimated.", [])
+    stranger = p.forge_next("institute", "motion", ref, "motion.minority_report_joined",
+                            {"member": p.person("institute")})
+    report = p.verify()
+    found(report, small, "a minority report needs at least 1/4")
+    found(report, stranger, "is not named in the report")

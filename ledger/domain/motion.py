@@ -324,14 +324,14 @@ class Motion(LedgerAggregate):
 
         def apply(self, motion: Motion) -> None:
             motion.votes[self.member] = self.choice
-            by_proxy = dict(getattr(motion, "proxy_votes", {}))
+            # In place (replay applies every vote): motions restored from older snapshots lack the map.
+            by_proxy = motion.__dict__.setdefault("proxy_votes", {})
             if self.proxy is not None:
                 by_proxy[self.member] = self.proxy
             else:
                 by_proxy.pop(self.member, None)  # the member's own vote overrides the proxy's
                 if not self.on_behalf:
                     motion.own_votes.add(self.member)
-            motion.proxy_votes = by_proxy
 
     def cast_vote(self, member: str, choice: str, on_behalf: bool, proxy: str | None = None) -> None:
         if choice not in CHOICES:
