@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
 import click
@@ -49,10 +49,11 @@ def command_path(argv: Sequence[str]) -> tuple[str, ...]:
 
     words: list[str] = []
     group: Any = cli
+    ctx = click.Context(cli)
     for word in argv:
         if not isinstance(group, click.Group):
             break
-        found = group.commands.get(word)
+        found = group.get_command(ctx, word)
         if found is None:
             break
         words.append(word)
@@ -72,13 +73,18 @@ def classify(argv: Sequence[str]) -> str:
     raise click.UsageError(f"'ledger {shown}' is not a command the server runs (see docs/server.md)")
 
 
-def check_arguments(argv: Sequence[str], files: dict[str, str]) -> None:
-    """Refuse options that touch the server's own files or keys, and paths that are not uploads."""
+def check_arguments(argv: Sequence[str], files: dict[str, str], own_user: bool = False) -> None:
+    """Refuse options that touch the server's own files or keys, and paths that are not uploads.
+
+    ``own_user``: the caller is the user the server runs as (a resident, reached only through
+    a private socket), so a word that happens to name a file there is only a word."""
     for word in argv[len(command_path(argv)):]:  # the command's own words are not paths
         name = word.split("=", 1)[0]
         if name in FORBIDDEN_OPTIONS:
             raise click.UsageError(f"{name} is not accepted by the server (keys stay with their holders; "
                                    "files are sent with the command)")
+        if own_user:
+            continue
         for value in (word, word.split("=", 1)[-1]):
             if value in files or not value.strip():
                 continue
@@ -89,14 +95,16 @@ def check_arguments(argv: Sequence[str], files: dict[str, str]) -> None:
                                        "command instead")
 
 
-def run(ledger: Any, argv: Sequence[str], signer: Any = None) -> str:
-    """Run one command; return what it printed.  Raises what the command raises."""
+def run(ledger: Any, argv: Sequence[str], signer: Any = None, notes: io.StringIO | None = None) -> str:
+    """Run one command; return what it printed (what it said on its standard error, a
+    note such as "keep the receipt code", goes to ``notes``).  Raises what the command raises."""
     from cli.common import Settings
     from cli.main import cli
 
     settings = Settings(db=None, verbose=False, ledger=ledger, signer=signer, embedded=True)
     out = io.StringIO()
-    with click.Context(cli, obj=settings, info_name="ledger") as root, redirect_stdout(out):
+    with click.Context(cli, obj=settings, info_name="ledger") as root, redirect_stdout(out), \
+            redirect_stderr(notes if notes is not None else io.StringIO()):
         ctx = cli.make_context("ledger", list(argv), parent=root)
         with ctx:
             cli.invoke(ctx)

@@ -12,13 +12,12 @@ a remote command starts fast.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
 import sys
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import click
@@ -27,12 +26,17 @@ ATTEMPTS = 5
 TIMEOUT = 60.0
 
 
+class Unreachable(Exception):
+    """The resident (``ledger resident``) did not answer the first request: run the command here."""
+
+
 class ServerError(Exception):
     """An error answer from the server (or no answer)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, sent: bool = True) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.sent = sent  # False: the request never reached anyone
 
 
 def split_server(argv: list[str]) -> tuple[str | None, list[str]]:
@@ -73,15 +77,20 @@ def handles(argv: list[str]) -> str | None:
         return None
 
 
-def main(server: str, argv: list[str], kind: str) -> int:
-    """Run one command against the server; the exit code (0, 1 refused, 2 usage)."""
+def main(server: str, argv: list[str], kind: str, fallback: bool = False) -> int:
+    """Run one command against the server; the exit code (0, 1 refused, 2 usage).
+
+    With ``fallback`` (a resident), :class:`Unreachable` is raised when the first
+    request finds nobody listening: nothing was sent, the caller runs the command itself."""
     try:
         if kind == "read":
-            _read(server, argv)
+            _read(server, argv, fallback)
         elif kind == "verify":
             return _verify(server, argv)
         else:
-            _write(server, argv)
+            _write(server, argv, fallback)
+    except Unreachable:
+        raise  # the caller runs the command itself
     except ServerError as exc:
         click.echo(f"error: {exc.message}", err=True)
         return 2 if exc.code in ("usage", "not_a_query", "not_an_act") else 1
@@ -97,9 +106,9 @@ def main(server: str, argv: list[str], kind: str) -> int:
     return 0
 
 
-def _read(server: str, argv: list[str]) -> None:
+def _read(server: str, argv: list[str], fallback: bool = False) -> None:
     fmt = "json" if "--json" in argv else "text"
-    answer = call(server, "/v1/query", {"argv": argv, "format": fmt})
+    answer = _first(call, server, "/v1/query", {"argv": argv, "format": fmt}, fallback=fallback)
     if fmt == "json":
         click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
     else:
@@ -110,6 +119,8 @@ def _verify(server: str, argv: list[str]) -> int:
     """Fetch the log up to the server's latest checkpoint as a bundle and verify it here:
     the server is not trusted, only the log key (--trust, or what this verifier remembers)."""
     import tempfile
+    import urllib.error
+    import urllib.request
 
     from cli.main import cli
 
@@ -140,12 +151,22 @@ def _verify(server: str, argv: list[str]) -> int:
     return 0
 
 
-def _write(server: str, argv: list[str]) -> None:
+def _first(function: Any, *args: Any, fallback: bool) -> Any:
+    """The first request of a command: with ``fallback``, no answer at all means Unreachable."""
+    try:
+        return function(*args)
+    except ServerError as exc:
+        if fallback and exc.status == 0 and exc.code == "unreachable" and not exc.sent:
+            raise Unreachable(exc.message) from None
+        raise
+
+
+def _write(server: str, argv: list[str], fallback: bool = False) -> None:
     from cli.common import read_signer
     from ledger import record as rec
     from ledger.remote import sign_messages
 
-    argv, key_path = _take_key(argv)
+    argv, key_path = take_key(argv)
     if not key_path:
         raise click.UsageError("this command writes: give your key with --key FILE (or LEDGER_KEY); it is "
                                "used here and never sent")
@@ -154,7 +175,7 @@ def _write(server: str, argv: list[str]) -> None:
     for attempt in range(1, ATTEMPTS + 1):
         body: dict[str, Any] = {"argv": argv, "key": signer.key_id, "files": files, "signatures": {}}
         try:
-            prepared = call(server, "/v1/prepare", body)
+            prepared = _first(call, server, "/v1/prepare", body, fallback=fallback and attempt == 1)
             body["at"] = prepared["at"]
             # What the server sealed or drew goes back with the signatures (ledger/determinism.py).
             body["sealed"], body["codes"] = prepared.get("sealed", []), prepared.get("codes", [])
@@ -189,7 +210,7 @@ def _submit(server: str, body: dict[str, Any]) -> dict[str, Any]:
     raise AssertionError("unreachable")
 
 
-def _take_key(argv: list[str]) -> tuple[list[str], str | None]:
+def take_key(argv: list[str]) -> tuple[list[str], str | None]:
     key = os.environ.get("LEDGER_KEY") or None
     out: list[str] = []
     i = 0
@@ -246,7 +267,7 @@ def _file_values(argv: list[str]) -> set[str]:
     path = command_path(argv)
     command: Any = cli
     for word in path:
-        command = command.commands[word]
+        command = command.get_command(click.Context(cli), word)
     try:
         ctx = command.make_context(path[-1] if path else "ledger", list(argv[len(path):]), resilient_parsing=True)
     except click.ClickException:
@@ -265,26 +286,64 @@ def _file_values(argv: list[str]) -> set[str]:
 
 
 def call(server: str, path: str, body: Any) -> Any:
-    """POST JSON, return the decoded answer; ServerError (status 0: no answer) otherwise."""
+    """POST JSON, return the decoded answer; ServerError (status 0: no answer) otherwise.
+    What the command said on its standard error (a note) comes as the Ledger-Notes header."""
     data = json.dumps(body).encode("utf-8")
-    request = urllib.request.Request(server.rstrip("/") + path, data=data, method="POST",
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:  # the user's server
-            raw = answer.read()
-            kind = answer.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as exc:
-        try:
-            error = json.loads(exc.read())["error"]
-            raise ServerError(exc.code, str(error["code"]), str(error["message"])) from None
-        except (ValueError, KeyError, TypeError):
-            raise ServerError(exc.code, "http", f"the server answered {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
+        status, answer_headers, raw = _post(server, path, data, headers)
+    except OSError as exc:  # urllib's URLError is one, its reason the socket's error
         reason = getattr(exc, "reason", exc)
-        raise ServerError(0, "unreachable", f"cannot reach the server at {server}: {reason}") from None
-    if kind.startswith("application/json"):
+        sent = not isinstance(reason, (ConnectionRefusedError, FileNotFoundError))
+        raise ServerError(0, "unreachable", f"cannot reach the server at {server}: {reason}", sent=sent) from None
+    notes = answer_headers.get("Ledger-Notes")
+    if notes:
+        with contextlib.suppress(ValueError):
+            click.echo(str(json.loads(notes)), nl=False, err=True)
+    if status >= 400:
+        try:
+            error = json.loads(raw)["error"]
+            raise ServerError(status, str(error["code"]), str(error["message"]))
+        except (ValueError, KeyError, TypeError):
+            raise ServerError(status, "http", f"the server answered {status}") from None
+    if answer_headers.get("Content-Type", "").startswith("application/json"):
         return json.loads(raw)
     return raw.decode("utf-8")
+
+
+def unix_connection(socket_path: str, timeout: float) -> Any:
+    """An HTTP connection (http.client) over the Unix socket at ``socket_path``."""
+    import http.client
+    import socket
+
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(socket_path)
+
+    return UnixConnection("localhost", timeout=timeout)
+
+
+def _post(server: str, path: str, data: bytes, headers: dict[str, str]) -> tuple[int, Any, bytes]:
+    """One POST: over HTTP(S), or to a resident's Unix socket (``unix:/path``)."""
+    if server.startswith("unix:"):
+        connection = unix_connection(server[len("unix:"):], TIMEOUT)
+        try:
+            connection.request("POST", path, body=data, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            connection.close()
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(server.rstrip("/") + path, data=data, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:  # the user's server
+            return answer.status, answer.headers, answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
 
 
 def run_main(argv: list[str]) -> int | None:

@@ -16,6 +16,7 @@ rate limit on writes, no CORS headers, one-line JSON errors.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -97,6 +98,14 @@ def create_app(service: LedgerService, write_rate: int = 120, origin_prefix: str
     """The application over one :class:`LedgerService`."""
     limiter = RateLimit(write_rate)
 
+    def _noting(method: Any, *args: Any) -> tuple[Any, dict[str, str]]:
+        """The method's answer, and what the command said on stderr as a Ledger-Notes header
+        (JSON, ASCII: a header carries no other text)."""
+        service.notes.text = ""
+        value = method(*args)
+        text = getattr(service.notes, "text", "")
+        return value, ({"Ledger-Notes": json.dumps(text)} if text else {})
+
     def guarded(handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
             try:
@@ -134,10 +143,11 @@ def create_app(service: LedgerService, write_rate: int = 120, origin_prefix: str
     async def _query(argv: Any, fmt: Any) -> Response:
         if fmt not in ("json", "text"):
             raise HTTPError(400, "invalid", "format is json or text")
-        value = await run_in_threadpool(service.query, argv, fmt)
+        value, notes = await run_in_threadpool(_noting, service.query, argv, fmt)
+        headers = {"Cache-Control": "no-cache", **notes}
         if fmt == "text":
-            return PlainTextResponse(value, headers={"Cache-Control": "no-cache"})
-        return JSONResponse(value, headers={"Cache-Control": "no-cache"})
+            return PlainTextResponse(value, headers=headers)
+        return JSONResponse(value, headers=headers)
 
     async def prepare(request: Request) -> Response:
         limiter.check(_client(request))
@@ -147,8 +157,8 @@ def create_app(service: LedgerService, write_rate: int = 120, origin_prefix: str
     async def submit(request: Request) -> Response:
         limiter.check(_client(request))
         body = await read_json(request)
-        status, value = await run_in_threadpool(service.submit, body)
-        return JSONResponse(value, status_code=status)
+        (status, value), notes = await run_in_threadpool(_noting, service.submit, body)
+        return JSONResponse(value, status_code=status, headers=notes)
 
     async def document(request: Request) -> Response:
         name, content = await run_in_threadpool(service.document, request.path_params["digest"])

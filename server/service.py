@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import os
 import re
@@ -33,7 +34,10 @@ _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 class LedgerService:
     """One open ledger and the operations the HTTP layer offers on it."""
 
-    def __init__(self, db: str, log_key: Any = None, witnesses: list[Any] | None = None) -> None:
+    def __init__(self, db: str, log_key: Any = None, witnesses: list[Any] | None = None,
+                 own_user: bool = False) -> None:
+        """``own_user``: a resident (``ledger resident``), reached only by the user it runs as
+        through a private socket: no page limit, and words naming files are only words."""
         from ledger import Ledger
         from projections import views
 
@@ -42,6 +46,8 @@ class LedgerService:
         self.lock = threading.Lock()
         self.witnesses = witnesses or []  # ledger.netwitness.WitnessClient, asked after each write
         self._clock = self.ledger.clock
+        self.own_user = own_user
+        self.notes = threading.local()  # what the last command of this thread said on stderr
 
     # --- queries ------------------------------------------------------------
 
@@ -50,12 +56,15 @@ class LedgerService:
         argv = _strings(argv, "argv")
         if inprocess.classify(argv) != "read":
             raise HTTPError(405, "not_a_query", "that command writes: prepare and submit it (POST /v1/prepare)")
-        inprocess.check_arguments(argv, {})
-        _require_page(argv)
+        inprocess.check_arguments(argv, {}, own_user=self.own_user)
+        if not self.own_user:
+            _require_page(argv)
         if fmt == "json" and "--json" not in argv:
             argv = [*argv, "--json"]
+        notes = io.StringIO()
         with self.lock:
-            out = inprocess.run(self.ledger, argv)
+            out = inprocess.run(self.ledger, argv, notes=notes)
+        self.notes.text = notes.getvalue()
         return json.loads(out) if fmt == "json" else out
 
     # --- writes -------------------------------------------------------------
@@ -106,6 +115,7 @@ class LedgerService:
             raise InvalidInputError("a submission carries the at the server returned when preparing")
         moment = command_time(body.get("at"))
         recorded = _recorded(body)
+        self.notes.text = ""
         with self.lock, self._uploaded(files) as mapping:
             if hashes and self._all_recorded(hashes):
                 return 200, {"status": "already recorded", "event_hashes": hashes, "size": self.ledger.size()}
@@ -125,8 +135,11 @@ class LedgerService:
     def _run_batch(self, argv: list[str], signer: RemoteSigner, recorded: determinism.Recorded) -> str:
         signer.signed.clear()  # a retried attempt signs (with the same signatures) again
         recorded.reset()
+        notes = io.StringIO()
         with determinism.reusing(recorded), self.ledger.batch():
-            return inprocess.run(self.ledger, argv, signer)
+            output = inprocess.run(self.ledger, argv, signer, notes=notes)
+        self.notes.text = notes.getvalue()
+        return output
 
     def _all_recorded(self, hashes: list[str]) -> bool:
         try:
@@ -146,7 +159,7 @@ class LedgerService:
         if inprocess.classify(argv) != "write":
             raise HTTPError(405, "not_an_act", "that command only reads: ask GET /v1/... or POST /v1/query")
         files = _files(body.get("files"))
-        inprocess.check_arguments(argv, {name: name for name in files})
+        inprocess.check_arguments(argv, {name: name for name in files}, own_user=self.own_user)
         key = body.get("key")
         if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{64}", key):
             raise InvalidInputError("key must be the signer's key id (64 lowercase hex digits: 'ledger keys id FILE')")
