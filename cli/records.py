@@ -466,7 +466,7 @@ def publish(directory: str, as_of: str | None, log_key_path: str | None) -> None
     point = resolve_as_of(ledger, as_of) if as_of else None
     with progress_to_terminal("publishing", page_count(ledger, point)) as bar:
         written = write_site(ledger, Path(directory), point, progress=bar.update)
-    click.echo(f"published {plural(len(written), 'file')} to {directory}")
+    click.echo(f"published {plural(written, 'file')} to {directory}")
 
 
 @click.command("repair")

@@ -11,7 +11,6 @@ decision that the votes do not support.
 from __future__ import annotations
 
 import uuid
-from array import array
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +23,7 @@ from ledger.domain.covenant import Covenant
 from ledger.domain.identity import KeyInfo, Registry
 from ledger.domain.motion import Motion
 from ledger.errors import LedgerError
-from ledger.spill import DEFAULT_CAPACITY, SpillingMap
+from ledger.spill import DEFAULT_CAPACITY, SpillingMap, SpillingSet
 from ledger.store import RecordMapper
 from ledger.types import EVENT_CLASSES
 
@@ -32,27 +31,31 @@ from ledger.types import EVENT_CLASSES
 class RuleReplayer:
     """Holds every aggregate's state as of the current point of the log."""
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, digest_capacity: int = 1 << 16) -> None:
         self.mapper = RecordMapper(transcoder=None)  # type: ignore[arg-type]
         # Every object's state, the recent ones in memory and the rest spilled to a
         # temporary file: memory stays flat however many objects the ledger holds.
         self.aggregates = SpillingMap(capacity)
-        # The first 8 bytes of every record's digest so far, packed (grievances must
-        # cite earlier records): 8 bytes a record instead of a set entry of ~100.
-        self.digests = array("Q")
+        # The first 8 bytes of every record's digest so far (grievances must cite
+        # earlier records): the newest packed in memory, the rest in the temporary file.
+        self.digests = SpillingSet(digest_capacity)
         self.registry: Registry | None = None
         self.ctx: Context | None = None
         self.breaches: dict[str, str] = {}  # committee ref -> its covenant, while in breach
         self.in_breach: dict[str, str] = {}  # motion ref -> warning: decided while in breach
         self.covenant_ids: dict[uuid.UUID, None] = {}  # every covenant's stream, in creation order
+        self._final_covenants: list[Covenant] | None = None
 
     def check(self, position: int, record: rec.Record) -> list[str]:
         reasons = self._check(record)
-        self.digests.append(int.from_bytes(bytes.fromhex(record.event_hash)[:8], "big"))
+        self.digests.add(int.from_bytes(bytes.fromhex(record.event_hash)[:8], "big"))
         return reasons
 
     def close(self) -> None:
+        # The witness policy is read after the run: keep the covenants, not the spilled file.
+        self._final_covenants = self.covenants()
         self.aggregates.close()
+        self.digests.close()
 
     def warnings(self) -> list[str]:
         """Committees in breach of composition (and for how long), and the
@@ -74,8 +77,7 @@ class RuleReplayer:
         return sorted(out)
 
     def _exists(self, digest: str) -> bool:
-        # Citations are rare, so a scan of the packed prefixes (in C) is cheap; a
-        # 64-bit prefix is as good as the digest for telling which record is meant.
+        # A 64-bit prefix is as good as the digest for telling which record is meant.
         try:
             raw = bytes.fromhex(digest)
         except ValueError:
@@ -112,6 +114,8 @@ class RuleReplayer:
 
     def covenants(self) -> list[Covenant]:
         """Every covenant as it stands now, oldest first (for the witness policy)."""
+        if self._final_covenants is not None:
+            return self._final_covenants
         return [self.aggregates.get(sid) for sid in self.covenant_ids]
 
     def _note_breach(self, aggregate: Any) -> None:

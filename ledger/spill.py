@@ -1,4 +1,4 @@
-"""A bounded in-memory map that spills what it evicts to a temporary SQLite file.
+"""Bounded in-memory structures that spill to a temporary SQLite file.
 
 ``ledger verify`` replays the rules over history and needs every object's state
 as of the current point of the log, because any later record may refer to any
@@ -7,6 +7,9 @@ Holding every object in memory made verify's memory grow with the ledger's age;
 this map keeps the most recently used objects in memory and the rest, pickled,
 in a private temporary file that is deleted when verification ends.  Only this
 process writes and reads that file, so unpickling it trusts nothing outside.
+The same holds for each stream's chain head (:class:`SpillingMap` keyed by
+stream) and for the digests a later record may cite (:class:`SpillingSet`):
+what verify keeps in memory no longer grows with the ledger's age.
 """
 
 from __future__ import annotations
@@ -15,58 +18,35 @@ import os
 import pickle
 import sqlite3
 import tempfile
+from array import array
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any
-from uuid import UUID
 
 DEFAULT_CAPACITY = 4_000  # objects kept in memory (measured: ~270 MB peak at 1M records with 20,000)
 
 
-class SpillingMap:
-    """UUID -> object, at most ``capacity`` objects in memory; the rest on disk."""
+class _TemporaryDatabase:
+    """A private SQLite file, made on first use and deleted by close()."""
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
-        self.capacity = capacity
-        self.hot: OrderedDict[UUID, Any] = OrderedDict()
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
         self._db: sqlite3.Connection | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
-        self.spilled = 0  # objects written out (for tests and benchmarks)
 
-    def get(self, key: UUID, default: Any = None) -> Any:
-        found = self.hot.get(key)
-        if found is not None:
-            self.hot.move_to_end(key)
-            return found
-        if self._db is None:
-            return default
-        row = self._db.execute("SELECT value FROM spilled WHERE key = ?", (key.bytes,)).fetchone()
-        if row is None:
-            return default
-        value = pickle.loads(row[0])
-        self._put(key, value)
-        return value
+    @property
+    def opened(self) -> sqlite3.Connection | None:
+        return self._db
 
-    def __setitem__(self, key: UUID, value: Any) -> None:
-        self._put(key, value)
-
-    def _put(self, key: UUID, value: Any) -> None:
-        self.hot[key] = value
-        self.hot.move_to_end(key)
-        while len(self.hot) > self.capacity:
-            old_key, old_value = self.hot.popitem(last=False)
-            self._spill(old_key, old_value)
-
-    def _spill(self, key: UUID, value: Any) -> None:
+    def connection(self) -> sqlite3.Connection:
         if self._db is None:
             self._dir = tempfile.TemporaryDirectory(prefix="ledger-verify-")
             path = os.path.join(self._dir.name, "state.db")
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode = OFF")
             self._db.execute("PRAGMA synchronous = OFF")
-            self._db.execute("CREATE TABLE spilled (key BLOB PRIMARY KEY, value BLOB NOT NULL)")
-        self._db.execute("INSERT OR REPLACE INTO spilled VALUES (?, ?)",
-                         (key.bytes, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
-        self.spilled += 1
+            self._db.execute(self.schema)
+        return self._db
 
     def close(self) -> None:
         if self._db is not None:
@@ -75,3 +55,85 @@ class SpillingMap:
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
+
+
+def _uuid_bytes(key: Any) -> bytes:
+    return key.bytes  # type: ignore[no-any-return]
+
+
+class SpillingMap:
+    """key -> object, at most ``capacity`` objects in memory; the rest on disk.
+    Keys are UUIDs unless ``encode`` says how to turn them into bytes."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, encode: Callable[[Any], bytes] = _uuid_bytes) -> None:
+        self.capacity = capacity
+        self.encode = encode
+        self.hot: OrderedDict[Hashable, Any] = OrderedDict()
+        self._file = _TemporaryDatabase("CREATE TABLE spilled (key BLOB PRIMARY KEY, value BLOB NOT NULL)")
+        self.spilled = 0  # objects written out (for tests and benchmarks)
+
+    @property
+    def _db(self) -> sqlite3.Connection | None:
+        return self._file.opened
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        found = self.hot.get(key)
+        if found is not None:
+            self.hot.move_to_end(key)
+            return found
+        if self._db is None:
+            return default
+        row = self._db.execute("SELECT value FROM spilled WHERE key = ?", (self.encode(key),)).fetchone()
+        if row is None:
+            return default
+        value = pickle.loads(row[0])
+        self._put(key, value)
+        return value
+
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        self._put(key, value)
+
+    def _put(self, key: Hashable, value: Any) -> None:
+        self.hot[key] = value
+        self.hot.move_to_end(key)
+        while len(self.hot) > self.capacity:
+            old_key, old_value = self.hot.popitem(last=False)
+            self._spill(old_key, old_value)
+
+    def _spill(self, key: Hashable, value: Any) -> None:
+        self._file.connection().execute("INSERT OR REPLACE INTO spilled VALUES (?, ?)", (
+            self.encode(key), pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
+        self.spilled += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class SpillingSet:
+    """A set of 64-bit numbers (digest prefixes): the newest ``capacity`` packed in memory,
+    the rest in a temporary file, indexed."""
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self.capacity = capacity
+        self.recent = array("Q")
+        self._file = _TemporaryDatabase("CREATE TABLE seen (prefix INTEGER PRIMARY KEY) WITHOUT ROWID")
+        self.spilled = 0
+
+    def add(self, value: int) -> None:
+        self.recent.append(value)
+        if len(self.recent) >= self.capacity:
+            # SQLite integers are signed: store each as value - 2**63.
+            self._file.connection().executemany("INSERT OR IGNORE INTO seen VALUES (?)",
+                                                ((v - (1 << 63),) for v in self.recent))
+            self.spilled += len(self.recent)
+            self.recent = array("Q")
+
+    def __contains__(self, value: int) -> bool:
+        if value in self.recent:  # a scan in C: citations are rare
+            return True
+        db = self._file.opened
+        return db is not None and db.execute("SELECT 1 FROM seen WHERE prefix = ?",
+                                             (value - (1 << 63),)).fetchone() is not None
+
+    def close(self) -> None:
+        self._file.close()

@@ -118,14 +118,13 @@ def split_bundle(data: bytes) -> list[bytes]:
     return entries
 
 
-def write_tree(ledger: Any, directory: Any, size: int, checkpoint_note: str) -> list[Any]:
+def write_tree(ledger: Any, directory: Any, size: int, checkpoint_note: str) -> int:
     """Write ``checkpoint`` and every tile and entry bundle of a tree of ``size`` leaves
     under ``directory`` (a pathlib.Path), so that any static web host serves a
-    tlog-tiles log; return the files written."""
-    written = []
+    tlog-tiles log; return how many files were written."""
+    written = 1
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "checkpoint").write_text(checkpoint_note, encoding="utf-8")
-    written.append(directory / "checkpoint")
     with ledger.recorder.transaction(commit=False) as session:
         for level, index, width in tiles_of(size):
             path = directory / tile_path(level, index, width)
@@ -133,5 +132,5 @@ def write_tree(ledger: Any, directory: Any, size: int, checkpoint_note: str) -> 
             data = (entry_bundle(ledger, index, width, size) if level == "entries"
                     else tile(session, int(level), index, width, size))
             path.write_bytes(data)
-            written.append(path)
+            written += 1
     return written

@@ -38,7 +38,10 @@ from ledger.sigcheck import (
     row_digest,
     start_signature_workers,
 )
+from ledger.spill import SpillingMap
 
+# Chain heads kept in memory (~250 bytes each with the dictionary's share); the rest spill.
+STREAM_CAPACITY = 20_000
 CHUNK = 256  # records per chunk of signature checks made here, without workers
 DATABASE = "(database)"  # the type shown for findings about the database rather than one record
 
@@ -186,6 +189,7 @@ class Verifier:
         revocations: dict[str, datetime],
         rules: RuleChecker | None = None,
         progress: Callable[[int], None] | None = None,
+        stream_capacity: int | None = None,
     ) -> None:
         self.revocations = revocations
         self.rules = rules
@@ -193,8 +197,10 @@ class Verifier:
         self.report = Report()
         self.keys: dict[str, _Key] = {}
         # Each stream's last record, packed as 8 bytes of seq, the 32-byte event hash
-        # and `at`: a third of the memory of a tuple of int and strings.
-        self.streams: dict[str, bytes] = {}
+        # and `at`; the most recently used in memory, the rest spilled to a temporary
+        # file (a ledger collects streams for ever: a million records have ~110,000).
+        self.streams = SpillingMap(stream_capacity or STREAM_CAPACITY, encode=str.encode)
+        self.stream_count = 0
         self.genesis_keys: set[str] = set()
         # Step 9: the Merkle root of the records so far, against checkpoints.
         self.tree = merkle.RootBuilder()
@@ -242,7 +248,8 @@ class Verifier:
         finally:
             if signatures is not None:
                 signatures.close()
-        self.report.streams = len(self.streams)
+            self.streams.close()
+        self.report.streams = self.stream_count
         self.report.keys = len(self.keys)
         self.report.seconds = time.perf_counter() - started
         if self.rules is not None:
@@ -367,6 +374,7 @@ class Verifier:
     def _chain(self, record: rec.Record, find: Callable[[str], None]) -> None:
         last = self.streams.get(record.stream)
         if last is None:
+            self.stream_count += 1
             if record.seq != 1:
                 find(f"stream starts at seq {record.seq}: records 1 to {record.seq - 1} are missing")
         else:

@@ -9,7 +9,7 @@ autoescaping; every figure comes from the records as of the chosen point.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from html import escape
@@ -43,8 +43,8 @@ def page_count(ledger: Any, as_of: int | None = None) -> int:
 
 
 def publish(ledger: Any, directory: Path, as_of: int | None = None,
-            progress: Callable[[int], None] | None = None) -> list[Path]:
-    """Write the site into ``directory``; return the files written.
+            progress: Callable[[int], None] | None = None) -> int:
+    """Write the site into ``directory``; return how many files were written.
 
     The site is built in a folder beside it and swapped in whole, so a
     failure leaves the old site (or nothing).  ``directory`` must be new,
@@ -79,22 +79,28 @@ def publish(ledger: Any, directory: Path, as_of: int | None = None,
         raise
     if old is not None:
         shutil.rmtree(old)  # the site this one replaces: its own earlier output, checked above
-    return [directory / path.relative_to(staging) for path in written]
+    return written
 
 
 def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
-                progress: Callable[[int], None] | None) -> list[Path]:
+                progress: Callable[[int], None] | None) -> int:
+    """Write every page; return how many files were written.
+
+    Memory stays flat however old the ledger: pages are rendered as streams, and
+    the long lists (every meeting of a committee, every motion, the audit trail)
+    are generators that load one object at a time (each motion's own page is
+    written as the register reaches it)."""
     (directory / "motions").mkdir(exist_ok=True)
     moment = ledger.record_at(end).moment
     holders = ledger.registry().names()  # person and key ids -> names
     common = {"name": ledger.registry().name, "origin": ledger.origin, "size": end + 1, "as_of": as_of}
-    written: list[Path] = []
+    written = 0
 
     def page(name: str, template: str, title: str, root: str = "", **values: Any) -> None:
-        path = directory / name
-        path.write_text(_env.get_template(template).render(title=title, root=root, **common, **values),
-                        encoding="utf-8")
-        written.append(path)
+        nonlocal written
+        with (directory / name).open("wb") as out:
+            _env.get_template(template).stream(title=title, root=root, **common, **values).dump(out, encoding="utf-8")
+        written += 1
         if progress:
             progress(1)
 
@@ -104,16 +110,24 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
     from ledger.documents import listing
 
     kept = {d["digest"]: d for d in listing(ledger)}
-    committees = [_committee(ledger, r, end, holders, kept) for r in refs(ledger, Committee, end)]
+    copied: list[Path] = []
+    committees = [_committee(ledger, r, end, holders, kept, lambda d: _copy_document(ledger, directory, d, copied))
+                  for r in refs(ledger, Committee, end)]
     page("meetings.html", "site_meetings.html.j2", "Committees and meetings", committees=committees)
-    written += _copy_documents(ledger, directory, committees)
-    motions = [load(ledger, Motion, r, end) for r in refs(ledger, Motion, end)]
-    described = {motion.ref: _motion(ledger, motion, holders) for motion in motions}
-    page("decisions.html", "site_decisions.html.j2", "Decisions register", motions=motions,
-         why={ref: d["explanation"] for ref, d in described.items()})
-    for motion in motions:
-        page(f"motions/{motion.ref}.html", "site_motion.html.j2", f"Motion {motion.ref}", root="../",
-             m=described[motion.ref])
+    written += len(copied)
+
+    def register() -> Iterator[dict[str, Any]]:
+        # One motion at a time: its page is written, and its row goes to the register.
+        for ref in refs(ledger, Motion, end):
+            motion = load(ledger, Motion, ref, end)
+            described = _motion(ledger, motion, holders)
+            page(f"motions/{motion.ref}.html", "site_motion.html.j2", f"Motion {motion.ref}", root="../",
+                 m=described)
+            yield {"ref": motion.ref, "meeting": motion.meeting, "decision_class": motion.decision_class,
+                   "text": motion.text, "result": motion.result, "status": motion.status, "tally": motion.tally,
+                   "why": described["explanation"]}
+
+    page("decisions.html", "site_decisions.html.j2", "Decisions register", motions=register())
     page("money.html", "site_money.html.j2", "Money",
          funds=[_fund(ledger, load(ledger, Fund, r, end)) for r in refs(ledger, Fund, end)])
     from ledger.domain.consultation import Adjustment, Consultation
@@ -149,12 +163,12 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
             chunk = []
     if chunk or number == 0:
         audit_page(chunk, number + 1)
+    verification, files = _verification(ledger, directory, end)
+    written += files
     page("verify.html", "site_verify.html.j2", "Verify it yourself", vkey=ledger.registry().log_key,
-         distribution=DISTRIBUTION,
-         **_verification(ledger, directory, end, written))
+         distribution=DISTRIBUTION, **verification)
     shutil.copyfile(Path(__file__).parent / "templates" / "style.css", directory / "style.css")
-    written.append(directory / "style.css")
-    return written
+    return written + 1
 
 
 def _parties(covenants: list[Covenant]) -> list[dict[str, Any]]:
@@ -192,21 +206,16 @@ def _safe_name(name: str) -> str:
     return cleaned or "document"
 
 
-def _copy_documents(ledger: Any, directory: Path, committees: list[dict[str, Any]]) -> list[Path]:
-    """Copy the kept documents the pages link to into the site (documents/DIGEST/NAME)."""
+def _copy_document(ledger: Any, directory: Path, doc: dict[str, Any], copied: list[Path]) -> None:
+    """Copy a kept document a page links to into the site (documents/DIGEST/NAME), once."""
     from ledger.documents import get
 
-    written = []
-    for committee in committees:
-        for meeting in committee["meetings"]:
-            for doc in [d for item in meeting["agenda"] for d in item["docs"]] + meeting["minutes_docs"]:
-                if doc["href"] is None or (directory / doc["href"]).exists():
-                    continue
-                target = directory / doc["href"]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(get(ledger, doc["digest"]).content)
-                written.append(target)
-    return written
+    if doc["href"] is None or (directory / doc["href"]).exists():
+        return
+    target = directory / doc["href"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(get(ledger, doc["digest"]).content)
+    copied.append(target)
 
 
 def _channels(ledger: Any, covenants: list[Covenant], end: int, moment: Any) -> list[dict[str, Any]]:
@@ -242,18 +251,27 @@ def _channels(ledger: Any, covenants: list[Covenant], end: int, moment: Any) -> 
 
 
 def _committee(ledger: Any, ref: str, end: int, holders: dict[str, str],
-               kept: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+               kept: dict[str, dict[str, Any]] | None = None,
+               linked: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """A committee and, as a generator read once by its page, its meetings (``linked`` is
+    told of each kept document they link to)."""
     k = load(ledger, Committee, ref, end)
-    meetings = []
-    for mref in refs(ledger, Meeting, end):
-        m = load(ledger, Meeting, mref, end)
-        if m.committee != ref:
-            continue
-        chair = holders.get(m.chair_delegate, "") + " (delegated)" if m.chair_delegate else m.chair_party
-        agenda = [dict(item, docs=_document_links(item.get("documents") or [], kept or {})) for item in m.agenda]
-        meetings.append({"ref": m.ref, "starts_at": m.starts_at, "chair": chair, "agenda": agenda,
-                         "present": [holders.get(p, p[:12]) for p in m.present], "minutes": m.minutes,
-                         "minutes_docs": _document_links([m.minutes] if m.minutes else [], kept or {})})
+
+    def meetings() -> Iterator[dict[str, Any]]:
+        for mref in refs(ledger, Meeting, end):
+            m = load(ledger, Meeting, mref, end)
+            if m.committee != ref:
+                continue
+            chair = holders.get(m.chair_delegate, "") + " (delegated)" if m.chair_delegate else m.chair_party
+            agenda = [dict(item, docs=_document_links(item.get("documents") or [], kept or {})) for item in m.agenda]
+            minutes_docs = _document_links([m.minutes] if m.minutes else [], kept or {})
+            for doc in [d for item in agenda for d in item["docs"]] + minutes_docs:
+                if linked is not None:
+                    linked(doc)
+            yield {"ref": m.ref, "starts_at": m.starts_at, "chair": chair, "agenda": agenda,
+                   "present": [holders.get(p, p[:12]) for p in m.present], "minutes": m.minutes,
+                   "minutes_docs": minutes_docs}
+
     problem = composition_problem(load(ledger, Covenant, k.covenant, end), k.seats)
     composition = "The seats meet the covenant's composition rules"
     if problem:
@@ -261,7 +279,7 @@ def _committee(ledger: Any, ref: str, end: int, holders: dict[str, str],
     return {"ref": k.ref, "name": k.name, "rotation": k.rotation["order"], "every": k.rotation["every"],
             "composition": composition,
             "seats": [{"holder": holders.get(m, m[:12]), "party": p} for m, p in sorted(k.seats.items())],
-            "meetings": meetings}
+            "meetings": meetings()}
 
 
 def _motion(ledger: Any, m: Motion, holders: dict[str, str]) -> dict[str, Any]:
@@ -388,19 +406,18 @@ def _dispute(ledger: Any, ref: str, end: int) -> dict[str, Any]:
     return out
 
 
-def _verification(ledger: Any, directory: Path, end: int, written: list[Path]) -> dict[str, Any]:
+def _verification(ledger: Any, directory: Path, end: int) -> tuple[dict[str, Any], int]:
     from ledger.bundle import write_bundle
     from ledger.tlog import TransparencyLog
 
     checkpoint = TransparencyLog(ledger).checkpoint(end + 1)  # publish() made sure there is one
     with (directory / "bundle.jsonl").open("wb") as out:
         write_bundle(ledger, out, checkpoint.size)
-    written.append(directory / "bundle.jsonl")
     from ledger.tiles import write_tree
 
     # The same log as a C2SP tlog-tiles tree: any static host then serves a standard tiled log.
-    written += write_tree(ledger, directory / "log", checkpoint.size, checkpoint.note)
-    return {"checkpoint": checkpoint.note, "bundle": "bundle.jsonl", "tiles": "log/"}
+    tiles = write_tree(ledger, directory / "log", checkpoint.size, checkpoint.note)
+    return {"checkpoint": checkpoint.note, "bundle": "bundle.jsonl", "tiles": "log/"}, 1 + tiles
 
 
 # --- charts as inline SVG, with a title and description for screen readers -----------

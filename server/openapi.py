@@ -18,6 +18,15 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): _json(_ERROR, words[s]) for s in statuses}
 
 
+NOTES = {"Ledger-Notes": {"description": "What the command printed on stderr besides an error (a note such as "
+                                         "'keep the receipt code'), as a JSON string; absent when nothing.",
+                          "schema": {"type": "string"}}}
+
+
+def _noted(response: dict[str, Any]) -> dict[str, Any]:
+    return {**response, "headers": NOTES}
+
+
 def _binary(description: str) -> dict[str, Any]:
     return {"description": description,
             "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
@@ -86,7 +95,8 @@ def document() -> dict[str, Any]:
                     "schema": {"type": "object", "required": ["argv"], "additionalProperties": False,
                                "properties": {"argv": {"type": "array", "items": {"type": "string"}},
                                               "format": {"enum": ["json", "text"]}}}}}},
-                "responses": {"200": _json({}, "the command's JSON"), **_errors(400, 404, 405, 413, 422, 503)}}},
+                "responses": {"200": _noted(_json({}, "the command's JSON")),
+                              **_errors(400, 404, 405, 413, 422, 503)}}},
             "/v1/prepare": {"post": {
                 "summary": "Apply every rule to an act and return its records and the exact bytes to sign",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": WRITE_BODY}}},
@@ -95,7 +105,7 @@ def document() -> dict[str, Any]:
             "/v1/submit": {"post": {
                 "summary": "Append an act's signed records atomically (409 when the log moved on: prepare again)",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": WRITE_BODY}}},
-                "responses": {"201": _json({"type": "object"}, "recorded"),
+                "responses": {"201": _noted(_json({"type": "object"}, "recorded")),
                               "200": _json({"type": "object"}, "already recorded (a retry)"),
                               **_errors(400, 403, 404, 405, 409, 413, 422, 429, 503)}}},
             "/v1/documents/{digest}": {"get": {"summary": "A kept (public) document by SHA-256",

@@ -172,3 +172,48 @@ def test_verify_with_most_state_spilled_to_disk_finds_the_same(tmp_path: Path) -
         assert tight.aggregates._db is None  # the temporary file is gone
     finally:
         ledger.close()
+
+
+def test_verify_with_chain_heads_and_digests_spilled_finds_the_same(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chain heads and cited digests spilled to disk (room for one of each in memory):
+    a record whose prev was changed by the keeper, in a stream whose head is on disk,
+    is found exactly as with everything in memory, and grievances' citations of
+    earlier records still resolve."""
+    import sqlite3
+
+    from ledger import verify as verify_module
+    from ledger.demo import build_demo
+    from ledger.replay import RuleReplayer
+
+    ledger, _paths = build_demo(tmp_path / "demo", echo=lambda _t: None)
+    try:
+        def both() -> tuple[dict[str, object], dict[str, object]]:
+            roomy = verify_ledger(ledger, rules=RuleReplayer()).to_json()
+            monkeypatch.setattr(verify_module, "STREAM_CAPACITY", 1)
+            tight_rules = RuleReplayer(capacity=1, digest_capacity=1)
+            tight = verify_ledger(ledger, rules=tight_rules).to_json()
+            monkeypatch.setattr(verify_module, "STREAM_CAPACITY", 20_000)
+            assert tight_rules.digests.spilled > 100
+            return ({k: v for k, v in roomy.items() if k != "seconds"},
+                    {k: v for k, v in tight.items() if k != "seconds"})
+
+        roomy, tight = both()
+        assert roomy["ok"] and roomy == tight
+        # The keeper points a late record of an early stream at another predecessor.
+        position = next(p for p in range(ledger.size() - 1, 0, -1) if ledger.record_at(p).seq > 1
+                        and ledger.record_at(p).stream == ledger.record_at(3).stream)
+        path = ledger.url[len("sqlite:///"):]
+        drop_guards(Path(path))
+        with sqlite3.connect(path) as conn:
+            row = _row_id(ledger, position)
+            (raw,) = conn.execute("SELECT state FROM ledger_events WHERE id = ?", (row,)).fetchone()
+            cut = raw.index(b'"prev":"') + len(b'"prev":"')
+            forged = raw[:cut] + (b"0" if raw[cut:cut + 1] != b"0" else b"1") + raw[cut + 1:]
+            conn.execute("UPDATE ledger_events SET state = ? WHERE id = ?", (forged, row))
+        roomy, tight = both()
+        assert not roomy["ok"] and roomy == tight
+        assert any(f["position"] == position and "prev does not match" in f["reason"]
+                   for f in tight["findings"])  # type: ignore[attr-defined]
+    finally:
+        ledger.close()
