@@ -156,10 +156,14 @@ def test_a_worker_that_fails_leaves_its_chunks_to_the_verifier(tmp_path: Path, o
     assert not (tmp_path / "elsewhere.db").exists()
 
 
-def test_verify_with_most_state_spilled_to_disk_finds_the_same(tmp_path: Path) -> None:
+def test_verify_with_most_state_spilled_to_disk_finds_the_same(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """With room for only a few objects in memory, the replay spills the rest to its
     temporary file and reads them back: the verdicts are the same."""
+    from ledger import spill
     from ledger.demo import build_demo
+
+    monkeypatch.setattr(spill, "SPILL_BATCH", 2)  # written to the file at once, read back from it
     from ledger.replay import RuleReplayer
     from ledger.verify import verify_ledger
 
@@ -182,10 +186,12 @@ def test_verify_with_chain_heads_and_digests_spilled_finds_the_same(tmp_path: Pa
     earlier records still resolve."""
     import sqlite3
 
+    from ledger import spill
     from ledger import verify as verify_module
     from ledger.demo import build_demo
     from ledger.replay import RuleReplayer
 
+    monkeypatch.setattr(spill, "SPILL_BATCH", 2)
     ledger, _paths = build_demo(tmp_path / "demo", echo=lambda _t: None)
     try:
         def both() -> tuple[dict[str, object], dict[str, object]]:
