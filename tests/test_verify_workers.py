@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ledger import Ledger, Signer
 from ledger.database import EVENTS_TABLE, database_url
 from ledger.demo import PEOPLE, found_partnership
