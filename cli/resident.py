@@ -60,6 +60,13 @@ def ledger_identity(db: str) -> str:
     return db if "://" in db else os.path.realpath(db)
 
 
+def shown(db: str) -> str:
+    """A ledger as messages show it: a PostgreSQL URL without its password."""
+    import re
+
+    return re.sub(r"^([a-z+]+://[^:/@]*):[^@/]*@", r"\1:***@", db)
+
+
 def paths(db: str, create: bool = False) -> dict[str, str] | None:
     """The socket, information and log files of the resident for ``db``."""
     folder = runtime_dir(create)
@@ -201,20 +208,23 @@ def start(idle: float, log_key_path: str | None) -> None:
 
     db = _db()
     if "://" not in db and not os.path.isfile(db):
-        raise InvalidInputError(f"{db} holds no ledger: create one first ('ledger init' or 'ledger demo')")
+        raise InvalidInputError(f"{shown(db)} holds no ledger: create one first ('ledger init' or 'ledger demo')")
     if log_key_path and not os.path.isfile(log_key_path):
         raise InvalidInputError(f"no log key at {log_key_path}")
     found = paths(db, create=True)
     assert found is not None
     info = read_info(found)
     if info is not None and alive(info) and os.path.exists(found["sock"]):
-        click.echo(f"a resident already serves {db} (pid {info['pid']})")
+        click.echo(f"a resident already serves {shown(db)} (pid {info['pid']})")
         return
-    command = [sys.executable, "-m", "server.resident", "--db", ledger_identity(db), "--socket", found["sock"],
+    # The ledger goes in the environment, not the arguments: other users can read a
+    # process's arguments, and a PostgreSQL URL may carry a password.
+    command = [sys.executable, "-m", "server.resident", "--socket", found["sock"],
                "--info", found["json"], "--idle", str(round(idle * 60, 3))]
     if log_key_path:
         command += ["--log-key", os.path.realpath(log_key_path)]
     env = {k: v for k, v in os.environ.items() if k not in ("LEDGER_KEY", "LEDGER_KEY_PASSPHRASE")}
+    env["LEDGER_DB"] = ledger_identity(db)
     with open(found["log"], "ab") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                    cwd=os.path.dirname(found["sock"]), start_new_session=True)
@@ -224,7 +234,7 @@ def start(idle: float, log_key_path: str | None) -> None:
             raise LedgerError(f"the resident stopped at once: {_last_line(found['log'])}")
         info = read_info(found)
         if info is not None and info.get("pid") == process.pid and info.get("ready"):
-            click.echo(f"resident started for {db} (pid {process.pid}); queries and acts on it now run "
+            click.echo(f"resident started for {shown(db)} (pid {process.pid}); queries and acts on it now run "
                        f"through it; it stops after {_minutes(idle * 60)} unused or with 'ledger resident stop'")
             return
         time.sleep(0.05)
@@ -251,7 +261,7 @@ def stop() -> None:
     found = paths(db)
     info = read_info(found) if found else None
     if found is None or info is None or not alive(info):
-        click.echo(f"no resident serves {db}")
+        click.echo(f"no resident serves {shown(db)}")
         return
     os.kill(info["pid"], signal.SIGTERM)
     deadline = time.monotonic() + 20
@@ -261,7 +271,7 @@ def stop() -> None:
         from ledger.errors import LedgerError
 
         raise LedgerError(f"the resident (pid {info['pid']}) did not stop within 20 s")
-    click.echo(f"resident of {db} stopped")
+    click.echo(f"resident of {shown(db)} stopped")
 
 
 def _minutes(seconds: float) -> str:
@@ -294,7 +304,7 @@ def status(as_json: bool) -> None:
     db = _db()
     found = paths(db)
     about = ask(found["sock"]) if found and os.path.exists(found["sock"]) else None
-    answer = {"ledger": ledger_identity(db), "running": about is not None,
+    answer = {"ledger": shown(ledger_identity(db)), "running": about is not None,
               "pid": about.get("pid") if about else None, "started": about.get("started") if about else None,
               "idle_minutes": about["idle"] / 60 if about else None,
               "requests_served": about.get("served") if about else None,
@@ -303,8 +313,8 @@ def status(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(answer, indent=2))
     elif about:
-        click.echo(f"a resident serves {db}: pid {answer['pid']}, since {answer['started']}, "
+        click.echo(f"a resident serves {shown(db)}: pid {answer['pid']}, since {answer['started']}, "
                    f"{answer['requests_served']} requests served, stops after {_minutes(about['idle'])} unused "
                    f"(socket {answer['socket']})")
     else:
-        click.echo(f"no resident serves {db}")
+        click.echo(f"no resident serves {shown(db)}")

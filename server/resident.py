@@ -1,11 +1,13 @@
 """The resident process of ``ledger resident start`` (cli/resident.py): the ledger server on a
 private Unix socket, stopping by itself when unused.
 
-Run as ``python -m server.resident --db DB --socket PATH --info PATH --idle SECONDS
-[--log-key FILE]``.  It writes ``--info`` (pid, ledger, log key, start time) once it
-listens, and removes it and the socket when it stops: after ``--idle`` seconds
-without a request, on SIGTERM, or when the SQLite file it serves is removed or
-replaced (a new ledger at that path is not the one it holds open).
+Run as ``LEDGER_DB=DB python -m server.resident --socket PATH --info PATH --idle SECONDS
+[--log-key FILE]`` (the ledger in the environment: a PostgreSQL URL may carry a
+password, and other users can read a process's arguments).  It writes
+``--info`` (pid, ledger, log key, start time) once it listens, and removes it
+and the socket when it stops: after ``--idle`` seconds without a request, on
+SIGTERM, or when the SQLite file it serves is removed or replaced (a new ledger
+at that path is not the one it holds open).
 """
 
 from __future__ import annotations
@@ -89,12 +91,14 @@ def _write_info(path: str, info: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True)
     parser.add_argument("--socket", required=True)
     parser.add_argument("--info", required=True)
     parser.add_argument("--idle", type=float, required=True)
     parser.add_argument("--log-key", default=None)
     args = parser.parse_args()
+    args.db = os.environ.get("LEDGER_DB", "")
+    if not args.db:
+        raise SystemExit("LEDGER_DB names no ledger")
 
     import uvicorn
 
@@ -109,7 +113,9 @@ def main() -> None:
     service = LedgerService(args.db, log_key=log_key, own_user=True)
     if not service.ledger.holds_ledger():
         raise SystemExit(f"{args.db} holds no ledger")
-    about = {"pid": os.getpid(), "ledger": args.db, "socket": args.socket, "idle": args.idle,
+    from cli.resident import shown
+
+    about = {"pid": os.getpid(), "ledger": shown(args.db), "socket": args.socket, "idle": args.idle,
              "log_key": args.log_key, "ready": True,
              "started": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     app = Activity(create_app(service, write_rate=0), about)

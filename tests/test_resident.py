@@ -67,7 +67,7 @@ def served(folder: Path, env: dict[str, str]) -> int:
 def start(folder: Path, env: dict[str, str], *extra: str) -> None:
     started = run(folder, env, "resident", "start", *extra)
     assert started.returncode == 0, started.stderr
-    assert started.stdout.startswith("resident started for ledger.db (pid "), started.stdout
+    assert started.stdout.startswith("resident started for "), started.stdout
 
 
 QUERIES = [
@@ -207,3 +207,37 @@ def test_refuses_a_folder_others_can_enter(keeper, tmp_path: Path) -> None:  # t
         1, "error: nowhere.db holds no ledger: create one first ('ledger init' or 'ledger demo')\n")
     assert not (folder / "nowhere.db").exists()
 
+
+
+@pytest.mark.postgres
+def test_a_resident_serves_a_postgres_ledger(pg_server: str, tmp_path: Path) -> None:
+    from tests.conftest import reset_pg
+
+    reset_pg(pg_server)
+    url = pg_server.replace("postgresql+psycopg", "postgresql")
+    runtime = Path(tempfile.mkdtemp(prefix="lr-", dir="/tmp"))
+    env = {**{k: v for k, v in os.environ.items() if k not in ("LEDGER_LOG_KEY", "LEDGER_KEY")},
+           "XDG_RUNTIME_DIR": str(runtime), "LEDGER_DB": url, "LEDGER_NO_RESIDENT": ""}
+    try:
+        for step in (["keys", "new", "secretariat"], ["keys", "new", "amara"],
+                     ["init", "--origin", "ledger.example.org/pg", "--name", "PG partnership", "--key",
+                      "secretariat.key"]):
+            assert run(tmp_path, env, *step).returncode == 0, step
+        start(tmp_path, env)
+        before = served(tmp_path, env)
+        registered = run(tmp_path, env, "keys", "register", "amara.pub", "--holder", "Amara Okafor (Clean Air Now)",
+                         "--role", "member", "--key", "secretariat.key")
+        assert registered.returncode == 0, registered.stderr
+        want = local(tmp_path, env, "keys", "list")
+        got = run(tmp_path, env, "keys", "list")
+        assert (got.returncode, got.stdout) == (0, want.stdout) and "Amara Okafor" in got.stdout
+        assert served(tmp_path, env) - before >= 3
+        assert local(tmp_path, env, "verify").returncode == 0
+        assert run(tmp_path, env, "resident", "stop").returncode == 0
+    finally:
+        info = next((runtime / "covenant-ledger").glob("*.json"), None) if (runtime / "covenant-ledger").exists() \
+            else None
+        if info is not None:
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                os.kill(json.loads(info.read_text())["pid"], signal.SIGKILL)
+        shutil.rmtree(runtime, ignore_errors=True)
