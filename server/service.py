@@ -117,13 +117,17 @@ class LedgerService:
         recorded = _recorded(body)
         self.notes.text = ""
         with self.lock, self._uploaded(files) as mapping:
-            if hashes and self._all_recorded(hashes):
-                return 200, {"status": "already recorded", "event_hashes": hashes, "size": self.ledger.size()}
             argv = [mapping.get(word, word) for word in argv]
             self.ledger.clock = lambda: moment
             try:
                 output = self.ledger.retrying(lambda: self._run_batch(argv, signer, recorded))
             except Exception as exc:
+                # A retry of a submission already recorded (its answer was lost) cannot run
+                # again: each of its records holds its place (stream, seq), so the command
+                # now makes other bytes or none.  Only then are the hashes looked up (a scan
+                # of the log: never on the way of a submission that goes through).
+                if hashes and self._all_recorded(hashes):
+                    return 200, {"status": "already recorded", "event_hashes": hashes, "size": self.ledger.size()}
                 raise _named(exc, mapping) from None
             finally:
                 self.ledger.clock = self._clock
