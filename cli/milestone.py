@@ -94,11 +94,12 @@ def evaluate(ref: str, assessment: str, key_path: str | None) -> None:
 def show_milestone(ref: str, as_of: str | None, as_json: bool) -> None:
     """Show milestone REF with its reports, evaluations and derived status."""
     from ledger.domain.milestone import Milestone
-    from projections.describe import describe, load
+    from projections.describe import describe_milestone, load
 
     ledger = open_ledger()
     position, moment = as_of_point(ledger, as_of)
-    show(describe(load(ledger, Milestone, ref, position), moment.date()), as_json, people_names(ledger, position))
+    show(describe_milestone(ledger, load(ledger, Milestone, ref, position), moment.date()), as_json,
+         people_names(ledger, position))
 
 
 @milestone.command("list")
@@ -115,7 +116,7 @@ def list_milestones(as_of: str | None, as_json: bool) -> None:
     rows = []
     for ref in refs(ledger, Milestone, position):
         found = load(ledger, Milestone, ref, position)
-        latest = found.reports[-1]["value"] if found.reports else None
+        latest = found.latest_report["value"] if found.latest_report else None
         rows.append({"ref": ref, "title": found.title, "baseline": found.baseline, "target": found.target,
                      "latest": latest, "deadline": found.deadline, "status": found.status(today)})
     if as_json:

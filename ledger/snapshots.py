@@ -29,6 +29,10 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.types import AGGREGATE_TOPIC
 
+# The shape of the objects a snapshot holds: raised when an aggregate's attributes change
+# (2: milestones keep their first and latest report, not every one), so that snapshots
+# taken before are ignored and the object rebuilt from its records.
+FORMAT = 2
 INTERVAL = 200  # records of a stream between snapshots
 MIN_VERSION = 200  # shorter streams are cheap to replay: no snapshot
 
@@ -106,12 +110,14 @@ def dumps(aggregate: Any) -> bytes:
     if topic not in set(AGGREGATE_TOPIC.values()):
         raise NotSnapshottable(topic)
     state = {k: v for k, v in vars(aggregate).items() if k != "_pending_events"}
-    return json.dumps({"topic": topic, "state": encode(state)}, separators=(",", ":")).encode()
+    return json.dumps({"format": FORMAT, "topic": topic, "state": encode(state)}, separators=(",", ":")).encode()
 
 
 def loads(raw: bytes) -> Any:
     """The aggregate a snapshot holds (ValueError if it is not one we wrote)."""
     body = json.loads(raw)
+    if body.get("format") != FORMAT:
+        raise ValueError("a snapshot of an earlier shape of the objects")
     topic = body.get("topic")
     if topic not in set(AGGREGATE_TOPIC.values()):
         raise ValueError("not an aggregate of this ledger")

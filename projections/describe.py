@@ -57,6 +57,30 @@ def load(ledger: Ledger, cls: type[LedgerAggregate], ref: str, as_of: int | None
         raise NotFoundError(f"{cls.KIND} {ref} does not exist") from None
 
 
+def milestone_reports(ledger: Ledger, milestone: Any) -> list[dict[str, Any]]:
+    """Every progress report of a milestone, oldest first, as of the object's version.
+
+    The object keeps only its first and latest (what the rules need); the history
+    is read from its own stream when someone wants to see it."""
+    from ledger.domain.milestone import Milestone
+
+    return [{"value": e.value, "date": e.report_date, "evidence": e.evidence, "narrative": e.narrative}
+            for e in ledger.events.get(milestone.id, lte=milestone.version)
+            if isinstance(e, Milestone.ProgressReported)]
+
+
+def describe_milestone(ledger: Ledger, milestone: Any, today: date | None = None) -> dict[str, Any]:
+    """A milestone as `milestone show` gives it: with its reports, read from its stream."""
+    out = describe(milestone, today)
+    status = out.pop("status")
+    for derived in ("report_count", "first_report_date", "latest_report", "evaluations"):
+        out.pop(derived, None)
+    out["reports"] = milestone_reports(ledger, milestone)
+    out["evaluations"] = plain(milestone.evaluations)
+    out["status"] = status
+    return out
+
+
 def version_at(ledger: Ledger, sid: UUID, position: int) -> int | None:
     """The stream's last seq at or before a log position (None: not yet created)."""
     from sqlalchemy import func, select

@@ -383,7 +383,7 @@ def _register(ledger: Any, fmt: str) -> str:
             ms = load(ledger, Milestone, ref)
             rows.append({"milestone": ref, "title": ms.title, "unit": ms.unit, "baseline": ms.baseline,
                          "target": ms.target, "deadline": ms.deadline,
-                         "latest": ms.reports[-1]["value"] if ms.reports else "", "status": ms.status(today),
+                         "latest": ms.latest_report["value"] if ms.latest_report else "", "status": ms.status(today),
                          "event_hash": hashes[(ref, "milestone.defined")]})
         return csv_table(rows, ["milestone", "title", "unit", "baseline", "target", "deadline", "latest", "status",
                                 "event_hash"])

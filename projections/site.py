@@ -138,7 +138,8 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
          adjustments=[_adjustment(load(ledger, Adjustment, r, end), moment.date())
                       for r in refs(ledger, Adjustment, end)])
     page("milestones.html", "site_milestones.html.j2", "Milestones",
-         milestones=[_milestone(load(ledger, Milestone, r, end), moment.date()) for r in refs(ledger, Milestone, end)])
+         milestones=[_milestone(ledger, load(ledger, Milestone, r, end), moment.date())
+                     for r in refs(ledger, Milestone, end)])
     page("channels.html", "site_channels.html.j2", "Confidential voices",
          channels=_channels(ledger, covenants, end, moment))
     page("disputes.html", "site_disputes.html.j2", "Disputes",
@@ -373,13 +374,16 @@ def _fund(ledger: Any, f: Fund) -> dict[str, Any]:
             "chart_text": text}
 
 
-def _milestone(ms: Milestone, today: date) -> dict[str, Any]:
-    points = [(r["date"], Decimal(r["value"])) for r in ms.reports]
+def _milestone(ledger: Any, ms: Milestone, today: date) -> dict[str, Any]:
+    from projections.describe import milestone_reports
+
+    reports = milestone_reports(ledger, ms)
+    points = [(r["date"], Decimal(r["value"])) for r in reports]
     text = (f"From a baseline of {ms.baseline} to a target of {ms.target} {ms.unit}: "
             + ", ".join(f"{d} {v}" for d, v in points)) if points else "No reports yet."
     return {"ref": ms.ref, "title": ms.title, "metric": ms.metric, "unit": ms.unit, "baseline": ms.baseline,
             "target": ms.target, "deadline": ms.deadline, "owner": ms.owner, "status": ms.status(today),
-            "reports": ms.reports, "evaluations": ms.evaluations,
+            "reports": reports, "evaluations": ms.evaluations,
             "chart": line_chart(points, Decimal(ms.baseline), Decimal(ms.target), ms.title), "chart_text": text}
 
 

@@ -206,6 +206,21 @@ def test_request_bodies_are_parsed_strictly(served, raw: bytes, status: int, cod
     assert "access-control-allow-origin" not in {k.lower() for k in headers}  # no CORS by default
 
 
+def test_a_body_too_large_without_a_length_is_refused_too(served) -> None:  # type: ignore[no-untyped-def]
+    import http.client
+    from urllib.parse import urlsplit
+
+    server, _keeper, _member = served
+    where = urlsplit(server.url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    chunks = (b'{"argv": ["' if i == 0 else b"x" * 65536 for i in range(30))  # ~1.9 MiB, chunked
+    connection.request("POST", "/v1/prepare", body=chunks, headers={"Content-Type": "application/json"},
+                       encode_chunked=True)
+    answer = connection.getresponse()
+    assert (answer.status, json.loads(answer.read())["error"]["code"]) == (413, "too_large")
+    connection.close()
+
+
 def test_openapi_describes_every_route(served) -> None:  # type: ignore[no-untyped-def]
     server, _keeper, _member = served
     status, spec = get_json(server.url + "/openapi.json")

@@ -89,3 +89,43 @@ def _funding_decision(p: Partnership, amount: str) -> str:
     c.record_attendance(p.ledger, p.keys["secretariat"], "MT-4",
                         [p.holder[s] for s in ("party", "cso-air", "cso-tenants", "cso-cycle", "institute")])
     return decide(p, "Fund everything.", "funding", amount={"value": amount, "currency": "EUR", "fund": "F-1"})
+
+
+def test_a_milestone_keeps_the_same_size_however_many_reports(p: Partnership) -> None:
+    """A milestone reports for years: its object keeps its first and latest report (what
+    the rules need), not every one; `milestone show` reads them from its stream."""
+    import pickle
+
+    from ledger.domain.milestone import Milestone
+    from projections.describe import describe_milestone, load
+
+    def report(n: int) -> None:
+        c.report_progress(p.ledger, p.keys["secretariat"], "MS-1", str(40 + n), "2026-11-20", "ab" * 32,
+                          f"Reading {n}.")
+
+    report(0)
+    small = len(pickle.dumps(load(p.ledger, Milestone, "MS-1")))
+    for n in range(1, 40):
+        report(n)
+    milestone = load(p.ledger, Milestone, "MS-1")
+    assert len(pickle.dumps(milestone)) <= small + 16  # the numbers' digits, not the reports
+    shown = describe_milestone(p.ledger, milestone)
+    assert [r["narrative"] for r in shown["reports"]][-3:] == ["Reading 37.", "Reading 38.", "Reading 39."]
+    assert shown["reports"][-1]["value"] == "79" and milestone.latest_report["value"] == "79"
+    assert vars(p.ledger.repository.get(milestone.id)) == full_replay(p, Milestone, "MS-1")  # from a snapshot
+    assert p.verify().ok
+
+
+def test_a_snapshot_of_an_earlier_shape_is_ignored(p: Partnership) -> None:
+    import json
+
+    with sqlite3.connect(p.path) as conn:
+        taken = conn.execute("SELECT stream, state FROM ledger_snapshots").fetchall()
+        assert taken
+        for stream, state in taken:
+            body = json.loads(state)
+            body.pop("format")
+            body["state"]["balance_was"] = "an attribute the objects no longer have"
+            conn.execute("UPDATE ledger_snapshots SET state = ? WHERE stream = ?", (json.dumps(body), stream))
+    loaded = p.ledger.repository.get(stream_id(p.ledger.origin, Fund.KIND, "F-1"))
+    assert vars(loaded) == full_replay(p, Fund, "F-1")

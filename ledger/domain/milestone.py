@@ -30,11 +30,11 @@ def check_number(text: str, what: str) -> str:
 
 
 def derive_status(baseline: str, target: str, deadline: str, start: str,
-                  reports: list[dict[str, Any]], today: date) -> str:
+                  latest_value: str | None, today: date) -> str:
     """met | on track | at risk | missed, from the latest report and the calendar."""
     base, goal = Decimal(baseline), Decimal(target)
     rising = goal >= base
-    latest = Decimal(reports[-1]["value"]) if reports else base
+    latest = Decimal(latest_value) if latest_value is not None else base
     if (latest >= goal) if rising else (latest <= goal):
         return "met"
     end = date.fromisoformat(deadline)
@@ -82,7 +82,12 @@ class Milestone(LedgerAggregate):
         self.target = target
         self.deadline = deadline
         self.owner = owner
-        self.reports: list[dict[str, Any]] = []
+        # Only what later records depend on: a milestone reports for years, and an object
+        # holding every report grew with the ledger (verify's memory, snapshots).  The
+        # reports themselves are read from the stream when shown (projections.describe).
+        self.report_count = 0
+        self.first_report_date: str | None = None
+        self.latest_report: dict[str, Any] | None = None
         self.evaluations: list[dict[str, Any]] = []
 
     @classmethod
@@ -96,9 +101,9 @@ class Milestone(LedgerAggregate):
                            owner=owner)
 
     def status(self, today: date) -> str:
-        start = self.reports[0]["date"] if self.reports else today.isoformat()
-        return derive_status(self.baseline, self.target, self.deadline, min(start, self.deadline),
-                             self.reports, today)
+        start = self.first_report_date or today.isoformat()
+        latest = self.latest_report["value"] if self.latest_report else None
+        return derive_status(self.baseline, self.target, self.deadline, min(start, self.deadline), latest, today)
 
     class ProgressReported(LedgerAggregate.Event):
         TYPE = "milestone.progress_reported"
@@ -113,12 +118,14 @@ class Milestone(LedgerAggregate):
                     f"only {milestone.owner}'s representative or the secretariat reports progress")
             check_number(self.value, "value")  # here too, so that verify judges forged values
             require_not_future(self.report_date, ctx, "report date")
-            if milestone.reports:
-                require(self.report_date >= milestone.reports[-1]["date"], "reports must not go back in time")
+            if milestone.latest_report:
+                require(self.report_date >= milestone.latest_report["date"], "reports must not go back in time")
 
         def apply(self, milestone: Milestone) -> None:
-            milestone.reports.append({"value": self.value, "date": self.report_date, "evidence": self.evidence,
-                                      "narrative": self.narrative})
+            milestone.report_count += 1
+            milestone.first_report_date = milestone.first_report_date or self.report_date
+            milestone.latest_report = {"value": self.value, "date": self.report_date, "evidence": self.evidence,
+                                       "narrative": self.narrative}
 
     def report(self, value: str, report_date: str, evidence: str, narrative: str) -> None:
         self.trigger_event(self.ProgressReported, value=check_number(value, "value"),
@@ -135,7 +142,7 @@ class Milestone(LedgerAggregate):
             require(ctx.actor.person == self.evaluator, "evaluators sign their own evaluation")
             require(covenant.party_of(self.evaluator) != milestone.owner,
                     f"the evaluator represents {milestone.owner}, the reporting organisation: not independent")
-            require(bool(milestone.reports), "there is no progress report to evaluate")
+            require(milestone.report_count > 0, "there is no progress report to evaluate")
 
         def apply(self, milestone: Milestone) -> None:
             milestone.evaluations.append({"evaluator": self.evaluator, "assessment": self.assessment})
