@@ -26,7 +26,7 @@ from ledger.domain.milestone import Milestone
 from ledger.domain.motion import Motion
 from ledger.errors import InvalidInputError
 from ledger.tlog import covering_checkpoint
-from projections.describe import load, positions_of_stream, refs
+from projections.describe import load, refs
 
 AUDIT_PAGE = 200
 DISTRIBUTION = "covenant-ledger"  # the name this project installs under (pyproject.toml); tests check they agree
@@ -288,7 +288,7 @@ def _motion(ledger: Any, m: Motion, holders: dict[str, str]) -> dict[str, Any]:
     votes = []
     from ledger.domain.base import stream_id
 
-    records = _stream_rows(ledger, str(stream_id(ledger.origin, Motion.KIND, m.ref)))
+    records = _stream_rows(ledger, stream_id(ledger.origin, Motion.KIND, m.ref), m.version)
     first = records[0] if records else None
     for row in records:
         if row.type == "motion.vote_cast":
@@ -350,8 +350,11 @@ def _adjustment(a: Any, today: date) -> dict[str, Any]:
             "answer": a.answer["text"] if a.answer else None}
 
 
-def _stream_rows(ledger: Any, stream: str) -> list[Any]:
-    return [ledger.record_at(p) for p in positions_of_stream(ledger, stream)]
+def _stream_rows(ledger: Any, stream: Any, version: int) -> list[Any]:
+    """A stream's records up to ``version`` (the object as published), in one query."""
+    from ledger import record as rec
+
+    return [rec.parse(stored.state) for stored in ledger.recorder.select_events(stream, lte=version)]
 
 
 def _fund(ledger: Any, f: Fund) -> dict[str, Any]:
