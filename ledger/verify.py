@@ -41,7 +41,7 @@ from ledger.sigcheck import (
 from ledger.spill import SpillingMap
 
 # Chain heads kept in memory (~250 bytes each with the dictionary's share); the rest spill.
-STREAM_CAPACITY = 20_000
+STREAM_CAPACITY = 8_000
 CHUNK = 256  # records per chunk of signature checks made here, without workers
 DATABASE = "(database)"  # the type shown for findings about the database rather than one record
 
@@ -204,7 +204,7 @@ class Verifier:
         self.genesis_keys: set[str] = set()
         # Step 9: the Merkle root of the records so far, against checkpoints.
         self.tree = merkle.RootBuilder()
-        self.checkpoints: dict[int, bytes] = {}
+        self.checkpoints: Any = {}  # size -> root: a dict, or tlog.PackedRoots from a database
         # Step 10: what this verifier saw before (size, root), and a sink for
         # every computed tree node (compared with the stored tree).
         self.remembered: tuple[int, bytes] | None = None
