@@ -7,6 +7,7 @@ with history and time travel, are separate views.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -107,11 +108,16 @@ def describe(aggregate: Any, today: date | None = None) -> dict[str, Any]:
 
 def refs(ledger: Ledger, cls: type[LedgerAggregate], as_of: int | None = None) -> list[str]:
     """Every ref of a kind, in creation order (created at or before ``as_of``)."""
+    return list(iter_refs(ledger, cls, as_of))
+
+
+def iter_refs(ledger: Ledger, cls: type[LedgerAggregate], as_of: int | None = None) -> Iterator[str]:
+    """The same, read a page at a time (for kinds that grow with the ledger: meetings, motions)."""
     from ledger import record as rec
 
     stop = None if as_of is None else ledger.notification_id(as_of)
-    return [str(rec.parse(n.state).data["ref"])
-            for n in ledger.notifications(topics=[CREATED_TYPE[cls.KIND]], stop=stop)]
+    for n in ledger.notifications(topics=[CREATED_TYPE[cls.KIND]], stop=stop):
+        yield str(rec.parse(n.state).data["ref"])
 
 
 def positions_of_stream(ledger: Ledger, stream: str) -> list[int]:

@@ -26,7 +26,7 @@ from ledger.domain.milestone import Milestone
 from ledger.domain.motion import Motion
 from ledger.errors import InvalidInputError
 from ledger.tlog import covering_checkpoint
-from projections.describe import load, refs
+from projections.describe import iter_refs, load, refs
 
 AUDIT_PAGE = 200
 DISTRIBUTION = "covenant-ledger"  # the name this project installs under (pyproject.toml); tests check they agree
@@ -118,7 +118,7 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
 
     def register() -> Iterator[dict[str, Any]]:
         # One motion at a time: its page is written, and its row goes to the register.
-        for ref in refs(ledger, Motion, end):
+        for ref in iter_refs(ledger, Motion, end):
             motion = load(ledger, Motion, ref, end)
             described = _motion(ledger, motion, holders)
             page(f"motions/{motion.ref}.html", "site_motion.html.j2", f"Motion {motion.ref}", root="../",
@@ -143,7 +143,7 @@ def _write_site(ledger: Any, directory: Path, end: int, as_of: int | None,
     page("channels.html", "site_channels.html.j2", "Confidential voices",
          channels=_channels(ledger, covenants, end, moment))
     page("disputes.html", "site_disputes.html.j2", "Disputes",
-         disputes=[_dispute(ledger, r, end) for r in refs(ledger, Dispute, end)])
+         disputes=(_dispute(ledger, r, end) for r in iter_refs(ledger, Dispute, end)))
     # One audit row per record, read page by page: memory stays flat however old the ledger.
     from projections.audit import every_row
 
@@ -259,7 +259,7 @@ def _committee(ledger: Any, ref: str, end: int, holders: dict[str, str],
     k = load(ledger, Committee, ref, end)
 
     def meetings() -> Iterator[dict[str, Any]]:
-        for mref in refs(ledger, Meeting, end):
+        for mref in iter_refs(ledger, Meeting, end):
             m = load(ledger, Meeting, mref, end)
             if m.committee != ref:
                 continue
