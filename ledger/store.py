@@ -184,7 +184,7 @@ class RecordMapper(Mapper[UUID]):
         return domain_event
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def _stream_uuid(stream: str) -> UUID:
     # Replaying history turns each stream's id into a UUID once per record;
     # streams repeat, so remember the recent ones.

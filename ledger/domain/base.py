@@ -41,7 +41,7 @@ class RuleError(RefusedError):
     """The governance rules forbid this event."""
 
 
-@functools.lru_cache(maxsize=16_384)
+@functools.lru_cache(maxsize=4096)
 def stream_id(origin: str, kind: str, ref: str) -> uuid.UUID:
     """The stream id of a domain object with a readable ref (``motion``, ``M-12``).
     Cached: rules look the same few objects up for every record (verify: 2 a record)."""
