@@ -189,7 +189,6 @@ class Verifier:
         revocations: dict[str, datetime],
         rules: RuleChecker | None = None,
         progress: Callable[[int], None] | None = None,
-        stream_capacity: int | None = None,
     ) -> None:
         self.revocations = revocations
         self.rules = rules
@@ -199,7 +198,7 @@ class Verifier:
         # Each stream's last record, packed as 8 bytes of seq, the 32-byte event hash
         # and `at`; the most recently used in memory, the rest spilled to a temporary
         # file (a ledger collects streams for ever: a million records have ~110,000).
-        self.streams = SpillingMap(stream_capacity or STREAM_CAPACITY, encode=str.encode)
+        self.streams = SpillingMap(STREAM_CAPACITY, encode=str.encode)
         self.stream_count = 0
         self.genesis_keys: set[str] = set()
         # Step 9: the Merkle root of the records so far, against checkpoints.

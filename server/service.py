@@ -115,7 +115,6 @@ class LedgerService:
             raise InvalidInputError("a submission carries the at the server returned when preparing")
         moment = command_time(body.get("at"))
         recorded = _recorded(body)
-        self.notes.text = ""
         with self.lock, self._uploaded(files) as mapping:
             argv = [mapping.get(word, word) for word in argv]
             self.ledger.clock = lambda: moment
